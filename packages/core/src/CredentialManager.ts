@@ -1,0 +1,105 @@
+/**
+ * Port: a credential manager (HID Origo, Seam, the simulator). One service may serve several
+ * manager systems; every call names the system (`AcsSystemId`) it is for.
+ *
+ * @since 0.1.0
+ */
+import { Context, type Effect, Schema } from "effect"
+import { CardProfile } from "./Card.js"
+import { AcsSystemId, ProviderRef, type UserIdentityId } from "./Ids.js"
+import type { PortError } from "./PortError.js"
+
+/** What differs between providers; the engine works around what a provider lacks. */
+export const Capabilities = Schema.Struct({
+  /** The provider copies a parent onto each enrolled phone itself (Seam). Otherwise the engine does (HID). */
+  replicates: Schema.Boolean,
+  /** Issuance finishes later (`issuing` then `active`). */
+  asyncIssue: Schema.Boolean,
+  /** How long (ms) a fresh write may be missing from listings. The engine waits this out before it
+   *  concludes that a request it could not confirm did not take effect. 0 = consistent. */
+  listingLag: Schema.Number
+})
+export type Capabilities = typeof Capabilities.Type
+
+/** A manager system this service serves (Seam: an acs_system with is_credential_manager = true). */
+export const ManagerSystem = Schema.Struct({
+  id: AcsSystemId,
+  name: Schema.String,
+  externalType: Schema.String,
+  capabilities: Capabilities
+})
+export type ManagerSystem = typeof ManagerSystem.Type
+
+export const Invitation = Schema.Struct({
+  ref: ProviderRef,
+  code: Schema.String,
+  status: Schema.Literals(["pending", "redeemed", "expired", "cancelled"]),
+  expiresAt: Schema.optional(Schema.Number)
+})
+export type Invitation = typeof Invitation.Type
+
+/** An enrolled app install (HID: credential container). `invitation` names the invitation it came from. */
+export const Endpoint = Schema.Struct({
+  ref: ProviderRef,
+  invitation: Schema.optional(ProviderRef),
+  status: Schema.Literals(["active", "removed"])
+})
+export type Endpoint = typeof Endpoint.Type
+
+/** `issuing` and `active` are live; `revoking`, `revoked` and `failed` are not. */
+export const CredentialStatus = Schema.Literals(["issuing", "active", "revoking", "revoked", "failed"])
+export type CredentialStatus = typeof CredentialStatus.Type
+
+export const ManagerCredential = Schema.Struct({
+  ref: ProviderRef,
+  endpoint: ProviderRef,
+  cardFormat: Schema.String,
+  facilityCode: Schema.String,
+  status: CredentialStatus,
+  cardNumber: Schema.optional(Schema.String),
+  error: Schema.optional(Schema.String)
+})
+export type ManagerCredential = typeof ManagerCredential.Type
+
+export const isLive = (c: { readonly status: CredentialStatus }): boolean => c.status === "issuing" || c.status === "active"
+
+/** Everything one manager holds for one user: one observation, read without side effects. */
+export const ManagerView = Schema.Struct({
+  user: ProviderRef,
+  invitations: Schema.Array(Invitation),
+  endpoints: Schema.Array(Endpoint),
+  credentials: Schema.Array(ManagerCredential)
+})
+export type ManagerView = typeof ManagerView.Type
+
+export interface IssueRequest {
+  readonly user: ProviderRef
+  readonly endpoint: ProviderRef
+  readonly card: CardProfile
+}
+
+/** @since 0.1.0 */
+export interface CredentialManagerShape {
+  readonly systems: ReadonlyArray<ManagerSystem>
+  /** Find or create the manager-side user for an identity (idempotent; keyed by the identity id). */
+  readonly ensureUser: (
+    manager: AcsSystemId,
+    identity: { readonly id: UserIdentityId; readonly email?: string | undefined; readonly fullName?: string | undefined }
+  ) => Effect.Effect<ProviderRef, PortError>
+  readonly observe: (manager: AcsSystemId, user: ProviderRef) => Effect.Effect<ManagerView, PortError>
+  /** Create an invitation whose code the app redeems to enrol a phone. */
+  readonly invite: (manager: AcsSystemId, user: ProviderRef) => Effect.Effect<Invitation, PortError>
+  readonly cancelInvitation: (manager: AcsSystemId, invitation: ProviderRef) => Effect.Effect<void, PortError>
+  readonly issue: (manager: AcsSystemId, request: IssueRequest) => Effect.Effect<ManagerCredential, PortError>
+  /** Idempotent: revoking a revoked or unknown credential succeeds. */
+  readonly revoke: (manager: AcsSystemId, credential: ProviderRef) => Effect.Effect<void, PortError>
+  /** Terminate an endpoint (the phone must enrol again to receive credentials). Idempotent. */
+  readonly removeEndpoint: (manager: AcsSystemId, endpoint: ProviderRef) => Effect.Effect<void, PortError>
+}
+
+/** @since 0.1.0 */
+export class CredentialManager extends Context.Service<CredentialManager, CredentialManagerShape>()(
+  "@credsync/core/CredentialManager"
+) {}
+
+export { CardProfile }

@@ -1,0 +1,132 @@
+/**
+ * The per-user-identity aggregate: everything the engine believes about one mobile-app user, its
+ * phones, enrollments, multi-phone sync credentials (parents) and phone credentials (children).
+ * Plain JSON-compatible data so any Store can persist it; the Schema is the store-row decoder.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import { CardProfile } from "./Card.js"
+import {
+  AcsSystemId,
+  AcsUserId,
+  AutomationId,
+  CredentialId,
+  EnrollmentId,
+  PhoneId,
+  ProviderRef,
+  UserIdentityId
+} from "./Ids.js"
+
+const opt = Schema.optional
+
+/** A readable error or warning on a resource, Seam style. */
+export const Notice = Schema.Struct({ code: Schema.String, message: Schema.String, at: Schema.Number })
+export type Notice = typeof Notice.Type
+
+export const Profile = Schema.Struct({
+  key: opt(Schema.String),
+  email: opt(Schema.String),
+  phoneNumber: opt(Schema.String),
+  fullName: opt(Schema.String)
+})
+export type Profile = typeof Profile.Type
+
+export const Phone = Schema.Struct({
+  id: PhoneId,
+  deviceType: Schema.Literals(["ios_phone", "android_phone"]),
+  active: Schema.Boolean,
+  createdAt: Schema.Number,
+  deactivatedAt: opt(Schema.Number),
+  metadata: opt(Schema.Record(Schema.String, Schema.Union([Schema.String, Schema.Boolean])))
+})
+export type Phone = typeof Phone.Type
+
+/**
+ * - `inviting`: intent recorded, invitation not yet confirmed (a lost response leaves it here until
+ *   observation adopts or retries).
+ * - `invited`: the code is known and handed to the app.
+ * - `enrolled`: the app redeemed it; `endpoint` is the manager's credential container.
+ * - `failed`: the invitation expired or was cancelled; retried after `retryAt`.
+ * - `ended`: the endpoint is gone or the phone was deactivated; a new generation starts if wanted.
+ */
+export const EnrollmentStatus = Schema.Literals(["inviting", "invited", "enrolled", "failed", "ended"])
+export type EnrollmentStatus = typeof EnrollmentStatus.Type
+
+export const Enrollment = Schema.Struct({
+  id: EnrollmentId,
+  phoneId: PhoneId,
+  managerId: AcsSystemId,
+  generation: Schema.Number,
+  status: EnrollmentStatus,
+  requestedAt: Schema.Number,
+  invitation: opt(ProviderRef),
+  code: opt(Schema.String),
+  endpoint: opt(ProviderRef),
+  attempts: Schema.Number,
+  error: opt(Notice)
+})
+export type Enrollment = typeof Enrollment.Type
+
+export const Automation = Schema.Struct({ id: AutomationId, managerId: AcsSystemId, createdAt: Schema.Number })
+export type Automation = typeof Automation.Type
+
+/** A multi-phone sync credential. `deleting` until every child is gone. */
+export const Parent = Schema.Struct({
+  id: CredentialId,
+  acsUserId: AcsUserId,
+  acsSystemId: AcsSystemId,
+  managerId: AcsSystemId,
+  card: CardProfile,
+  createdAt: Schema.Number,
+  deleting: Schema.Boolean
+})
+export type Parent = typeof Parent.Type
+
+/**
+ * Issue state of a phone credential at the manager.
+ * - `requested`: intent recorded before the call; outcome unknown until the response or an observation.
+ * - `issuing`: the manager accepted it and finishes asynchronously.
+ * - `active`: on the phone.
+ * - `failed`: terminal; the error says why.
+ */
+export const IssueStatus = Schema.Literals(["requested", "issuing", "active", "failed"])
+export type IssueStatus = typeof IssueStatus.Type
+
+export const Child = Schema.Struct({
+  id: CredentialId,
+  parentId: CredentialId,
+  phoneId: PhoneId,
+  managerId: AcsSystemId,
+  endpoint: ProviderRef,
+  issue: IssueStatus,
+  requestedAt: Schema.Number,
+  attempts: Schema.Number,
+  ref: opt(ProviderRef),
+  cardNumber: opt(Schema.String),
+  acsRef: opt(ProviderRef),
+  assigned: Schema.Boolean,
+  /** Set once the child is no longer wanted; it is dropped when the manager and the ACS hold nothing. */
+  retiring: Schema.Boolean,
+  issuedAt: opt(Schema.Number),
+  error: opt(Notice)
+})
+export type Child = typeof Child.Type
+
+export const IdentityState = Schema.Struct({
+  id: UserIdentityId,
+  createdAt: Schema.Number,
+  profile: Profile,
+  deleting: Schema.Boolean,
+  acsUsers: Schema.Record(Schema.String, Schema.Struct({ acsUserId: AcsUserId, acsSystemId: AcsSystemId })),
+  managerUsers: Schema.Record(Schema.String, ProviderRef),
+  automations: Schema.Record(Schema.String, Automation),
+  phones: Schema.Record(Schema.String, Phone),
+  enrollments: Schema.Record(Schema.String, Enrollment),
+  parents: Schema.Record(Schema.String, Parent),
+  children: Schema.Record(Schema.String, Child)
+})
+export type IdentityState = typeof IdentityState.Type
+
+/** Key of the enrollment of a phone with a manager. */
+export const enrollmentKey = (phoneId: PhoneId, managerId: AcsSystemId): string => `${phoneId}|${managerId}`

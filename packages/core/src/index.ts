@@ -1,0 +1,13 @@
+/**
+ * @credsync/core: the pure core (schemas, decide / evolve / plan) and the Effect engine runtime.
+ *
+ * @since 0.1.0
+ */
+export * as AccessControl from "./AccessControl.js"
+export * as Card from "./Card.js"
+export * as CredentialManager from "./CredentialManager.js"
+export * as Event from "./Event.js"
+export * as Identity from "./Identity.js"
+export * as Ids from "./Ids.js"
+export * as PortError from "./PortError.js"
+export * as Store from "./Store.js"
