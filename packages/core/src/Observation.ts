@@ -1,0 +1,62 @@
+/**
+ * Observations: what providers report through callbacks and webhooks. The engine is level-based: an
+ * observation only tells it which identity to look at again; the reconcile that follows reads the
+ * providers' current state, so duplicated, reordered or lost callbacks cannot mislead it.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import { AcsSystemId, ProviderRef, UserIdentityId } from "./Ids.js"
+
+const fields = {
+  managerId: AcsSystemId,
+  /** Resolved by the adapter from the provider's user (whose external id is the identity id). */
+  userIdentityId: UserIdentityId,
+  at: Schema.optional(Schema.Number)
+}
+
+export const InvitationCreated = Schema.TaggedStruct("InvitationCreated", { ...fields, invitation: ProviderRef })
+export const InvitationExpired = Schema.TaggedStruct("InvitationExpired", { ...fields, invitation: ProviderRef })
+export const EndpointActive = Schema.TaggedStruct("EndpointActive", {
+  ...fields,
+  endpoint: ProviderRef,
+  invitation: Schema.optional(ProviderRef)
+})
+export const EndpointRemoved = Schema.TaggedStruct("EndpointRemoved", { ...fields, endpoint: ProviderRef })
+export const CredentialIssued = Schema.TaggedStruct("CredentialIssued", {
+  ...fields,
+  credential: ProviderRef,
+  endpoint: ProviderRef
+})
+export const CredentialFailed = Schema.TaggedStruct("CredentialFailed", {
+  ...fields,
+  credential: ProviderRef,
+  reason: Schema.String
+})
+export const CredentialRevoked = Schema.TaggedStruct("CredentialRevoked", { ...fields, credential: ProviderRef })
+export const AcsImported = Schema.TaggedStruct("AcsImported", {
+  acsSystemId: AcsSystemId,
+  entry: ProviderRef,
+  cardNumber: Schema.String,
+  at: Schema.optional(Schema.Number)
+})
+export const AcsRemoved = Schema.TaggedStruct("AcsRemoved", {
+  acsSystemId: AcsSystemId,
+  entry: ProviderRef,
+  cardNumber: Schema.String,
+  at: Schema.optional(Schema.Number)
+})
+
+/** @since 0.1.0 */
+export const Observation = Schema.Union([
+  InvitationCreated,
+  InvitationExpired,
+  EndpointActive,
+  EndpointRemoved,
+  CredentialIssued,
+  CredentialFailed,
+  CredentialRevoked,
+  AcsImported,
+  AcsRemoved
+])
+export type Observation = typeof Observation.Type

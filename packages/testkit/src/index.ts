@@ -1,0 +1,7 @@
+/**
+ * @credsync/testkit: the shared conformance suites every adapter runs, and the model-based
+ * property test of the invariant.
+ *
+ * @since 0.1.0
+ */
+export * from "./suites/index.js"
