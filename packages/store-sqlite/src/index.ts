@@ -1,0 +1,6 @@
+/**
+ * @credsync/store-sqlite: the embedded durable `Store` (SQLite through better-sqlite3, WAL mode).
+ *
+ * @since 0.1.0
+ */
+export * as SqliteStore from "./SqliteStore.js"
