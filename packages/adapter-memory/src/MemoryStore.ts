@@ -1,0 +1,173 @@
+/**
+ * A Map-based `Store` for tests and single-process demos. It honours the Store contract
+ * (optimistic versions, atomic saves of state + events + keys, unique keys, due queue, event log),
+ * but it is not durable: everything is lost with the process, and it cannot be shared between
+ * processes. States are kept by reference (not copied): callers must treat saved states as immutable,
+ * as the engine does.
+ *
+ * @since 0.1.0
+ */
+import { type Ids, PortError, Store } from "@credsync/core"
+import { Effect, Layer, Option } from "effect"
+import { MinHeap } from "./internal/heap.js"
+
+/** Options of {@link make}. */
+export interface Options {
+  /** How many of the latest events the log keeps (older ones are dropped). Default 10,000. */
+  readonly retainEvents?: number | undefined
+}
+
+interface Row {
+  state: Store.Stored["state"]
+  version: number
+  keys: ReadonlyArray<string>
+}
+
+const conflict = (method: string, message: string) =>
+  new PortError.PortError({ reason: "Conflict", port: "Store", method, message })
+
+/**
+ * Make an in-memory store. `takeDue` and `schedule` are O(log n) (binary heap with lazy deletion);
+ * `list` is O(limit) after a sort that only happens when ids were added out of order.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options = {}): Store.StoreShape => {
+  const retain = Math.max(0, options.retainEvents ?? 10_000)
+  const rows = new Map<string, Row>()
+  const keys = new Map<string, Ids.UserIdentityId>()
+  // ids in id order; `sorted` is false when an id was appended out of order.
+  const ids: Array<Ids.UserIdentityId> = []
+  let sorted = true
+  const due = new Map<string, number>()
+  const heap = new MinHeap<Ids.UserIdentityId>()
+  let log: Array<Store.StoredEvent> = []
+  let logHead = 0
+  let lastSeq = 0
+
+  const sortedIds = (): Array<Ids.UserIdentityId> => {
+    if (!sorted) {
+      ids.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      sorted = true
+    }
+    return ids
+  }
+  // Drop stale heap entries (rescheduled earlier or taken) from the top.
+  const cleanTop = () => {
+    for (let top = heap.peek(); top !== undefined && due.get(top.id) !== top.at; top = heap.peek()) heap.pop()
+  }
+
+  return Store.Store.of({
+    load: (id) =>
+      Effect.sync(() => {
+        const row = rows.get(id)
+        return row === undefined ? Option.none() : Option.some({ state: row.state, version: row.version })
+      }),
+    save: (request) =>
+      Effect.suspend(() => {
+        const row = rows.get(request.id)
+        const current = row?.version ?? 0
+        if (request.state.id !== request.id) {
+          return Effect.fail(
+            new PortError.PortError({
+              reason: "InvalidInput",
+              port: "Store",
+              method: "save",
+              message: `state of ${request.state.id} saved under ${request.id}`
+            })
+          )
+        }
+        if (request.expected !== current) {
+          return Effect.fail(
+            conflict("save", `identity ${request.id} is at version ${current}, not ${request.expected}`)
+          )
+        }
+        for (const k of request.keys) {
+          const owner = keys.get(k)
+          if (owner !== undefined && owner !== request.id) {
+            return Effect.fail(conflict("save", `key ${k} is held by identity ${owner}`))
+          }
+        }
+        // validated: apply everything synchronously (atomic)
+        if (row !== undefined) for (const k of row.keys) keys.delete(k)
+        for (const k of request.keys) keys.set(k, request.id)
+        const version = current + 1
+        if (row === undefined) {
+          rows.set(request.id, { state: request.state, version, keys: [...request.keys] })
+          const last = ids[ids.length - 1]
+          if (last !== undefined && last > request.id) sorted = false
+          ids.push(request.id)
+        } else {
+          row.state = request.state
+          row.version = version
+          row.keys = [...request.keys]
+        }
+        if (retain > 0) {
+          for (const event of request.events) log.push({ seq: ++lastSeq, event })
+          const excess = log.length - logHead - retain
+          if (excess > 0) logHead += excess
+          if (logHead > 1024 && logHead * 2 > log.length) {
+            log = log.slice(logHead)
+            logHead = 0
+          }
+        } else {
+          lastSeq += request.events.length
+        }
+        return Effect.succeed(version)
+      }),
+    lookup: (key) => Effect.sync(() => Option.fromNullishOr(keys.get(key))),
+    list: ({ after, limit }) =>
+      Effect.sync(() => {
+        const all = sortedIds()
+        let lo = 0
+        if (after !== undefined) {
+          let hi = all.length
+          while (lo < hi) {
+            const mid = (lo + hi) >> 1
+            if (all[mid]! <= after) lo = mid + 1
+            else hi = mid
+          }
+        }
+        return all.slice(lo, lo + Math.max(0, limit))
+      }),
+    schedule: (id, at) =>
+      Effect.sync(() => {
+        const current = due.get(id)
+        if (current !== undefined && current <= at) return
+        due.set(id, at)
+        heap.push({ at, id })
+      }),
+    takeDue: (now, limit) =>
+      Effect.sync(() => {
+        const out: Array<Ids.UserIdentityId> = []
+        cleanTop()
+        for (let top = heap.peek(); top !== undefined && top.at <= now && out.length < limit; top = heap.peek()) {
+          heap.pop()
+          due.delete(top.id)
+          out.push(top.id)
+          cleanTop()
+        }
+        return out
+      }),
+    nextDue: Effect.sync(() => {
+      cleanTop()
+      const top = heap.peek()
+      return top === undefined ? Option.none() : Option.some(top.at)
+    }),
+    events: ({ after, limit }) =>
+      Effect.sync(() => {
+        const first = log[logHead]?.seq
+        if (first === undefined || limit <= 0) return []
+        const start = logHead + Math.max(0, after + 1 - first)
+        return log.slice(start, start + limit)
+      })
+  })
+}
+
+/**
+ * A layer with a fresh in-memory store.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: Options = {}): Layer.Layer<Store.Store> =>
+  Layer.sync(Store.Store, () => make(options))

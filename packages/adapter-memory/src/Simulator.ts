@@ -1,0 +1,992 @@
+/**
+ * A faithful in-memory simulator of credential managers (HID Origo style: users, invitations,
+ * endpoints, asynchronous issuance, card-number pools) and of access control systems, with seeded
+ * deterministic fault injection, provider callbacks and a ground-truth view for tests.
+ *
+ * Like HID Origo, the simulator never replicates by itself: the engine must issue one credential per
+ * endpoint. By default it accepts a second credential with the same card profile on the same endpoint
+ * (`rejectDuplicateIssue: true` answers `Conflict` instead, like HID's 412).
+ *
+ * Internals are synchronous and indexed (O(1) per call); the operations are Effects that read time
+ * from the Effect `Clock`, so tests drive it with `TestClock`.
+ *
+ * @since 0.1.0
+ */
+import {
+  type AccessControl,
+  type CredentialManager,
+  Ids,
+  type Observation,
+  PortError
+} from "@credsync/core"
+import { Clock, Effect } from "effect"
+import * as Faults from "./Faults.js"
+import { Fifo } from "./internal/fifo.js"
+import { mulberry32 } from "./internal/prng.js"
+
+// ---------------------------------------------------------------------------------------------
+// public types
+// ---------------------------------------------------------------------------------------------
+
+/** The defect a simulated engine crash dies with (`crash` fault, or `failNext(op, "Crash")`). */
+export class SimulatedCrash extends Error {
+  readonly _tag = "SimulatedCrash"
+  constructor(readonly operation: Faults.Operation) {
+    super(`simulated crash after ${operation}`)
+    this.name = "SimulatedCrash"
+  }
+}
+
+/** Tells a {@link SimulatedCrash} defect apart from any other. */
+export const isSimulatedCrash = (u: unknown): u is SimulatedCrash => u instanceof SimulatedCrash
+
+/** One simulated credential-manager system. */
+export interface ManagerOptions {
+  readonly id: string
+  readonly name?: string | undefined
+  readonly externalType?: string | undefined
+  /** First card number of the pool. Default 100000. */
+  readonly cardNumberStart?: number | undefined
+  /** Size of the card number pool. Default 1,000,000,000. */
+  readonly cardNumberPoolSize?: number | undefined
+}
+
+/** One simulated ACS. */
+export interface AcsOptions {
+  readonly id: string
+  readonly name?: string | undefined
+  readonly externalType?: string | undefined
+}
+
+/** Options of {@link make}. */
+export interface Options {
+  /** PRNG seed for faults, callback shuffling and invitation codes. Default 1. */
+  readonly seed?: number | undefined
+  /** Default: one system `cm_sim` ("Simulated HID Origo", `hid_credential_manager_organization`). */
+  readonly managers?: ReadonlyArray<ManagerOptions> | undefined
+  /** Default: one system `acs_sim` (`pti_site`). */
+  readonly acsSystems?: ReadonlyArray<AcsOptions> | undefined
+  /** Ms of Clock time an issuance stays `issuing`. 0 (default) = active at once. */
+  readonly issueDelay?: number | undefined
+  /** Ms after which a pending invitation expires. Default: never. */
+  readonly invitationTtl?: number | undefined
+  /** Answer `Conflict` to a second live credential with the same card profile on one endpoint. Default false. */
+  readonly rejectDuplicateIssue?: boolean | undefined
+  /** Initial fault settings (replace them later with `setFaults`). Default: none. */
+  readonly faults?: Faults.Faults | undefined
+  /** Keep provider callbacks in the outbox (default true); turn off in benchmarks nobody drains. */
+  readonly recordCallbacks?: boolean | undefined
+}
+
+/** Id of the default simulated credential manager. */
+export const defaultManagerId: Ids.AcsSystemId = Ids.AcsSystemId.make("cm_sim")
+/** Id of the default simulated ACS. */
+export const defaultAcsId: Ids.AcsSystemId = Ids.AcsSystemId.make("acs_sim")
+
+/** Ground truth: a manager-side user. */
+export interface TruthUser {
+  readonly manager: Ids.AcsSystemId
+  readonly ref: Ids.ProviderRef
+  readonly identity: Ids.UserIdentityId
+}
+/** Ground truth: an invitation. */
+export interface TruthInvitation {
+  readonly manager: Ids.AcsSystemId
+  readonly ref: Ids.ProviderRef
+  readonly identity: Ids.UserIdentityId
+  readonly code: string
+  readonly status: CredentialManager.Invitation["status"]
+}
+/** Ground truth: an endpoint (credential container). */
+export interface TruthEndpoint {
+  readonly manager: Ids.AcsSystemId
+  readonly ref: Ids.ProviderRef
+  readonly identity: Ids.UserIdentityId
+  readonly invitation: Ids.ProviderRef | undefined
+  readonly status: CredentialManager.Endpoint["status"]
+}
+/** Ground truth: a credential. */
+export interface TruthCredential {
+  readonly manager: Ids.AcsSystemId
+  readonly ref: Ids.ProviderRef
+  readonly identity: Ids.UserIdentityId
+  readonly endpoint: Ids.ProviderRef
+  readonly cardFormat: string
+  readonly facilityCode: string
+  readonly cardNumber: string
+  readonly status: CredentialManager.CredentialStatus
+  readonly live: boolean
+}
+/** Ground truth: an ACS user. */
+export interface TruthAcsUser {
+  readonly acsSystemId: Ids.AcsSystemId
+  readonly id: Ids.AcsUserId
+  readonly fullName: string
+}
+/** Ground truth: an ACS entry (removed entries are gone). */
+export interface TruthAcsEntry {
+  readonly acsSystemId: Ids.AcsSystemId
+  readonly ref: Ids.ProviderRef
+  readonly cardNumber: string
+  readonly cardFormat: string
+  readonly facilityCode: string
+  readonly label: string
+  readonly assignedTo: Ids.AcsUserId | undefined
+}
+
+/** A plain snapshot of everything the simulator holds, plus call counters per operation. */
+export interface Truth {
+  readonly at: number
+  readonly users: ReadonlyArray<TruthUser>
+  readonly invitations: ReadonlyArray<TruthInvitation>
+  readonly endpoints: ReadonlyArray<TruthEndpoint>
+  readonly credentials: ReadonlyArray<TruthCredential>
+  readonly acsUsers: ReadonlyArray<TruthAcsUser>
+  readonly acsEntries: ReadonlyArray<TruthAcsEntry>
+  readonly calls: Readonly<Record<Faults.Operation, number>>
+}
+
+/** The simulator: port implementations, test controls and ground truth. */
+export interface Simulator {
+  /** The credential-manager port served by the simulator (see `MemoryCredentialManager.layer`). */
+  readonly manager: CredentialManager.CredentialManagerShape
+  /** The ACS port served by the simulator (see `MemoryAccessControl.layer`). */
+  readonly acs: AccessControl.AccessControlShape
+  /** Options the simulator was made with. */
+  readonly options: Options
+  /** Current fault settings. */
+  readonly faults: () => Faults.Faults
+  /** Replace the fault settings. */
+  readonly setFaults: (faults: Faults.Faults) => Effect.Effect<void>
+  /** Script the next call of `op` to fail with `reason` (Ambiguous and Crash apply the change first). */
+  readonly failNext: (op: Faults.Operation, reason: Faults.ScriptedFault) => Effect.Effect<void>
+  /** Return and clear the provider callbacks, duplicated / reordered as the faults say. */
+  readonly takeCallbacks: () => Effect.Effect<ReadonlyArray<Observation.Observation>>
+  /** The phone SDK redeems an invitation code: creates the active endpoint. Returns its ref. */
+  readonly redeem: (code: string) => Effect.Effect<Ids.ProviderRef, PortError.PortError>
+  /** Finish every pending issuance now. */
+  readonly completeIssuances: () => Effect.Effect<void>
+  /** Expire a pending invitation. */
+  readonly expireInvitation: (ref: Ids.ProviderRef) => Effect.Effect<void, PortError.PortError>
+  /** Drift: delete a credential behind the engine's back (it disappears from listings). */
+  readonly deleteCredential: (ref: Ids.ProviderRef) => Effect.Effect<void, PortError.PortError>
+  /** Drift: a second live credential on the same endpoint, same profile, new card number. */
+  readonly duplicateCredential: (ref: Ids.ProviderRef) => Effect.Effect<Ids.ProviderRef, PortError.PortError>
+  /** Drift: remove an endpoint (and revoke its credentials) behind the engine's back. */
+  readonly removeEndpointBehindBack: (ref: Ids.ProviderRef) => Effect.Effect<void, PortError.PortError>
+  /** Drift: remove an ACS entry behind the engine's back. */
+  readonly removeAcsEntry: (ref: Ids.ProviderRef) => Effect.Effect<void, PortError.PortError>
+  /** Ground truth at the current Clock time (pending issuances that are due are completed first). */
+  readonly truth: () => Effect.Effect<Truth>
+  /** Ground truth without the Clock: as of the latest time the simulator saw (or `now` when given). */
+  readonly truthUnsafe: (now?: number) => Truth
+  /** Call counters per operation (every call received, faulted or not). */
+  readonly calls: Readonly<Record<Faults.Operation, number>>
+}
+
+// ---------------------------------------------------------------------------------------------
+// internal records (kept small: 100,000 credentials must fit comfortably)
+// ---------------------------------------------------------------------------------------------
+
+type InvStatus = CredentialManager.Invitation["status"]
+type EpStatus = CredentialManager.Endpoint["status"]
+type CredStatus = CredentialManager.CredentialStatus
+
+interface ManagerRec {
+  readonly system: CredentialManager.ManagerSystem
+  readonly usersByIdentity: Map<string, UserRec>
+  nextCard: number
+  readonly lastCard: number
+}
+
+interface UserRec {
+  readonly manager: ManagerRec
+  readonly ref: Ids.ProviderRef
+  readonly identity: Ids.UserIdentityId
+  readonly invitations: Array<InvRec>
+  endpoints: Array<EpRec>
+  credentials: Array<CredRec>
+}
+
+interface InvRec {
+  readonly user: UserRec
+  readonly ref: Ids.ProviderRef
+  readonly code: string
+  status: InvStatus
+  prev: InvStatus | undefined
+  readonly createdAt: number
+  changedAt: number
+  readonly expiresAt: number | undefined
+}
+
+interface EpRec {
+  readonly user: UserRec
+  readonly ref: Ids.ProviderRef
+  readonly invitation: Ids.ProviderRef | undefined
+  status: EpStatus
+  prev: EpStatus | undefined
+  readonly createdAt: number
+  changedAt: number
+  credentials: Array<CredRec>
+}
+
+interface CredRec {
+  readonly endpoint: EpRec
+  readonly ref: Ids.ProviderRef
+  readonly cardFormat: string
+  readonly facilityCode: string
+  readonly cardNumber: string
+  status: CredStatus
+  prev: CredStatus | undefined
+  readonly createdAt: number
+  changedAt: number
+  /** When an `issuing` credential completes. */
+  readonly readyAt: number
+  /** Completes as `failed` instead of `active`. */
+  readonly willFail: boolean
+}
+
+interface AcsRec {
+  readonly system: AccessControl.AcsSystem
+  readonly users: Map<string, AccessControl.AcsUser>
+  readonly byCard: Map<string, EntryRec>
+  readonly byUser: Map<string, Set<EntryRec>>
+}
+
+interface EntryRec {
+  readonly acs: AcsRec
+  readonly ref: Ids.ProviderRef
+  readonly cardNumber: string
+  readonly cardFormat: string
+  readonly facilityCode: string
+  readonly label: string
+  assignedTo: Ids.AcsUserId | undefined
+}
+
+const isLiveStatus = (s: CredStatus): boolean => s === "issuing" || s === "active"
+const codeAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+const trusted = { disableChecks: true } as const
+
+type Port = "CredentialManager" | "AccessControl"
+
+const portError = (
+  port: Port,
+  method: string,
+  reason: PortError.Reason,
+  message: string,
+  retryAfter?: number
+): PortError.PortError =>
+  new PortError.PortError(
+    retryAfter === undefined ? { reason, port, method, message } : { reason, port, method, message, retryAfter }
+  )
+
+const portOf = (op: Faults.Operation): Port => (op.startsWith("acs") ? "AccessControl" : "CredentialManager")
+
+/**
+ * Make a simulator. Its state lives in this object; build layers over it with
+ * `MemoryCredentialManager.layer(sim)` and `MemoryAccessControl.layer(sim)`.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: Options = {}): Simulator => {
+  const issueDelay = options.issueDelay ?? 0
+  const invitationTtl = options.invitationTtl
+  const recordCallbacks = options.recordCallbacks ?? true
+  const seed = options.seed ?? 1
+  const rand = mulberry32(seed)
+  const codeRand = mulberry32(seed ^ 0x5bd1e995)
+
+  let faults: Faults.Faults = options.faults ?? {}
+  let resolved = new Map<Faults.Operation, Faults.ResolvedFaults>()
+  const resolveAll = () => {
+    resolved = new Map(Faults.operations.map((op) => [op, Faults.resolve(faults, op)]))
+  }
+  resolveAll()
+  const scripted = new Map<Faults.Operation, Array<Faults.ScriptedFault>>()
+  const calls: Record<Faults.Operation, number> = {
+    ensureUser: 0,
+    observe: 0,
+    invite: 0,
+    cancelInvitation: 0,
+    issue: 0,
+    revoke: 0,
+    removeEndpoint: 0,
+    acsCreateUser: 0,
+    acsGetUser: 0,
+    acsObserve: 0,
+    acsImport: 0,
+    acsAssign: 0,
+    acsRemove: 0
+  }
+
+  let seq = 0
+  const nextRef = (prefix: string): Ids.ProviderRef => Ids.ProviderRef.make(`${prefix}_${++seq}`, trusted)
+  let lastNow = 0
+
+  // --- systems -------------------------------------------------------------------------------
+  const managers = new Map<string, ManagerRec>()
+  for (const m of options.managers ?? [{ id: "cm_sim" }]) {
+    const start = m.cardNumberStart ?? 100000
+    managers.set(m.id, {
+      system: {
+        id: Ids.AcsSystemId.make(m.id),
+        name: m.name ?? "Simulated HID Origo",
+        externalType: m.externalType ?? "hid_credential_manager_organization",
+        capabilities: { replicates: false, asyncIssue: issueDelay > 0, listingLag: 0 }
+      },
+      usersByIdentity: new Map(),
+      nextCard: start,
+      lastCard: start + (m.cardNumberPoolSize ?? 1_000_000_000) - 1
+    })
+  }
+  const acsSystems = new Map<string, AcsRec>()
+  for (const a of options.acsSystems ?? [{ id: "acs_sim" }]) {
+    acsSystems.set(a.id, {
+      system: {
+        id: Ids.AcsSystemId.make(a.id),
+        name: a.name ?? "Simulated ACS",
+        externalType: a.externalType ?? "pti_site"
+      },
+      users: new Map(),
+      byCard: new Map(),
+      byUser: new Map()
+    })
+  }
+
+  // --- global indexes (refs are unique across systems) ----------------------------------------
+  const usersByRef = new Map<string, UserRec>()
+  const invitationsByRef = new Map<string, InvRec>()
+  const invitationsByCode = new Map<string, InvRec>()
+  const endpointsByRef = new Map<string, EpRec>()
+  const credentialsByRef = new Map<string, CredRec>()
+  const entriesByRef = new Map<string, EntryRec>()
+  const issuing = new Fifo<CredRec>()
+  const expiring = new Fifo<InvRec>()
+  let outbox: Array<Observation.Observation> = []
+
+  const emit = (o: Observation.Observation) => {
+    if (recordCallbacks) outbox.push(o)
+  }
+  const base = (user: UserRec, at: number) => ({
+    managerId: user.manager.system.id,
+    userIdentityId: user.identity,
+    at
+  })
+
+  // --- time-driven provider progress (never run by observe) -----------------------------------
+  const complete = (c: CredRec, at: number) => {
+    if (c.status !== "issuing") return
+    c.prev = c.status
+    c.changedAt = at
+    const user = c.endpoint.user
+    if (c.willFail) {
+      c.status = "failed"
+      emit({ _tag: "CredentialFailed", ...base(user, at), credential: c.ref, reason: "simulated issuance failure" })
+    } else {
+      c.status = "active"
+      emit({ _tag: "CredentialIssued", ...base(user, at), credential: c.ref, endpoint: c.endpoint.ref })
+    }
+  }
+  const expire = (i: InvRec, at: number) => {
+    if (i.status !== "pending") return
+    i.prev = i.status
+    i.status = "expired"
+    i.changedAt = at
+    emit({ _tag: "InvitationExpired", ...base(i.user, at), invitation: i.ref })
+  }
+  const settle = (now: number) => {
+    if (now > lastNow) lastNow = now
+    for (let c = issuing.peek(); c !== undefined && c.readyAt <= now; c = issuing.peek()) {
+      issuing.shift()
+      complete(c, c.readyAt)
+    }
+    for (let i = expiring.peek(); i !== undefined && i.expiresAt !== undefined && i.expiresAt <= now; i = expiring.peek()) {
+      expiring.shift()
+      expire(i, i.expiresAt)
+    }
+  }
+
+  // Effective state at `now` without mutating anything (observe has no side effects).
+  const credAt = (c: CredRec, now: number): { status: CredStatus; prev: CredStatus | undefined; changedAt: number } =>
+    c.status === "issuing" && c.readyAt <= now
+      ? { status: c.willFail ? "failed" : "active", prev: "issuing", changedAt: c.readyAt }
+      : c
+  const invAt = (i: InvRec, now: number): { status: InvStatus; prev: InvStatus | undefined; changedAt: number } =>
+    i.status === "pending" && i.expiresAt !== undefined && i.expiresAt <= now
+      ? { status: "expired", prev: "pending", changedAt: i.expiresAt }
+      : i
+  const lagged = <S>(s: { status: S; prev: S | undefined; changedAt: number }, now: number, lag: number): S =>
+    lag > 0 && s.prev !== undefined && now - s.changedAt < lag ? s.prev : s.status
+
+  // --- the call wrapper: counters, latency, faults ---------------------------------------------
+  const roll = (p: number): boolean => p > 0 && rand() < p
+  const call = <A>(
+    op: Faults.Operation,
+    mutates: boolean,
+    apply: (now: number) => A | PortError.PortError
+  ): Effect.Effect<A, PortError.PortError> =>
+    Effect.suspend(() => {
+      calls[op]++
+      const f = resolved.get(op)!
+      const port = portOf(op)
+      const body = Effect.flatMap(Clock.currentTimeMillis, (now): Effect.Effect<A, PortError.PortError> => {
+        const script = scripted.get(op)?.shift()
+        if (script !== undefined && script !== "Ambiguous" && script !== "Crash") {
+          return Effect.fail(
+            portError(port, op, script, `scripted ${script}`, script === "RateLimited" ? f.retryAfter : undefined)
+          )
+        }
+        if (roll(f.transient)) return Effect.fail(portError(port, op, "Transient", "simulated transient failure"))
+        if (roll(f.rateLimited)) {
+          return Effect.fail(portError(port, op, "RateLimited", "simulated rate limit", f.retryAfter))
+        }
+        if (mutates) settle(now)
+        const out = apply(now)
+        if (out instanceof PortError.PortError) return Effect.fail(out)
+        if (script === "Ambiguous" || roll(f.lostResponse)) {
+          return Effect.fail(portError(port, op, "Ambiguous", "simulated lost response (the change was applied)"))
+        }
+        if (script === "Crash" || roll(f.crash)) return Effect.die(new SimulatedCrash(op))
+        return Effect.succeed(out)
+      })
+      return f.latencyMs > 0 && roll(f.latency) ? Effect.andThen(Effect.sleep(f.latencyMs), body) : body
+    })
+
+  // --- lookups -------------------------------------------------------------------------------
+  const getManager = (op: string, id: Ids.AcsSystemId): ManagerRec | PortError.PortError =>
+    managers.get(id) ?? portError("CredentialManager", op, "NotFound", `unknown credential manager ${id}`)
+  const getUser = (op: string, m: ManagerRec, ref: Ids.ProviderRef): UserRec | PortError.PortError => {
+    const u = usersByRef.get(ref)
+    return u !== undefined && u.manager === m
+      ? u
+      : portError("CredentialManager", op, "NotFound", `unknown user ${ref} in ${m.system.id}`)
+  }
+  const getAcs = (op: string, id: Ids.AcsSystemId): AcsRec | PortError.PortError =>
+    acsSystems.get(id) ?? portError("AccessControl", op, "NotFound", `unknown access control system ${id}`)
+
+  // --- manager mutations shared by port calls and test controls ---------------------------------
+  const revokeRec = (c: CredRec, now: number) => {
+    if (!isLiveStatus(c.status)) return
+    c.prev = c.status
+    c.status = "revoked"
+    c.changedAt = now
+    emit({ _tag: "CredentialRevoked", ...base(c.endpoint.user, now), credential: c.ref })
+  }
+  const removeEndpointRec = (e: EpRec, now: number) => {
+    if (e.status === "removed") return
+    for (const c of e.credentials) revokeRec(c, now)
+    e.prev = e.status
+    e.status = "removed"
+    e.changedAt = now
+    emit({ _tag: "EndpointRemoved", ...base(e.user, now), endpoint: e.ref })
+  }
+  const newCredential = (
+    op: string,
+    e: EpRec,
+    card: { readonly cardFormat: string; readonly facilityCode: string },
+    now: number,
+    delay: number
+  ): CredRec | PortError.PortError => {
+    const m = e.user.manager
+    if (m.nextCard > m.lastCard) {
+      return portError("CredentialManager", op, "InvalidInput", "card number pool exhausted")
+    }
+    const c: CredRec = {
+      endpoint: e,
+      ref: nextRef("cred"),
+      cardFormat: card.cardFormat,
+      facilityCode: card.facilityCode,
+      cardNumber: String(m.nextCard++),
+      status: "issuing",
+      prev: undefined,
+      createdAt: now,
+      changedAt: now,
+      readyAt: now + delay,
+      willFail: roll(faults.issueFailure ?? 0)
+    }
+    credentialsByRef.set(c.ref, c)
+    e.credentials.push(c)
+    e.user.credentials.push(c)
+    if (delay > 0) {
+      issuing.push(c)
+      emit({ _tag: "CredentialIssued", ...base(e.user, now), credential: c.ref, endpoint: e.ref })
+    } else {
+      complete(c, now)
+      c.prev = undefined
+    }
+    return c
+  }
+  const newCode = (): string => {
+    for (;;) {
+      let s = ""
+      for (let i = 0; i < 16; i++) {
+        if (i > 0 && i % 4 === 0) s += "-"
+        s += codeAlphabet[Math.floor(codeRand() * codeAlphabet.length)]
+      }
+      if (!invitationsByCode.has(s)) return s
+    }
+  }
+
+  // --- views ---------------------------------------------------------------------------------
+  const invitationView = (i: InvRec, status: InvStatus): CredentialManager.Invitation =>
+    i.expiresAt === undefined
+      ? { ref: i.ref, code: i.code, status }
+      : { ref: i.ref, code: i.code, status, expiresAt: i.expiresAt }
+  const endpointView = (e: EpRec, status: EpStatus): CredentialManager.Endpoint =>
+    e.invitation === undefined ? { ref: e.ref, status } : { ref: e.ref, invitation: e.invitation, status }
+  const credentialView = (c: CredRec, status: CredStatus): CredentialManager.ManagerCredential =>
+    status === "failed"
+      ? {
+          ref: c.ref,
+          endpoint: c.endpoint.ref,
+          cardFormat: c.cardFormat,
+          facilityCode: c.facilityCode,
+          status,
+          cardNumber: c.cardNumber,
+          error: "simulated issuance failure"
+        }
+      : {
+          ref: c.ref,
+          endpoint: c.endpoint.ref,
+          cardFormat: c.cardFormat,
+          facilityCode: c.facilityCode,
+          status,
+          cardNumber: c.cardNumber
+        }
+  const entryView = (e: EntryRec): AccessControl.AcsEntry =>
+    e.assignedTo === undefined
+      ? { ref: e.ref, cardNumber: e.cardNumber, cardFormat: e.cardFormat, facilityCode: e.facilityCode, label: e.label }
+      : {
+          ref: e.ref,
+          cardNumber: e.cardNumber,
+          cardFormat: e.cardFormat,
+          facilityCode: e.facilityCode,
+          label: e.label,
+          assignedTo: e.assignedTo
+        }
+
+  // --- the credential-manager port -------------------------------------------------------------
+  const manager: CredentialManager.CredentialManagerShape = {
+    get systems() {
+      const lag = faults.lagMs ?? 0
+      return [...managers.values()].map((m) => ({
+        ...m.system,
+        capabilities: { ...m.system.capabilities, listingLag: lag }
+      }))
+    },
+    ensureUser: (managerId, identity) =>
+      call("ensureUser", true, () => {
+        const m = getManager("ensureUser", managerId)
+        if (m instanceof PortError.PortError) return m
+        const found = m.usersByIdentity.get(identity.id)
+        if (found !== undefined) return found.ref
+        const u: UserRec = {
+          manager: m,
+          ref: nextRef("usr"),
+          identity: identity.id,
+          invitations: [],
+          endpoints: [],
+          credentials: []
+        }
+        m.usersByIdentity.set(identity.id, u)
+        usersByRef.set(u.ref, u)
+        return u.ref
+      }),
+    observe: (managerId, userRef) =>
+      call("observe", false, (now): CredentialManager.ManagerView | PortError.PortError => {
+        const m = getManager("observe", managerId)
+        if (m instanceof PortError.PortError) return m
+        const u = getUser("observe", m, userRef)
+        if (u instanceof PortError.PortError) return u
+        const lag = faults.lagMs ?? 0
+        const fresh = (createdAt: number) => lag > 0 && now - createdAt < lag
+        const invitations: Array<CredentialManager.Invitation> = []
+        for (const i of u.invitations) {
+          if (!fresh(i.createdAt)) invitations.push(invitationView(i, lagged(invAt(i, now), now, lag)))
+        }
+        const endpoints: Array<CredentialManager.Endpoint> = []
+        for (const e of u.endpoints) if (!fresh(e.createdAt)) endpoints.push(endpointView(e, lagged(e, now, lag)))
+        const credentials: Array<CredentialManager.ManagerCredential> = []
+        for (const c of u.credentials) {
+          if (!fresh(c.createdAt)) credentials.push(credentialView(c, lagged(credAt(c, now), now, lag)))
+        }
+        return { user: u.ref, invitations, endpoints, credentials }
+      }),
+    invite: (managerId, userRef) =>
+      call("invite", true, (now): CredentialManager.Invitation | PortError.PortError => {
+        const m = getManager("invite", managerId)
+        if (m instanceof PortError.PortError) return m
+        const u = getUser("invite", m, userRef)
+        if (u instanceof PortError.PortError) return u
+        const i: InvRec = {
+          user: u,
+          ref: nextRef("inv"),
+          code: newCode(),
+          status: "pending",
+          prev: undefined,
+          createdAt: now,
+          changedAt: now,
+          expiresAt: invitationTtl === undefined ? undefined : now + invitationTtl
+        }
+        invitationsByRef.set(i.ref, i)
+        invitationsByCode.set(i.code, i)
+        u.invitations.push(i)
+        if (i.expiresAt !== undefined) expiring.push(i)
+        emit({ _tag: "InvitationCreated", ...base(u, now), invitation: i.ref })
+        return invitationView(i, i.status)
+      }),
+    cancelInvitation: (managerId, ref) =>
+      call("cancelInvitation", true, (now): undefined | PortError.PortError => {
+        const m = getManager("cancelInvitation", managerId)
+        if (m instanceof PortError.PortError) return m
+        const i = invitationsByRef.get(ref)
+        if (i === undefined || i.user.manager !== m) {
+          return portError("CredentialManager", "cancelInvitation", "NotFound", `unknown invitation ${ref}`)
+        }
+        if (i.status !== "pending") return
+        i.prev = i.status
+        i.status = "cancelled"
+        i.changedAt = now
+      }),
+    issue: (managerId, request) =>
+      call("issue", true, (now): CredentialManager.ManagerCredential | PortError.PortError => {
+        const m = getManager("issue", managerId)
+        if (m instanceof PortError.PortError) return m
+        const u = getUser("issue", m, request.user)
+        if (u instanceof PortError.PortError) return u
+        const e = endpointsByRef.get(request.endpoint)
+        if (e === undefined || e.user.manager !== m) {
+          return portError("CredentialManager", "issue", "NotFound", `unknown endpoint ${request.endpoint}`)
+        }
+        if (e.user !== u) {
+          return portError("CredentialManager", "issue", "InvalidInput", `endpoint ${e.ref} belongs to another user`)
+        }
+        if (e.status !== "active") {
+          return portError("CredentialManager", "issue", "Conflict", `endpoint ${e.ref} is removed`)
+        }
+        if (options.rejectDuplicateIssue === true) {
+          const dup = e.credentials.find(
+            (c) =>
+              isLiveStatus(c.status) &&
+              c.cardFormat === request.card.cardFormat &&
+              c.facilityCode === request.card.facilityCode
+          )
+          if (dup !== undefined) {
+            return portError(
+              "CredentialManager",
+              "issue",
+              "Conflict",
+              `endpoint ${e.ref} already holds ${dup.ref} with this card profile`
+            )
+          }
+        }
+        const c = newCredential("issue", e, request.card, now, issueDelay)
+        return c instanceof PortError.PortError ? c : credentialView(c, c.status)
+      }),
+    revoke: (managerId, ref) =>
+      call("revoke", true, (now): undefined | PortError.PortError => {
+        const m = getManager("revoke", managerId)
+        if (m instanceof PortError.PortError) return m
+        const c = credentialsByRef.get(ref)
+        if (c !== undefined && c.endpoint.user.manager === m) revokeRec(c, now)
+      }),
+    removeEndpoint: (managerId, ref) =>
+      call("removeEndpoint", true, (now): undefined | PortError.PortError => {
+        const m = getManager("removeEndpoint", managerId)
+        if (m instanceof PortError.PortError) return m
+        const e = endpointsByRef.get(ref)
+        if (e !== undefined && e.user.manager === m) removeEndpointRec(e, now)
+      })
+  }
+
+  // --- the ACS port ----------------------------------------------------------------------------
+  const unassign = (a: AcsRec, e: EntryRec) => {
+    if (e.assignedTo === undefined) return
+    const set = a.byUser.get(e.assignedTo)
+    set?.delete(e)
+    if (set !== undefined && set.size === 0) a.byUser.delete(e.assignedTo)
+    e.assignedTo = undefined
+  }
+  const removeEntry = (e: EntryRec, now: number) => {
+    unassign(e.acs, e)
+    e.acs.byCard.delete(e.cardNumber)
+    entriesByRef.delete(e.ref)
+    emit({ _tag: "AcsRemoved", acsSystemId: e.acs.system.id, entry: e.ref, cardNumber: e.cardNumber, at: now })
+  }
+  const acs: AccessControl.AccessControlShape = {
+    systems: [...acsSystems.values()].map((a) => a.system),
+    createUser: (acsId, user) =>
+      call("acsCreateUser", true, (): AccessControl.AcsUser | PortError.PortError => {
+        const a = getAcs("createUser", acsId)
+        if (a instanceof PortError.PortError) return a
+        const id = Ids.AcsUserId.make(`acsu_${++seq}`, trusted)
+        const u: AccessControl.AcsUser =
+          user.email === undefined
+            ? { id, acsSystemId: a.system.id, fullName: user.fullName }
+            : { id, acsSystemId: a.system.id, fullName: user.fullName, email: user.email }
+        a.users.set(id, u)
+        return u
+      }),
+    getUser: (acsId, userId) =>
+      call("acsGetUser", false, (): AccessControl.AcsUser | PortError.PortError => {
+        const a = getAcs("getUser", acsId)
+        if (a instanceof PortError.PortError) return a
+        return a.users.get(userId) ?? portError("AccessControl", "getUser", "NotFound", `unknown ACS user ${userId}`)
+      }),
+    observe: (acsId, query) =>
+      call("acsObserve", false, (): ReadonlyArray<AccessControl.AcsEntry> | PortError.PortError => {
+        const a = getAcs("observe", acsId)
+        if (a instanceof PortError.PortError) return a
+        const seen = new Set<EntryRec>()
+        for (const n of query.cardNumbers) {
+          const e = a.byCard.get(n)
+          if (e !== undefined) seen.add(e)
+        }
+        for (const u of query.users) for (const e of a.byUser.get(u) ?? []) seen.add(e)
+        return [...seen].map(entryView)
+      }),
+    importCredential: (acsId, entry) =>
+      call("acsImport", true, (now): AccessControl.AcsEntry | PortError.PortError => {
+        const a = getAcs("importCredential", acsId)
+        if (a instanceof PortError.PortError) return a
+        const existing = a.byCard.get(entry.cardNumber)
+        if (existing !== undefined) {
+          return portError(
+            "AccessControl",
+            "importCredential",
+            "Conflict",
+            `card number ${entry.cardNumber} is already imported as ${existing.ref}`
+          )
+        }
+        const e: EntryRec = {
+          acs: a,
+          ref: nextRef("acse"),
+          cardNumber: entry.cardNumber,
+          cardFormat: entry.card.cardFormat,
+          facilityCode: entry.card.facilityCode,
+          label: entry.label,
+          assignedTo: undefined
+        }
+        a.byCard.set(e.cardNumber, e)
+        entriesByRef.set(e.ref, e)
+        emit({ _tag: "AcsImported", acsSystemId: a.system.id, entry: e.ref, cardNumber: e.cardNumber, at: now })
+        return entryView(e)
+      }),
+    assign: (acsId, ref, userId) =>
+      call("acsAssign", true, (): undefined | PortError.PortError => {
+        const a = getAcs("assign", acsId)
+        if (a instanceof PortError.PortError) return a
+        const e = entriesByRef.get(ref)
+        if (e === undefined || e.acs !== a) {
+          return portError("AccessControl", "assign", "NotFound", `unknown ACS entry ${ref}`)
+        }
+        if (!a.users.has(userId)) return portError("AccessControl", "assign", "NotFound", `unknown ACS user ${userId}`)
+        unassign(a, e)
+        e.assignedTo = userId
+        let set = a.byUser.get(userId)
+        if (set === undefined) {
+          set = new Set()
+          a.byUser.set(userId, set)
+        }
+        set.add(e)
+      }),
+    remove: (acsId, ref) =>
+      call("acsRemove", true, (now): undefined | PortError.PortError => {
+        const a = getAcs("remove", acsId)
+        if (a instanceof PortError.PortError) return a
+        const e = entriesByRef.get(ref)
+        if (e !== undefined && e.acs === a) removeEntry(e, now)
+      })
+  }
+
+  // --- test controls -----------------------------------------------------------------------------
+  const control = <A>(
+    f: (now: number) => A | PortError.PortError
+  ): Effect.Effect<A, PortError.PortError> =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      settle(now)
+      const out = f(now)
+      return out instanceof PortError.PortError ? Effect.fail(out) : Effect.succeed(out)
+    })
+  const findCred = (method: string, ref: Ids.ProviderRef): CredRec | PortError.PortError =>
+    credentialsByRef.get(ref) ?? portError("CredentialManager", method, "NotFound", `unknown credential ${ref}`)
+
+  const snapshot = (now: number): Truth => {
+    const users: Array<TruthUser> = []
+    const invitations: Array<TruthInvitation> = []
+    const endpoints: Array<TruthEndpoint> = []
+    const credentials: Array<TruthCredential> = []
+    for (const u of usersByRef.values()) {
+      users.push({ manager: u.manager.system.id, ref: u.ref, identity: u.identity })
+    }
+    for (const i of invitationsByRef.values()) {
+      const u = i.user
+      invitations.push({ manager: u.manager.system.id, ref: i.ref, identity: u.identity, code: i.code, status: i.status })
+    }
+    for (const e of endpointsByRef.values()) {
+      const u = e.user
+      endpoints.push({
+        manager: u.manager.system.id,
+        ref: e.ref,
+        identity: u.identity,
+        invitation: e.invitation,
+        status: e.status
+      })
+    }
+    for (const c of credentialsByRef.values()) {
+      const u = c.endpoint.user
+      credentials.push({
+        manager: u.manager.system.id,
+        ref: c.ref,
+        identity: u.identity,
+        endpoint: c.endpoint.ref,
+        cardFormat: c.cardFormat,
+        facilityCode: c.facilityCode,
+        cardNumber: c.cardNumber,
+        status: c.status,
+        live: isLiveStatus(c.status)
+      })
+    }
+    const acsUsers: Array<TruthAcsUser> = []
+    for (const a of acsSystems.values()) {
+      for (const u of a.users.values()) acsUsers.push({ acsSystemId: a.system.id, id: u.id, fullName: u.fullName })
+    }
+    const acsEntries: Array<TruthAcsEntry> = []
+    for (const e of entriesByRef.values()) {
+      acsEntries.push({
+        acsSystemId: e.acs.system.id,
+        ref: e.ref,
+        cardNumber: e.cardNumber,
+        cardFormat: e.cardFormat,
+        facilityCode: e.facilityCode,
+        label: e.label,
+        assignedTo: e.assignedTo
+      })
+    }
+    return { at: now, users, invitations, endpoints, credentials, acsUsers, acsEntries, calls: { ...calls } }
+  }
+
+  return {
+    manager,
+    acs,
+    options,
+    faults: () => faults,
+    setFaults: (next) =>
+      Effect.sync(() => {
+        faults = next
+        resolveAll()
+      }),
+    failNext: (op, reason) =>
+      Effect.sync(() => {
+        const q = scripted.get(op)
+        if (q === undefined) scripted.set(op, [reason])
+        else q.push(reason)
+      }),
+    takeCallbacks: () =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        settle(now)
+        const taken = outbox
+        outbox = []
+        const dup = faults.duplicateCallbacks ?? 0
+        const reorder = faults.reorderCallbacks ?? 0
+        const out: Array<Observation.Observation> = []
+        for (const o of taken) {
+          out.push(o)
+          if (roll(dup)) out.push(o)
+        }
+        if (reorder > 0) {
+          for (let i = 0; i < out.length; i++) {
+            if (roll(reorder)) {
+              const j = Math.floor(rand() * out.length)
+              const a = out[i]!
+              out[i] = out[j]!
+              out[j] = a
+            }
+          }
+        }
+        return out
+      }),
+    redeem: (code) =>
+      control((now): Ids.ProviderRef | PortError.PortError => {
+        const i = invitationsByCode.get(code)
+        if (i === undefined) return portError("CredentialManager", "redeem", "NotFound", `unknown invitation code ${code}`)
+        if (i.status !== "pending") {
+          return portError("CredentialManager", "redeem", "Conflict", `invitation ${i.ref} is ${i.status}`)
+        }
+        i.prev = i.status
+        i.status = "redeemed"
+        i.changedAt = now
+        const e: EpRec = {
+          user: i.user,
+          ref: nextRef("ep"),
+          invitation: i.ref,
+          status: "active",
+          prev: undefined,
+          createdAt: now,
+          changedAt: now,
+          credentials: []
+        }
+        endpointsByRef.set(e.ref, e)
+        i.user.endpoints.push(e)
+        emit({ _tag: "EndpointActive", ...base(i.user, now), endpoint: e.ref, invitation: i.ref })
+        return e.ref
+      }),
+    completeIssuances: () =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        settle(now)
+        for (const c of issuing.drain()) complete(c, now)
+      }),
+    expireInvitation: (ref) =>
+      control((now): undefined | PortError.PortError => {
+        const i = invitationsByRef.get(ref)
+        if (i === undefined) {
+          return portError("CredentialManager", "expireInvitation", "NotFound", `unknown invitation ${ref}`)
+        }
+        expire(i, now)
+      }),
+    deleteCredential: (ref) =>
+      control((now): undefined | PortError.PortError => {
+        const c = findCred("deleteCredential", ref)
+        if (c instanceof PortError.PortError) return c
+        const wasLive = isLiveStatus(c.status)
+        credentialsByRef.delete(c.ref)
+        c.endpoint.credentials = c.endpoint.credentials.filter((x) => x !== c)
+        c.endpoint.user.credentials = c.endpoint.user.credentials.filter((x) => x !== c)
+        c.status = "revoked"
+        if (wasLive) emit({ _tag: "CredentialRevoked", ...base(c.endpoint.user, now), credential: c.ref })
+      }),
+    duplicateCredential: (ref) =>
+      control((now): Ids.ProviderRef | PortError.PortError => {
+        const c = findCred("duplicateCredential", ref)
+        if (c instanceof PortError.PortError) return c
+        const d = newCredential("duplicateCredential", c.endpoint, c, now, 0)
+        if (d instanceof PortError.PortError) return d
+        if (d.status === "issuing") complete(d, now)
+        return d.ref
+      }),
+    removeEndpointBehindBack: (ref) =>
+      control((now): undefined | PortError.PortError => {
+        const e = endpointsByRef.get(ref)
+        if (e === undefined) {
+          return portError("CredentialManager", "removeEndpointBehindBack", "NotFound", `unknown endpoint ${ref}`)
+        }
+        removeEndpointRec(e, now)
+      }),
+    removeAcsEntry: (ref) =>
+      control((now): undefined | PortError.PortError => {
+        const e = entriesByRef.get(ref)
+        if (e === undefined) return portError("AccessControl", "removeAcsEntry", "NotFound", `unknown ACS entry ${ref}`)
+        removeEntry(e, now)
+      }),
+    truth: () =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        settle(now)
+        return snapshot(now)
+      }),
+    truthUnsafe: (now) => {
+      if (now !== undefined) settle(now)
+      return snapshot(now ?? lastNow)
+    },
+    calls
+  }
+}
