@@ -85,12 +85,13 @@ export type Parent = typeof Parent.Type
 
 /**
  * Issue state of a phone credential at the manager.
+ * - `pending`: wanted; known not to exist at the manager (never requested, or lost).
  * - `requested`: intent recorded before the call; outcome unknown until the response or an observation.
  * - `issuing`: the manager accepted it and finishes asynchronously.
  * - `active`: on the phone.
  * - `failed`: terminal; the error says why.
  */
-export const IssueStatus = Schema.Literals(["requested", "issuing", "active", "failed"])
+export const IssueStatus = Schema.Literals(["pending", "requested", "issuing", "active", "failed"])
 export type IssueStatus = typeof IssueStatus.Type
 
 export const Child = Schema.Struct({
@@ -119,7 +120,7 @@ export const IdentityState = Schema.Struct({
   profile: Profile,
   deleting: Schema.Boolean,
   acsUsers: Schema.Record(Schema.String, Schema.Struct({ acsUserId: AcsUserId, acsSystemId: AcsSystemId })),
-  managerUsers: Schema.Record(Schema.String, ProviderRef),
+  managerUsers: Schema.Record(Schema.String, Schema.Struct({ managerId: AcsSystemId, ref: ProviderRef })),
   automations: Schema.Record(Schema.String, Automation),
   phones: Schema.Record(Schema.String, Phone),
   enrollments: Schema.Record(Schema.String, Enrollment),
@@ -130,3 +131,20 @@ export type IdentityState = typeof IdentityState.Type
 
 /** Key of the enrollment of a phone with a manager. */
 export const enrollmentKey = (phoneId: PhoneId, managerId: AcsSystemId): string => `${phoneId}|${managerId}`
+
+/** Lookup keys the Store indexes for this identity (unique across identities). */
+export const lookupKeys = (s: IdentityState): ReadonlyArray<string> => {
+  const keys: Array<string> = []
+  if (s.profile.key !== undefined) keys.push(`key:${s.profile.key}`)
+  for (const id of Object.keys(s.phones)) keys.push(`phone:${id}`)
+  for (const id of Object.keys(s.automations)) keys.push(`automation:${id}`)
+  for (const id of Object.keys(s.parents)) keys.push(`credential:${id}`)
+  for (const u of Object.values(s.managerUsers)) keys.push(`manager-user:${u.managerId}:${u.ref}`)
+  for (const a of Object.values(s.acsUsers)) keys.push(`acs-user:${a.acsUserId}`)
+  for (const c of Object.values(s.children)) {
+    keys.push(`credential:${c.id}`)
+    const parent = s.parents[c.parentId]
+    if (c.cardNumber !== undefined && parent !== undefined) keys.push(`card:${parent.acsSystemId}:${c.cardNumber}`)
+  }
+  return keys
+}

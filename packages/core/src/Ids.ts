@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { Effect, Random, Schema } from "effect"
 
 /** A mobile-app user (Seam `user_identity_id`). */
 export const UserIdentityId = Schema.NonEmptyString.pipe(Schema.brand("UserIdentityId"))
@@ -37,3 +37,12 @@ export type CredentialId = typeof CredentialId.Type
 /** A credential manager's id for something it holds (user, invitation, endpoint, credential). Opaque. */
 export const ProviderRef = Schema.NonEmptyString.pipe(Schema.brand("ProviderRef"))
 export type ProviderRef = typeof ProviderRef.Type
+
+/** A random UUID v4 from Effect's `Random` service (seedable in tests). */
+export const randomUuid: Effect.Effect<string> = Effect.map(
+  Effect.all([Random.nextIntBetween(0, 0xffff, { halfOpen: false }), Random.nextIntBetween(0, 0xffff, { halfOpen: false }), Random.nextIntBetween(0, 0xffff, { halfOpen: false }), Random.nextIntBetween(0, 0xfff, { halfOpen: false }), Random.nextIntBetween(0, 0x3fff, { halfOpen: false }), Random.nextIntBetween(0, 0xffff, { halfOpen: false }), Random.nextIntBetween(0, 0xffff, { halfOpen: false }), Random.nextIntBetween(0, 0xffff, { halfOpen: false })]),
+  ([a, b, c, d, e, f, g, h]) => {
+    const x = (n: number, w = 4) => n.toString(16).padStart(w, "0")
+    return `${x(a)}${x(b)}-${x(c)}-4${x(d, 3)}-${x(0x8000 | e)}-${x(f)}${x(g)}${x(h)}`
+  }
+)

@@ -4,11 +4,17 @@
  * @since 0.1.0
  */
 export * as AccessControl from "./AccessControl.js"
+export * as Action from "./Action.js"
+export * as Aggregate from "./Aggregate.js"
 export * as Card from "./Card.js"
+export * as Client from "./Client.js"
+export * as Command from "./Command.js"
 export * as CredentialManager from "./CredentialManager.js"
+export * as Engine from "./Engine.js"
 export * as Event from "./Event.js"
 export * as Identity from "./Identity.js"
 export * as Ids from "./Ids.js"
-export * as PortError from "./PortError.js"
 export * as Observation from "./Observation.js"
+export * as Plan from "./Plan.js"
+export * as PortError from "./PortError.js"
 export * as Store from "./Store.js"

@@ -1,0 +1,38 @@
+/**
+ * Actions: what `plan` asks the engine to do, as plain data. Nothing in the core performs them.
+ *
+ * @since 0.1.0
+ */
+import type { CardProfile } from "./Card.js"
+import type { AcsSystemId, AcsUserId, CredentialId, ProviderRef } from "./Ids.js"
+
+export type Action =
+  | { readonly _tag: "EnsureManagerUser"; readonly managerId: AcsSystemId }
+  | { readonly _tag: "Invite"; readonly managerId: AcsSystemId; readonly key: string }
+  | { readonly _tag: "CancelInvitation"; readonly managerId: AcsSystemId; readonly invitation: ProviderRef }
+  | { readonly _tag: "RemoveEndpoint"; readonly managerId: AcsSystemId; readonly endpoint: ProviderRef }
+  | {
+      readonly _tag: "Issue"
+      readonly managerId: AcsSystemId
+      readonly credentialId: CredentialId
+      readonly endpoint: ProviderRef
+      readonly card: CardProfile
+    }
+  | { readonly _tag: "Revoke"; readonly managerId: AcsSystemId; readonly credential: ProviderRef; readonly why: string }
+  | {
+      readonly _tag: "Import"
+      readonly acsSystemId: AcsSystemId
+      readonly credentialId: CredentialId
+      readonly cardNumber: string
+      readonly card: CardProfile
+    }
+  | {
+      readonly _tag: "Assign"
+      readonly acsSystemId: AcsSystemId
+      readonly credentialId: CredentialId
+      readonly entry: ProviderRef
+      readonly acsUserId: AcsUserId
+    }
+  | { readonly _tag: "RemoveFromAcs"; readonly acsSystemId: AcsSystemId; readonly entry: ProviderRef; readonly why: string }
+
+export type ActionTag = Action["_tag"]

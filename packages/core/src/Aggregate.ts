@@ -1,0 +1,307 @@
+/**
+ * The identity aggregate's two pure functions: `decide` turns a host command into events or a typed
+ * rejection; `evolve` folds one event into the state. Neither performs I/O or reads a clock: time
+ * comes in through `Context.now`.
+ *
+ * @since 0.1.0
+ */
+import { Result, Schema } from "effect"
+import { profileKey } from "./Card.js"
+import { type Command, CommandRejected, Command as CommandSchema, perCardFields } from "./Command.js"
+import type { DomainEvent } from "./Event.js"
+import { enrollmentKey, type IdentityState } from "./Identity.js"
+import type { AcsSystemId, CredentialId, UserIdentityId } from "./Ids.js"
+
+/** What `decide` may know beyond the state. */
+export interface DecideContext {
+  readonly now: number
+  /** Credential manager systems the engine can reach. */
+  readonly managers: ReadonlySet<AcsSystemId>
+}
+
+const reject = (reason: CommandRejected["reason"], message: string, field?: string) =>
+  Result.fail(new CommandRejected(field === undefined ? { reason, message } : { reason, message, field }))
+
+const ok = (events: ReadonlyArray<DomainEvent>) => Result.succeed(events)
+
+const decodeCommandUnknown = Schema.decodeUnknownResult(CommandSchema)
+
+/**
+ * Decode untrusted input into a Command. Unknown keys are errors; per-card values on a sync
+ * credential get a message that says why.
+ */
+export const decodeCommand = (input: unknown): Result.Result<Command, CommandRejected> => {
+  if (typeof input === "object" && input !== null && "_tag" in input && input._tag === "CreateSyncCredential") {
+    const bad = perCardFields.find((f) => f in input)
+    if (bad !== undefined) {
+      return reject(
+        "InvalidInput",
+        `${bad} is a per-card value: a multi-phone sync credential holds only shared card details; the credential manager allocates ${bad} for each phone`,
+        bad
+      )
+    }
+  }
+  const r = decodeCommandUnknown(input, { errors: "all", onExcessProperty: "error" })
+  if (Result.isFailure(r)) {
+    const message = r.failure.message
+    const field = /at \["?([\w.]+)"?\]/.exec(message)?.[1]
+    return reject("InvalidInput", message, field)
+  }
+  return Result.succeed(r.success)
+}
+
+export const empty = (id: UserIdentityId, at: number): IdentityState => ({
+  id,
+  createdAt: at,
+  profile: {},
+  deleting: false,
+  acsUsers: {},
+  managerUsers: {},
+  automations: {},
+  phones: {},
+  enrollments: {},
+  parents: {},
+  children: {}
+})
+
+/** @since 0.1.0 */
+export const decide = (
+  state: IdentityState | undefined,
+  command: Command,
+  ctx: DecideContext
+): Result.Result<ReadonlyArray<DomainEvent>, CommandRejected> => {
+  const identity = command.userIdentityId
+  const at = ctx.now
+  if (command._tag === "CreateUserIdentity") {
+    if (state !== undefined) return reject("AlreadyExists", `user identity ${identity} already exists`, "userIdentityId")
+    const { _tag, userIdentityId, ...profile } = command
+    return ok([{ _tag: "IdentityCreated", identity, at, profile }])
+  }
+  if (state === undefined || state.deleting) {
+    return reject("NotFound", `user identity ${identity} not found`, "userIdentityId")
+  }
+  switch (command._tag) {
+    case "DeleteUserIdentity":
+      return ok([{ _tag: "IdentityDeleted", identity, at }])
+    case "LinkAcsUser": {
+      const existing = state.acsUsers[command.acsSystemId]
+      if (existing?.acsUserId === command.acsUserId) return ok([])
+      if (existing !== undefined) {
+        return reject(
+          "Conflict",
+          `user identity ${identity} already has ACS user ${existing.acsUserId} in ACS ${command.acsSystemId}`,
+          "acsUserId"
+        )
+      }
+      return ok([{ _tag: "AcsUserLinked", identity, at, acsUserId: command.acsUserId, acsSystemId: command.acsSystemId }])
+    }
+    case "PhoneOnline": {
+      const phone = state.phones[command.phoneId]
+      if (phone?.active) return ok([])
+      if (phone !== undefined) {
+        return reject("Conflict", `phone ${command.phoneId} was deactivated and cannot come back`, "phoneId")
+      }
+      return ok([
+        {
+          _tag: "PhoneRegistered",
+          identity,
+          at,
+          phone: {
+            id: command.phoneId,
+            deviceType: command.deviceType,
+            active: true,
+            createdAt: at,
+            ...(command.metadata === undefined ? {} : { metadata: command.metadata })
+          }
+        }
+      ])
+    }
+    case "DeactivatePhone": {
+      const phone = state.phones[command.phoneId]
+      if (phone === undefined) return reject("NotFound", `phone ${command.phoneId} not found`, "phoneId")
+      return phone.active ? ok([{ _tag: "PhoneDeactivated", identity, at, phoneId: command.phoneId }]) : ok([])
+    }
+    case "LaunchAutomation": {
+      if (!ctx.managers.has(command.managerId)) {
+        return reject("NotFound", `credential manager ${command.managerId} not found`, "managerId")
+      }
+      const same = Object.values(state.automations).find((a) => a.managerId === command.managerId)
+      if (same !== undefined) return ok([])
+      if (state.automations[command.automationId] !== undefined) {
+        return reject("AlreadyExists", `enrollment automation ${command.automationId} already exists`, "automationId")
+      }
+      return ok([
+        {
+          _tag: "AutomationLaunched",
+          identity,
+          at,
+          automation: { id: command.automationId, managerId: command.managerId, createdAt: at }
+        }
+      ])
+    }
+    case "DeleteAutomation":
+      return state.automations[command.automationId] === undefined
+        ? reject("NotFound", `enrollment automation ${command.automationId} not found`, "automationId")
+        : ok([{ _tag: "AutomationDeleted", identity, at, automationId: command.automationId }])
+    case "CreateSyncCredential": {
+      if (!ctx.managers.has(command.managerId)) {
+        return reject("NotFound", `credential manager ${command.managerId} not found`, "managerId")
+      }
+      const link = Object.values(state.acsUsers).find((l) => l.acsUserId === command.acsUserId)
+      if (link === undefined) {
+        return reject("NotFound", `ACS user ${command.acsUserId} is not linked to user identity ${identity}`, "acsUserId")
+      }
+      if (state.parents[command.credentialId] !== undefined || state.children[command.credentialId] !== undefined) {
+        return reject("AlreadyExists", `credential ${command.credentialId} already exists`, "credentialId")
+      }
+      const card = {
+        cardFormat: command.cardFormat,
+        facilityCode: command.facilityCode,
+        ...(command.startsAt === undefined ? {} : { startsAt: command.startsAt }),
+        ...(command.endsAt === undefined ? {} : { endsAt: command.endsAt })
+      }
+      const twin = Object.values(state.parents).find(
+        (p) => !p.deleting && p.managerId === command.managerId && profileKey(p.card) === profileKey(card)
+      )
+      if (twin !== undefined) {
+        return reject(
+          "Conflict",
+          `multi-phone sync credential ${twin.id} already issues ${profileKey(card)} through ${command.managerId}; a phone can hold one credential per card profile`,
+          "facilityCode"
+        )
+      }
+      return ok([
+        {
+          _tag: "ParentCreated",
+          identity,
+          at,
+          parent: {
+            id: command.credentialId,
+            acsUserId: command.acsUserId,
+            acsSystemId: link.acsSystemId,
+            managerId: command.managerId,
+            card,
+            createdAt: at,
+            deleting: false
+          }
+        }
+      ])
+    }
+    case "DeleteSyncCredential": {
+      const parent = state.parents[command.credentialId]
+      if (parent === undefined || parent.deleting) {
+        return reject("NotFound", `multi-phone sync credential ${command.credentialId} not found`, "credentialId")
+      }
+      return ok([{ _tag: "ParentDeleted", identity, at, credentialId: command.credentialId }])
+    }
+  }
+}
+
+const without = <V>(record: Readonly<Record<string, V>>, key: string): Record<string, V> => {
+  const { [key]: _, ...rest } = record
+  return rest
+}
+
+const patchChild = (s: IdentityState, id: CredentialId, patch: (c: IdentityState["children"][string]) => IdentityState["children"][string]): IdentityState => {
+  const c = s.children[id]
+  return c === undefined ? s : { ...s, children: { ...s.children, [id]: patch(c) } }
+}
+
+const patchEnrollment = (
+  s: IdentityState,
+  key: string,
+  patch: (e: IdentityState["enrollments"][string]) => IdentityState["enrollments"][string]
+): IdentityState => {
+  const e = s.enrollments[key]
+  return e === undefined ? s : { ...s, enrollments: { ...s.enrollments, [key]: patch(e) } }
+}
+
+/**
+ * Fold one event into the state. Total: an event about something the state no longer holds is a
+ * no-op, so replays and late results are harmless.
+ *
+ * @since 0.1.0
+ */
+export const evolve = (state: IdentityState | undefined, event: DomainEvent): IdentityState => {
+  if (event._tag === "IdentityCreated") return { ...empty(event.identity, event.at), profile: event.profile }
+  const s = state ?? empty(event.identity, event.at)
+  switch (event._tag) {
+    case "IdentityDeleted":
+      return { ...s, deleting: true }
+    case "AcsUserLinked":
+      return { ...s, acsUsers: { ...s.acsUsers, [event.acsSystemId]: { acsUserId: event.acsUserId, acsSystemId: event.acsSystemId } } }
+    case "PhoneRegistered":
+      return { ...s, phones: { ...s.phones, [event.phone.id]: event.phone } }
+    case "PhoneDeactivated": {
+      const p = s.phones[event.phoneId]
+      return p === undefined ? s : { ...s, phones: { ...s.phones, [p.id]: { ...p, active: false, deactivatedAt: event.at } } }
+    }
+    case "AutomationLaunched":
+      return { ...s, automations: { ...s.automations, [event.automation.id]: event.automation } }
+    case "AutomationDeleted":
+      return { ...s, automations: without(s.automations, event.automationId) }
+    case "ParentCreated":
+      return { ...s, parents: { ...s.parents, [event.parent.id]: event.parent } }
+    case "ParentDeleted": {
+      const p = s.parents[event.credentialId]
+      return p === undefined ? s : { ...s, parents: { ...s.parents, [p.id]: { ...p, deleting: true } } }
+    }
+    case "ParentRemoved":
+      return { ...s, parents: without(s.parents, event.credentialId) }
+    case "ManagerUserBound":
+      return { ...s, managerUsers: { ...s.managerUsers, [event.managerId]: { managerId: event.managerId, ref: event.ref } } }
+    case "EnrollmentRequested": {
+      const e = event.enrollment
+      return { ...s, enrollments: { ...s.enrollments, [enrollmentKey(e.phoneId, e.managerId)]: e } }
+    }
+    case "InvitationCreated":
+      return patchEnrollment(s, event.key, (e) => {
+        const { error: _, ...rest } = e
+        return { ...rest, status: "invited", invitation: event.invitation, code: event.code }
+      })
+    case "PhoneEnrolled":
+      return patchEnrollment(s, event.key, (e) => ({ ...e, status: "enrolled", endpoint: event.endpoint }))
+    case "EnrollmentFailed":
+      return patchEnrollment(s, event.key, (e) => ({ ...e, status: "failed", error: event.error }))
+    case "EnrollmentEnded":
+      return patchEnrollment(s, event.key, (e) => ({ ...e, status: "ended" }))
+    case "CredentialRequested":
+      return { ...s, children: { ...s.children, [event.child.id]: event.child } }
+    case "CredentialIssued":
+      return patchChild(s, event.credentialId, (c) => {
+        const { error: _, ...rest } = c
+        return {
+          ...rest,
+          ref: event.ref,
+          issue: event.active ? "active" : "issuing",
+          ...(event.cardNumber === undefined ? {} : { cardNumber: event.cardNumber }),
+          ...(event.active ? { issuedAt: c.issuedAt ?? event.at } : {})
+        }
+      })
+    case "CredentialFailed":
+      return patchChild(s, event.credentialId, (c) => ({ ...c, issue: "failed", error: event.error }))
+    case "CredentialLost":
+      return patchChild(s, event.credentialId, (c) => {
+        const { ref: _r, cardNumber: _n, issuedAt: _i, ...rest } = c
+        return { ...rest, issue: "pending" }
+      })
+    case "CredentialImported":
+      return patchChild(s, event.credentialId, (c) => ({ ...c, acsRef: event.acsRef }))
+    case "CredentialAssigned":
+      return patchChild(s, event.credentialId, (c) => ({ ...c, assigned: true }))
+    case "CredentialAcsLost":
+      return patchChild(s, event.credentialId, (c) => {
+        const { acsRef: _, ...rest } = c
+        return { ...rest, assigned: false }
+      })
+    case "CredentialRetiring":
+      return patchChild(s, event.credentialId, (c) => ({ ...c, retiring: true }))
+    case "CredentialRevoked":
+      return { ...s, children: without(s.children, event.credentialId) }
+  }
+}
+
+export const fold = (state: IdentityState | undefined, events: ReadonlyArray<DomainEvent>): IdentityState | undefined =>
+  events.reduce<IdentityState | undefined>(evolve, state)
+
+export { CommandRejected }

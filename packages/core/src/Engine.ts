@@ -1,0 +1,90 @@
+/**
+ * The engine runtime: executes planned actions through the ports, one identity at a time and many
+ * identities in parallel, persisting intents before it acts.
+ *
+ * @since 0.1.0
+ */
+import { Context, Duration, Effect, Layer, Schedule, Schema, type Stream } from "effect"
+import { AccessControl } from "./AccessControl.js"
+import type { CommandRejected } from "./Command.js"
+import { CredentialManager } from "./CredentialManager.js"
+import type { DomainEvent } from "./Event.js"
+import type { IdentityState } from "./Identity.js"
+import type { UserIdentityId } from "./Ids.js"
+import { make } from "./internal/engine.js"
+import type { PortError } from "./PortError.js"
+import { Store } from "./Store.js"
+
+/** Tuning; every field has a default. */
+export interface Config {
+  /** Identities reconciled at once. Default 16. */
+  readonly concurrency?: number
+  /** Port calls in flight at once for one identity. Default 4. */
+  readonly actionConcurrency?: number
+  /** In-call retries of `Transient` failures. Default: exponential from 100 ms, jittered, capped at 5 s, 3 retries. */
+  readonly retry?: Schedule.Schedule<unknown, PortError>
+  /** Back-off before an identity whose work failed is reconciled again: base, doubled per failure, capped. */
+  readonly backoff?: { readonly base: Duration.Input; readonly cap: Duration.Input }
+  /** Every identity is reconciled at least this often (level-based resync). Default 5 minutes. */
+  readonly resyncEvery?: Duration.Input
+  /** Observe → plan → act rounds per reconcile before yielding. Default 8. */
+  readonly maxRounds?: number
+  readonly maxIssueAttempts?: number
+  readonly maxEnrollmentAttempts?: number
+  readonly enrollmentRetry?: Duration.Input
+  /** How soon to look again at a credential the manager is still issuing. Default 1 s. */
+  readonly poll?: Duration.Input
+}
+
+export const defaultRetry: Schedule.Schedule<unknown, PortError> = Schedule.max([
+  Schedule.exponential("100 millis").pipe(
+    Schedule.jittered,
+    Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, Duration.seconds(5))))
+  ),
+  Schedule.recurs(3)
+])
+
+/** Raised when an observation from a provider cannot be decoded or routed. Nothing changes. */
+export class InvalidObservation extends Schema.TaggedError<InvalidObservation>()("InvalidObservation", {
+  message: Schema.String,
+  field: Schema.optional(Schema.String)
+}) {}
+
+export interface ReconcileResult {
+  readonly rounds: number
+  readonly actions: number
+  /** When this identity should be looked at again without any new input. */
+  readonly next: number | undefined
+}
+
+/** @since 0.1.0 */
+export interface EngineShape {
+  /** Decide a command (decoded from unknown input), persist its events, queue a reconcile. */
+  readonly execute: (command: unknown) => Effect.Effect<IdentityState, CommandRejected | PortError>
+  readonly get: (id: UserIdentityId) => Effect.Effect<IdentityState, CommandRejected | PortError>
+  /** Resolve a lookup key (`phone:<id>`, `credential:<id>`, `key:<user_identity_key>`, ...). */
+  readonly lookup: (key: string) => Effect.Effect<UserIdentityId | undefined, PortError>
+  /** Take a provider observation (callback/webhook): decode, route, queue a reconcile of its identity. */
+  readonly ingest: (observation: unknown) => Effect.Effect<UserIdentityId, InvalidObservation | PortError>
+  /** One level-based reconcile of one identity now (observe → plan → act, repeated until quiet). */
+  readonly reconcile: (id: UserIdentityId) => Effect.Effect<ReconcileResult, PortError>
+  /** Reconcile every identity that is due now, in parallel up to the bound. Returns how many ran. */
+  readonly drain: Effect.Effect<number, PortError>
+  /** Queue every identity for a reconcile now. */
+  readonly resyncAll: Effect.Effect<number, PortError>
+  /** The earliest time an identity is due, if any. */
+  readonly nextDue: Effect.Effect<number | undefined, PortError>
+  /** Run forever: drain due work, sleep until the next due time or new work, resync periodically. */
+  readonly run: Effect.Effect<never, PortError>
+  /** Domain events as they are committed. */
+  readonly events: Stream.Stream<DomainEvent>
+}
+
+/** @since 0.1.0 */
+export class Engine extends Context.Service<Engine, EngineShape>()("@credsync/core/Engine") {}
+
+/** The engine over whatever CredentialManager, AccessControl and Store are provided. */
+export const layer = (config: Config = {}): Layer.Layer<Engine, never, CredentialManager | AccessControl | Store> =>
+  Layer.effect(Engine, make(config))
+
+export { CredentialManager, AccessControl, Store }

@@ -1,0 +1,425 @@
+/**
+ * `plan(state, observed)`: the level-based heart of the engine. It compares what the engine believes
+ * (state) with what the providers report now (observed), and returns the facts it learned (events)
+ * and the work to do (actions), as data. It never branches on what triggered it, so running it again
+ * on the same inputs asks for nothing new: reconcile is idempotent.
+ *
+ * Rules that keep "at most one credential per (parent, phone)":
+ * - a phone credential is recorded as `requested` (the intent) before its issue call;
+ * - a `requested` credential without a confirmed response is resolved only by observation: adopted
+ *   when the manager shows it, re-requested only after the manager's listing lag has passed without it;
+ * - any live credential at the manager that no child claims is revoked (duplicate or orphan).
+ *
+ * @since 0.1.0
+ */
+import type { AcsEntry } from "./AccessControl.js"
+import { isManaged, managedLabel } from "./AccessControl.js"
+import type { Action } from "./Action.js"
+import { evolve } from "./Aggregate.js"
+import { profileKey } from "./Card.js"
+import { type Capabilities, isLive, type ManagerCredential, type ManagerView } from "./CredentialManager.js"
+import type { DomainEvent } from "./Event.js"
+import { type Child, type Enrollment, enrollmentKey, type IdentityState, type Parent } from "./Identity.js"
+import { type AcsSystemId, CredentialId, EnrollmentId, type PhoneId, type ProviderRef } from "./Ids.js"
+import { uuidOf } from "./internal/hash.js"
+
+/** What the providers report for one identity. A system missing here was not observed: plan does
+ *  no work there that needs its current state. */
+export interface Observed {
+  readonly managers: ReadonlyMap<AcsSystemId, ManagerView>
+  readonly acs: ReadonlyMap<AcsSystemId, ReadonlyArray<AcsEntry>>
+}
+
+export interface PlanContext {
+  readonly now: number
+  readonly capabilities: (managerId: AcsSystemId) => Capabilities | undefined
+  /** Issue attempts per phone credential before it is marked failed. */
+  readonly maxIssueAttempts?: number
+  /** Invitation attempts per enrollment before it stays failed. */
+  readonly maxEnrollmentAttempts?: number
+  /** Delay before a failed enrollment is retried (doubles per attempt). */
+  readonly enrollmentRetryMs?: number
+  /** How soon to look again at a credential the manager is still issuing. */
+  readonly pollMs?: number
+}
+
+export interface Plan {
+  readonly events: ReadonlyArray<DomainEvent>
+  readonly actions: ReadonlyArray<Action>
+  /** Earliest time a plan could differ without any new observation (lag expiry, retry, polling). */
+  readonly wakeAt: number | undefined
+}
+
+/** Deterministic id of the phone credential of (parent, phone, endpoint). */
+export const childId = (parent: CredentialId, phone: PhoneId, endpoint: ProviderRef): CredentialId =>
+  CredentialId.make(uuidOf(`child|${parent}|${phone}|${endpoint}`))
+
+const notice = (code: string, message: string, at: number) => ({ code, message, at })
+
+/** @since 0.1.0 */
+export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContext): Plan => {
+  const now = ctx.now
+  const maxIssue = ctx.maxIssueAttempts ?? 5
+  const maxEnrol = ctx.maxEnrollmentAttempts ?? 5
+  const retryMs = ctx.enrollmentRetryMs ?? 1_000
+  const pollMs = ctx.pollMs ?? 1_000
+  const identity = initial.id
+  let s = initial
+  const events: Array<DomainEvent> = []
+  const actions: Array<Action> = []
+  let wakeAt: number | undefined
+  const emit = (e: DomainEvent) => {
+    events.push(e)
+    s = evolve(s, e)
+  }
+  const wake = (at: number) => {
+    wakeAt = wakeAt === undefined ? at : Math.min(wakeAt, at)
+  }
+  const lagOf = (m: AcsSystemId) => ctx.capabilities(m)?.listingLag ?? 0
+  const lagPassed = (m: AcsSystemId, since: number) => {
+    const until = since + lagOf(m)
+    if (now >= until) return true
+    wake(until)
+    return false
+  }
+  const phoneActive = (id: PhoneId) => !s.deleting && s.phones[id]?.active === true
+  const parentLive = (p: Parent) => !s.deleting && !p.deleting
+  const automationManagers = new Set(s.deleting ? [] : Object.values(s.automations).map((a) => a.managerId))
+  const liveParents = () => Object.values(s.parents).filter(parentLive)
+
+  // 1. Manager-side users for every manager the identity needs.
+  for (const m of new Set([...automationManagers, ...liveParents().map((p) => p.managerId)])) {
+    if (s.managerUsers[m] === undefined) actions.push({ _tag: "EnsureManagerUser", managerId: m })
+  }
+
+  // 2. Learn from each observed manager.
+  const claimed = new Set<string>()
+  for (const [m, view] of observed.managers) {
+    const invitations = new Map(view.invitations.map((i) => [i.ref, i]))
+    const endpoints = new Map(view.endpoints.map((e) => [e.ref, e]))
+    const credentials = new Map(view.credentials.map((c) => [c.ref, c]))
+
+    for (const [key, e] of Object.entries(s.enrollments)) {
+      if (e.managerId !== m) continue
+      if (e.status === "inviting" && e.invitation === undefined) {
+        // A lost invite response: any pending invitation nobody holds is as good as ours (its code
+        // was never handed out), so adopt it rather than create another.
+        const held = new Set(Object.values(s.enrollments).map((x) => x.invitation))
+        const free = view.invitations.find((i) => i.status === "pending" && !held.has(i.ref))
+        if (free !== undefined) {
+          emit({ _tag: "InvitationCreated", identity, at: now, key, invitation: free.ref, code: free.code, phoneId: e.phoneId })
+        }
+      } else if (e.status === "invited" && e.invitation !== undefined) {
+        const endpoint = view.endpoints.find((x) => x.invitation === e.invitation && x.status === "active")
+        const inv = invitations.get(e.invitation)
+        if (endpoint !== undefined) {
+          emit({ _tag: "PhoneEnrolled", identity, at: now, key, endpoint: endpoint.ref, phoneId: e.phoneId })
+        } else if (inv?.status === "expired" || inv?.status === "cancelled") {
+          emit({
+            _tag: "EnrollmentFailed",
+            identity,
+            at: now,
+            key,
+            error: notice(`invitation_${inv.status}`, `invitation ${inv.ref} ${inv.status} before the phone redeemed it`, now)
+          })
+        } else if (inv === undefined && lagPassed(m, e.requestedAt)) {
+          emit({
+            _tag: "EnrollmentFailed",
+            identity,
+            at: now,
+            key,
+            error: notice("invitation_missing", `invitation ${e.invitation} is gone at the credential manager`, now)
+          })
+        }
+      } else if (e.status === "enrolled" && e.endpoint !== undefined) {
+        const endpoint = endpoints.get(e.endpoint)
+        if (endpoint === undefined || endpoint.status === "removed") {
+          emit({ _tag: "EnrollmentEnded", identity, at: now, key, reason: "endpoint_removed" })
+        }
+      }
+    }
+
+    // Credentials the engine already knows by reference.
+    const children = Object.values(s.children).filter((c) => c.managerId === m)
+    for (const c of children) {
+      if (c.ref === undefined) continue
+      const cred = credentials.get(c.ref)
+      if (cred !== undefined && (isLive(cred) || cred.status === "failed")) {
+        claimed.add(cred.ref)
+        if (cred.status === "failed" && c.issue !== "failed") {
+          emit({
+            _tag: "CredentialFailed",
+            identity,
+            at: now,
+            credentialId: c.id,
+            error: notice("failed_to_issue", cred.error ?? "the credential manager failed to issue it", now)
+          })
+        } else if (cred.status === "active" && c.issue !== "active") {
+          emit(issued(identity, now, c.id, cred))
+        }
+      } else if (!c.retiring && (c.issue === "issuing" || c.issue === "active" || c.issue === "requested")) {
+        if (cred !== undefined || lagPassed(m, c.requestedAt)) {
+          emit({
+            _tag: "CredentialLost",
+            identity,
+            at: now,
+            credentialId: c.id,
+            reason: cred === undefined ? "missing at the credential manager" : `${cred.status} at the credential manager`
+          })
+        }
+      }
+    }
+    // Requests whose response never came back: adopt what the manager shows, or conclude after the lag.
+    for (const c of Object.values(s.children)) {
+      if (c.managerId !== m || c.ref !== undefined || c.issue !== "requested") continue
+      const parent = s.parents[c.parentId]
+      const want = parent === undefined ? undefined : profileKey(parent.card)
+      const found = view.credentials.find(
+        (x) => x.endpoint === c.endpoint && isLive(x) && !claimed.has(x.ref) && (want === undefined || profileKey(x) === want)
+      )
+      if (found !== undefined) {
+        claimed.add(found.ref)
+        emit(issued(identity, now, c.id, found))
+      } else if (lagPassed(m, c.requestedAt)) {
+        emit({ _tag: "CredentialLost", identity, at: now, credentialId: c.id, reason: "the issue request did not take effect" })
+      }
+    }
+    // Live credentials nobody claims: duplicates or orphans.
+    for (const cred of view.credentials) {
+      if (isLive(cred) && !claimed.has(cred.ref)) {
+        actions.push({ _tag: "Revoke", managerId: m, credential: cred.ref, why: "unclaimed" })
+      }
+    }
+    // Invitations nobody holds, once no enrollment is waiting for one.
+    const held = new Set(Object.values(s.enrollments).map((x) => x.invitation))
+    const waiting = Object.values(s.enrollments).some((x) => x.managerId === m && x.status === "inviting" && x.invitation === undefined)
+    if (!waiting) {
+      for (const inv of view.invitations) {
+        if (inv.status === "pending" && !held.has(inv.ref)) {
+          actions.push({ _tag: "CancelInvitation", managerId: m, invitation: inv.ref })
+        }
+      }
+    }
+    // Endpoints that belong to no enrollment (e.g. redeemed after the phone was deactivated).
+    const used = new Set<string>()
+    for (const e of Object.values(s.enrollments)) {
+      if (e.managerId === m && e.status === "enrolled" && e.endpoint !== undefined) used.add(e.endpoint)
+      if (e.managerId === m && e.status === "invited" && e.invitation !== undefined) used.add(`inv:${e.invitation}`)
+    }
+    for (const ep of view.endpoints) {
+      if (ep.status !== "active" || used.has(ep.ref) || (ep.invitation !== undefined && used.has(`inv:${ep.invitation}`))) continue
+      actions.push({ _tag: "RemoveEndpoint", managerId: m, endpoint: ep.ref })
+    }
+  }
+
+  // 3. Enrollments: every active phone with every automation's manager.
+  for (const [key, e] of Object.entries(s.enrollments)) {
+    const wanted = phoneActive(e.phoneId) && automationManagers.has(e.managerId)
+    if (wanted) continue
+    if (e.status === "inviting" || e.status === "invited") {
+      if (e.invitation !== undefined) actions.push({ _tag: "CancelInvitation", managerId: e.managerId, invitation: e.invitation })
+      emit({ _tag: "EnrollmentEnded", identity, at: now, key, reason: "not_wanted" })
+    } else if (e.status === "failed") {
+      emit({ _tag: "EnrollmentEnded", identity, at: now, key, reason: "not_wanted" })
+    } else if (e.status === "enrolled" && !phoneActive(e.phoneId) && e.endpoint !== undefined) {
+      const busy = Object.values(s.children).some((c) => c.endpoint === e.endpoint && c.managerId === e.managerId)
+      if (!busy) {
+        actions.push({ _tag: "RemoveEndpoint", managerId: e.managerId, endpoint: e.endpoint })
+        emit({ _tag: "EnrollmentEnded", identity, at: now, key, reason: "phone_deactivated" })
+      }
+    }
+  }
+  for (const phone of Object.values(s.phones)) {
+    if (!phoneActive(phone.id)) continue
+    for (const m of automationManagers) {
+      if (s.managerUsers[m] === undefined) continue
+      const key = enrollmentKey(phone.id, m)
+      const e = s.enrollments[key]
+      const request = (generation: number, attempts: number, id?: EnrollmentId) => {
+        const enrollment: Enrollment = {
+          id: id ?? EnrollmentId.make(uuidOf(`enrollment|${identity}|${phone.id}|${m}|${generation}`)),
+          phoneId: phone.id,
+          managerId: m,
+          generation,
+          status: "inviting",
+          requestedAt: now,
+          attempts
+        }
+        emit({ _tag: "EnrollmentRequested", identity, at: now, enrollment })
+        actions.push({ _tag: "Invite", managerId: m, key })
+      }
+      if (e === undefined || e.status === "ended") {
+        request((e?.generation ?? 0) + 1, 1)
+      } else if (e.status === "failed" && e.attempts < maxEnrol) {
+        const at = (e.error?.at ?? e.requestedAt) + retryMs * 2 ** (e.attempts - 1)
+        if (now >= at) request(e.generation, e.attempts + 1, e.id)
+        else wake(at)
+      } else if (e.status === "inviting" && e.invitation === undefined && observed.managers.has(m)) {
+        if (lagPassed(m, e.requestedAt)) request(e.generation, e.attempts + 1, e.id)
+      }
+    }
+  }
+
+  // 4. Phone credentials: one per (live parent, active phone enrolled with the parent's manager).
+  const desired = new Set<string>()
+  for (const p of liveParents()) {
+    for (const phone of Object.values(s.phones)) {
+      if (!phoneActive(phone.id)) continue
+      const e = s.enrollments[enrollmentKey(phone.id, p.managerId)]
+      if (e?.status !== "enrolled" || e.endpoint === undefined) continue
+      const id = childId(p.id, phone.id, e.endpoint)
+      desired.add(id)
+      const c = s.children[id]
+      const request = (attempts: number) => {
+        const child: Child = {
+          id,
+          parentId: p.id,
+          phoneId: phone.id,
+          managerId: p.managerId,
+          endpoint: e.endpoint!,
+          issue: "requested",
+          requestedAt: now,
+          attempts,
+          assigned: false,
+          retiring: false
+        }
+        emit({ _tag: "CredentialRequested", identity, at: now, child })
+        actions.push({ _tag: "Issue", managerId: p.managerId, credentialId: id, endpoint: child.endpoint, card: p.card })
+      }
+      if (c === undefined) {
+        request(1)
+      } else if (c.issue === "pending" && !c.retiring) {
+        if (c.attempts >= maxIssue) {
+          emit({
+            _tag: "CredentialFailed",
+            identity,
+            at: now,
+            credentialId: id,
+            error: notice("failed_to_issue", `not issued after ${c.attempts} attempts`, now)
+          })
+        } else if (observed.managers.has(p.managerId)) {
+          request(c.attempts + 1)
+        }
+      } else if (c.issue === "issuing") {
+        wake(now + pollMs)
+      }
+    }
+  }
+  for (const c of Object.values(s.children)) {
+    if (!c.retiring && !desired.has(c.id)) {
+      const parent = s.parents[c.parentId]
+      const reason =
+        parent === undefined || !parentLive(parent)
+          ? "parent_deleted"
+          : !phoneActive(c.phoneId)
+            ? "phone_deactivated"
+            : "endpoint_removed"
+      emit({ _tag: "CredentialRetiring", identity, at: now, credentialId: c.id, reason })
+    }
+  }
+
+  // 5. Retiring children: revoke at the manager, remove from the ACS, then forget.
+  for (const c of Object.values(s.children)) {
+    if (!c.retiring) continue
+    const view = observed.managers.get(c.managerId)
+    const parent = s.parents[c.parentId]
+    const entries = parent === undefined ? undefined : observed.acs.get(parent.acsSystemId)
+    if (view === undefined || (parent !== undefined && entries === undefined)) continue
+    const live = c.ref === undefined ? undefined : view.credentials.find((x) => x.ref === c.ref && isLive(x))
+    if (live !== undefined) actions.push({ _tag: "Revoke", managerId: c.managerId, credential: live.ref, why: "retiring" })
+    const unsure = c.ref === undefined && c.issue === "requested" && !lagPassed(c.managerId, c.requestedAt)
+    const entry = entries?.find((x) => (c.acsRef !== undefined && x.ref === c.acsRef) || (c.cardNumber !== undefined && x.cardNumber === c.cardNumber))
+    if (entry !== undefined && parent !== undefined) {
+      actions.push({ _tag: "RemoveFromAcs", acsSystemId: parent.acsSystemId, entry: entry.ref, why: "retiring" })
+    }
+    if (live === undefined && entry === undefined && !unsure) {
+      emit({ _tag: "CredentialRevoked", identity, at: now, credentialId: c.id })
+    }
+  }
+
+  // 6. The ACS: each active phone credential imported and assigned to its parent's ACS user.
+  const keep = new Map<string, Set<string>>()
+  for (const c of Object.values(s.children)) {
+    const parent = s.parents[c.parentId]
+    if (parent === undefined || c.cardNumber === undefined) continue
+    const set = keep.get(parent.acsSystemId) ?? new Set<string>()
+    set.add(c.cardNumber)
+    keep.set(parent.acsSystemId, set)
+    const entries = observed.acs.get(parent.acsSystemId)
+    if (entries === undefined || c.retiring || c.issue !== "active") continue
+    const entry = entries.find((x) => x.cardNumber === c.cardNumber)
+    if (entry === undefined) {
+      if (c.acsRef !== undefined) emit({ _tag: "CredentialAcsLost", identity, at: now, credentialId: c.id })
+      actions.push({ _tag: "Import", acsSystemId: parent.acsSystemId, credentialId: c.id, cardNumber: c.cardNumber, card: parent.card })
+      continue
+    }
+    if (c.acsRef !== entry.ref) emit({ _tag: "CredentialImported", identity, at: now, credentialId: c.id, acsRef: entry.ref })
+    if (entry.assignedTo !== parent.acsUserId) {
+      actions.push({ _tag: "Assign", acsSystemId: parent.acsSystemId, credentialId: c.id, entry: entry.ref, acsUserId: parent.acsUserId })
+    } else if (!s.children[c.id]?.assigned) {
+      emit({ _tag: "CredentialAssigned", identity, at: now, credentialId: c.id })
+    }
+  }
+  for (const [acs, entries] of observed.acs) {
+    const ours = keep.get(acs)
+    for (const entry of entries) {
+      if (isManaged(entry) && !ours?.has(entry.cardNumber)) {
+        actions.push({ _tag: "RemoveFromAcs", acsSystemId: acs, entry: entry.ref, why: "unclaimed" })
+      }
+    }
+  }
+
+  // 7. Deleted parents leave once their last child is gone.
+  for (const p of Object.values(s.parents)) {
+    if (parentLive(p)) continue
+    if (!Object.values(s.children).some((c) => c.parentId === p.id)) {
+      emit({ _tag: "ParentRemoved", identity, at: now, credentialId: p.id })
+    }
+  }
+
+  return { events, actions: dedupe(actions), wakeAt }
+}
+
+const issued = (identity: IdentityState["id"], at: number, credentialId: CredentialId, cred: ManagerCredential): DomainEvent => ({
+  _tag: "CredentialIssued",
+  identity,
+  at,
+  credentialId,
+  ref: cred.ref,
+  active: cred.status === "active",
+  ...(cred.cardNumber === undefined ? {} : { cardNumber: cred.cardNumber })
+})
+
+const actionKey = (a: Action): string => {
+  switch (a._tag) {
+    case "EnsureManagerUser":
+      return `${a._tag}|${a.managerId}`
+    case "Invite":
+      return `${a._tag}|${a.key}`
+    case "CancelInvitation":
+      return `${a._tag}|${a.invitation}`
+    case "RemoveEndpoint":
+      return `${a._tag}|${a.endpoint}`
+    case "Issue":
+      return `${a._tag}|${a.credentialId}`
+    case "Revoke":
+      return `${a._tag}|${a.credential}`
+    case "Import":
+    case "Assign":
+      return `${a._tag}|${a.credentialId}`
+    case "RemoveFromAcs":
+      return `${a._tag}|${a.entry}`
+  }
+}
+
+const dedupe = (actions: ReadonlyArray<Action>): ReadonlyArray<Action> => {
+  const seen = new Set<string>()
+  return actions.filter((a) => {
+    const k = actionKey(a)
+    if (seen.has(k)) return false
+    seen.add(k)
+    return true
+  })
+}
+
+export { managedLabel }

@@ -1,0 +1,390 @@
+import { Clock, Duration, Effect, Option, PubSub, Queue, Result, Schema, Stream } from "effect"
+import { AccessControl, type AcsEntry, managedLabel } from "../AccessControl.js"
+import type { Action } from "../Action.js"
+import { decide, decodeCommand, fold } from "../Aggregate.js"
+import { CommandRejected } from "../Command.js"
+import { CredentialManager, type ManagerView } from "../CredentialManager.js"
+import { type Config, defaultRetry, type EngineShape, InvalidObservation, type ReconcileResult } from "../Engine.js"
+import type { DomainEvent } from "../Event.js"
+import { type IdentityState, lookupKeys } from "../Identity.js"
+import type { AcsSystemId, AcsUserId, UserIdentityId } from "../Ids.js"
+import { Observation } from "../Observation.js"
+import { isRetryable, type PortError } from "../PortError.js"
+import { type Observed, plan } from "../Plan.js"
+import { Store } from "../Store.js"
+import { makeKeyedLock } from "./keyedLock.js"
+
+const ms = (d: Duration.Input | undefined, fallback: number) => (d === undefined ? fallback : Duration.toMillis(Duration.fromInputUnsafe(d)))
+
+/** What running one action taught the engine, and whether the identity must be retried later. */
+interface Outcome {
+  readonly events: ReadonlyArray<DomainEvent>
+  /** A retryable failure: look again after at least this long (ms). */
+  readonly retryAfter?: number
+}
+
+const done = (events: ReadonlyArray<DomainEvent> = []): Outcome => ({ events })
+
+const decodeObservation = Schema.decodeUnknownResult(Observation)
+
+export const make = (config: Config) =>
+  Effect.gen(function* () {
+    const cm = yield* CredentialManager
+    const acs = yield* AccessControl
+    const store = yield* Store
+    const concurrency = config.concurrency ?? 16
+    const actionConcurrency = config.actionConcurrency ?? 4
+    const retry = config.retry ?? defaultRetry
+    const backoffBase = ms(config.backoff?.base, 500)
+    const backoffCap = ms(config.backoff?.cap, 60_000)
+    const resyncEvery = ms(config.resyncEvery, 5 * 60_000)
+    const maxRounds = config.maxRounds ?? 8
+    const planOptions = {
+      maxIssueAttempts: config.maxIssueAttempts ?? 10,
+      maxEnrollmentAttempts: config.maxEnrollmentAttempts ?? 5,
+      enrollmentRetryMs: ms(config.enrollmentRetry, 1_000),
+      pollMs: ms(config.poll, 1_000)
+    }
+    const systems = new Map(cm.systems.map((s) => [s.id, s]))
+    const managers: ReadonlySet<AcsSystemId> = new Set(systems.keys())
+    const capabilities = (m: AcsSystemId) => systems.get(m)?.capabilities
+
+    const pubsub = yield* PubSub.unbounded<DomainEvent>()
+    const kick = yield* Queue.sliding<void>(1)
+    const withLock = makeKeyedLock()
+    // consecutive failed reconciles per identity, for back-off; cleared on a clean run
+    const failures = new Map<string, number>()
+
+    const save = (id: UserIdentityId, version: number, state: IdentityState, events: ReadonlyArray<DomainEvent>) =>
+      events.length === 0
+        ? Effect.succeed(version)
+        : store.save({ id, expected: version, state, events, keys: lookupKeys(state) }).pipe(
+            Effect.tap(() => PubSub.publishAll(pubsub, events))
+          )
+
+    const schedule = (id: UserIdentityId, at: number) =>
+      store.schedule(id, at).pipe(Effect.andThen(Queue.offer(kick, undefined)))
+
+    const load = (id: UserIdentityId) =>
+      store.load(id).pipe(
+        Effect.flatMap(
+          Option.match({
+            onNone: () =>
+              Effect.fail(new CommandRejected({ reason: "NotFound", message: `user identity ${id} not found`, field: "userIdentityId" })),
+            onSome: Effect.succeed
+          })
+        )
+      )
+
+    const execute: EngineShape["execute"] = (input) =>
+      Effect.gen(function* () {
+        const decoded = decodeCommand(input)
+        if (Result.isFailure(decoded)) return yield* Effect.fail(decoded.failure)
+        const command = decoded.success
+        const id = command.userIdentityId
+        return yield* withLock(
+          id,
+          Effect.gen(function* () {
+            const stored = yield* store.load(id)
+            const before = Option.getOrUndefined(stored)
+            const now = yield* Clock.currentTimeMillis
+            const result = decide(before?.state, command, { now, managers })
+            if (Result.isFailure(result)) return yield* Effect.fail(result.failure)
+            const after = fold(before?.state, result.success)
+            if (after === undefined) return yield* Effect.fail(new CommandRejected({ reason: "NotFound", message: `user identity ${id} not found` }))
+            yield* save(id, before?.version ?? 0, after, result.success).pipe(
+              Effect.catchIf(
+                (e) => e.reason === "Conflict",
+                (e) => Effect.fail(new CommandRejected({ reason: "Conflict", message: e.message }))
+              )
+            )
+            if (result.success.length > 0) yield* schedule(id, now)
+            return after
+          })
+        )
+      })
+
+    // Observe every manager and ACS the identity touches. A failed observation leaves that system
+    // out, so plan does nothing there that depends on its current state.
+    const observe = (state: IdentityState) =>
+      Effect.gen(function* () {
+        const managersOut = new Map<AcsSystemId, ManagerView>()
+        const acsOut = new Map<AcsSystemId, ReadonlyArray<AcsEntry>>()
+        let failed: PortError | undefined
+        yield* Effect.forEach(
+          Object.values(state.managerUsers),
+          ({ managerId, ref }) =>
+            cm.observe(managerId, ref).pipe(
+              Effect.retry({ schedule: retry, while: isRetryable }),
+              Effect.match({
+                onFailure: (e) => {
+                  failed = e
+                },
+                onSuccess: (v) => {
+                  managersOut.set(managerId, v)
+                }
+              })
+            ),
+          { concurrency: actionConcurrency, discard: true }
+        )
+        const systemsUsed = new Map<AcsSystemId, { users: Set<AcsUserId>; cards: Set<string> }>()
+        const entry = (a: AcsSystemId) => {
+          let x = systemsUsed.get(a)
+          if (x === undefined) {
+            x = { users: new Set(), cards: new Set() }
+            systemsUsed.set(a, x)
+          }
+          return x
+        }
+        for (const p of Object.values(state.parents)) entry(p.acsSystemId).users.add(p.acsUserId)
+        for (const c of Object.values(state.children)) {
+          const p = state.parents[c.parentId]
+          if (p !== undefined && c.cardNumber !== undefined) entry(p.acsSystemId).cards.add(c.cardNumber)
+        }
+        yield* Effect.forEach(
+          systemsUsed,
+          ([a, q]) =>
+            acs.observe(a, { users: [...q.users], cardNumbers: [...q.cards] }).pipe(
+              Effect.retry({ schedule: retry, while: isRetryable }),
+              Effect.match({
+                onFailure: (e) => {
+                  failed = e
+                },
+                onSuccess: (v) => {
+                  acsOut.set(a, v)
+                }
+              })
+            ),
+          { concurrency: actionConcurrency, discard: true }
+        )
+        const observed: Observed = { managers: managersOut, acs: acsOut }
+        return { observed, failed }
+      })
+
+    const run1 = (state: IdentityState, action: Action, now: number): Effect.Effect<Outcome> => {
+      const identity = state.id
+      const call = <A>(eff: Effect.Effect<A, PortError>, onOk: (a: A) => ReadonlyArray<DomainEvent>, onTerminal?: (e: PortError) => ReadonlyArray<DomainEvent>) =>
+        eff.pipe(
+          Effect.retry({ schedule: retry, while: (e) => e.reason === "Transient" }),
+          Effect.match({
+            onSuccess: (a) => done(onOk(a)),
+            onFailure: (e): Outcome => {
+              if (isRetryable(e)) return { events: [], retryAfter: e.retryAfter ?? 0 }
+              // Ambiguous and Conflict are settled by the next observation, never by a blind retry.
+              if (e.reason === "Ambiguous" || e.reason === "Conflict") return { events: [], retryAfter: 0 }
+              return done(onTerminal?.(e) ?? [])
+            }
+          })
+        )
+      const user = (m: AcsSystemId) => state.managerUsers[m]?.ref
+      switch (action._tag) {
+        case "EnsureManagerUser":
+          return call(
+            cm.ensureUser(action.managerId, { id: identity, email: state.profile.email, fullName: state.profile.fullName }),
+            (ref) => [{ _tag: "ManagerUserBound", identity, at: now, managerId: action.managerId, ref }]
+          )
+        case "Invite": {
+          const enrollment = state.enrollments[action.key]
+          const u = user(action.managerId)
+          if (enrollment === undefined || u === undefined) return Effect.succeed(done())
+          return call(
+            cm.invite(action.managerId, u),
+            (inv) => [
+              { _tag: "InvitationCreated", identity, at: now, key: action.key, invitation: inv.ref, code: inv.code, phoneId: enrollment.phoneId }
+            ],
+            (e) => [
+              { _tag: "EnrollmentFailed", identity, at: now, key: action.key, error: { code: `invite_${e.reason}`, message: e.message, at: now } }
+            ]
+          )
+        }
+        case "CancelInvitation":
+          return call(cm.cancelInvitation(action.managerId, action.invitation), () => [])
+        case "RemoveEndpoint":
+          return call(cm.removeEndpoint(action.managerId, action.endpoint), () => [])
+        case "Issue": {
+          const u = user(action.managerId)
+          if (u === undefined) return Effect.succeed(done())
+          return call(
+            cm.issue(action.managerId, { user: u, endpoint: action.endpoint, card: action.card }),
+            (cred) => [
+              {
+                _tag: "CredentialIssued",
+                identity,
+                at: now,
+                credentialId: action.credentialId,
+                ref: cred.ref,
+                active: cred.status === "active",
+                ...(cred.cardNumber === undefined ? {} : { cardNumber: cred.cardNumber })
+              }
+            ],
+            (e) => [
+              {
+                _tag: "CredentialFailed",
+                identity,
+                at: now,
+                credentialId: action.credentialId,
+                error: { code: "failed_to_issue", message: e.message, at: now }
+              }
+            ]
+          )
+        }
+        case "Revoke":
+          return call(cm.revoke(action.managerId, action.credential), () => [])
+        case "Import":
+          return call(
+            acs.importCredential(action.acsSystemId, {
+              cardNumber: action.cardNumber,
+              card: action.card,
+              label: managedLabel(action.credentialId)
+            }),
+            (entry) => [{ _tag: "CredentialImported", identity, at: now, credentialId: action.credentialId, acsRef: entry.ref }]
+          )
+        case "Assign":
+          return call(acs.assign(action.acsSystemId, action.entry, action.acsUserId), () => [
+            { _tag: "CredentialAssigned", identity, at: now, credentialId: action.credentialId }
+          ])
+        case "RemoveFromAcs":
+          return call(acs.remove(action.acsSystemId, action.entry), () => [])
+      }
+    }
+
+    const reconcileLocked = (id: UserIdentityId) =>
+      Effect.gen(function* () {
+        let rounds = 0
+        let actions = 0
+        let next: number | undefined
+        let retryAt: number | undefined
+        while (rounds < maxRounds) {
+          rounds++
+          const stored = yield* store.load(id)
+          if (Option.isNone(stored)) return { rounds, actions, next: undefined }
+          let { state, version } = stored.value
+          const { observed, failed } = yield* observe(state)
+          const now = yield* Clock.currentTimeMillis
+          if (failed !== undefined) retryAt = now
+          const p = plan(state, observed, { now, capabilities, ...planOptions })
+          // Intents (CredentialRequested, EnrollmentRequested) are committed here, before any call.
+          const before = fold(state, p.events)
+          if (before !== undefined) {
+            version = yield* save(id, version, before, p.events)
+            state = before
+          }
+          next = p.wakeAt
+          if (p.actions.length === 0) break
+          actions += p.actions.length
+          const outcomes = yield* Effect.forEach(p.actions, (a) => run1(state, a, now), { concurrency: actionConcurrency })
+          const learned = outcomes.flatMap((o) => o.events)
+          const after = fold(state, learned)
+          if (after !== undefined) version = yield* save(id, version, after, learned)
+          const waits = outcomes.flatMap((o) => (o.retryAfter === undefined ? [] : [o.retryAfter]))
+          if (waits.some((w) => w > 0)) {
+            retryAt = now + Math.max(...waits)
+            break
+          }
+        }
+        if (rounds >= maxRounds) retryAt = retryAt ?? (yield* Clock.currentTimeMillis)
+        return { rounds, actions, next: retryAt === undefined ? next : Math.min(next ?? retryAt, retryAt), failedRound: retryAt !== undefined }
+      })
+
+    const reconcile: EngineShape["reconcile"] = (id) =>
+      withLock(
+        id,
+        Effect.gen(function* () {
+          const r = yield* reconcileLocked(id).pipe(
+            // A concurrent writer (another process) moved the version: look again soon.
+            Effect.catchIf(
+              (e) => e.reason === "Conflict",
+              () => Effect.map(Clock.currentTimeMillis, (now) => ({ rounds: 0, actions: 0, next: now, failedRound: true }))
+            )
+          )
+          const now = yield* Clock.currentTimeMillis
+          let next = r.next
+          if (r.failedRound) {
+            const n = (failures.get(id) ?? 0) + 1
+            failures.set(id, n)
+            next = Math.max(next ?? now, now + Math.min(backoffCap, backoffBase * 2 ** (n - 1)))
+          } else {
+            failures.delete(id)
+          }
+          if (next !== undefined) yield* store.schedule(id, next)
+          return { rounds: r.rounds, actions: r.actions, next } satisfies ReconcileResult
+        })
+      )
+
+    const drain: EngineShape["drain"] = Effect.gen(function* () {
+      let total = 0
+      while (true) {
+        const now = yield* Clock.currentTimeMillis
+        const due = yield* store.takeDue(now, Math.max(64, concurrency * 8))
+        if (due.length === 0) return total
+        total += due.length
+        yield* Effect.forEach(due, reconcile, { concurrency, discard: true })
+      }
+    })
+
+    const resyncAll: EngineShape["resyncAll"] = Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      let after: UserIdentityId | undefined
+      let n = 0
+      while (true) {
+        const page = yield* store.list({ after, limit: 1_000 })
+        if (page.length === 0) break
+        yield* Effect.forEach(page, (id) => store.schedule(id, now), { discard: true })
+        n += page.length
+        after = page[page.length - 1]
+      }
+      yield* Queue.offer(kick, undefined)
+      return n
+    })
+
+    const nextDue: EngineShape["nextDue"] = Effect.map(store.nextDue, Option.getOrUndefined)
+
+    const ingest: EngineShape["ingest"] = (input) =>
+      Effect.gen(function* () {
+        const decoded = decodeObservation(input, { errors: "all" })
+        if (Result.isFailure(decoded)) {
+          const message = decoded.failure.message
+          const field = /at \["?([\w.]+)"?\]/.exec(message)?.[1]
+          return yield* Effect.fail(new InvalidObservation(field === undefined ? { message } : { message, field }))
+        }
+        const o = decoded.success
+        const id =
+          "userIdentityId" in o
+            ? o.userIdentityId
+            : Option.getOrUndefined(yield* store.lookup(`card:${o.acsSystemId}:${o.cardNumber}`))
+        if (id === undefined || Option.isNone(yield* store.load(id))) {
+          return yield* Effect.fail(new InvalidObservation({ message: `observation names an unknown user identity`, field: "userIdentityId" }))
+        }
+        yield* schedule(id, yield* Clock.currentTimeMillis)
+        return id
+      })
+
+    const run: EngineShape["run"] = Effect.gen(function* () {
+      let lastResync = yield* Clock.currentTimeMillis
+      while (true) {
+        yield* drain
+        const now = yield* Clock.currentTimeMillis
+        if (now - lastResync >= resyncEvery) {
+          lastResync = now
+          yield* resyncAll
+          continue
+        }
+        const due = Option.getOrUndefined(yield* store.nextDue)
+        const wait = Math.max(0, Math.min(due ?? Number.POSITIVE_INFINITY, lastResync + resyncEvery) - now)
+        yield* Effect.raceFirst(Effect.sleep(Duration.millis(wait)), Queue.take(kick))
+      }
+    })
+
+    return {
+      execute,
+      get: (id) => Effect.map(load(id), (s) => s.state),
+      lookup: (key) => Effect.map(store.lookup(key), Option.getOrUndefined),
+      ingest,
+      reconcile,
+      drain,
+      resyncAll,
+      nextDue,
+      run,
+      events: Stream.fromPubSub(pubsub)
+    } satisfies EngineShape
+  })
