@@ -278,7 +278,8 @@ const makeShape = (db: Database.Database, options: Options): Store.StoreShape =>
       if (Result.isFailure(decoded)) {
         throw new Abort(
           "Unknown",
-          `${filename}: the stored row of identity ${id} (table identities) is damaged: ${decoded.failure.message}`
+          `${filename}: the stored row of identity ${id} (table identities) is damaged or was written by an incompatible credsync ` +
+            `(it does not decode as IdentityState): ${decoded.failure.message}`
         )
       }
       return Option.some<Store.Stored>({ state: decoded.success.state, version: decoded.success.version })
@@ -347,7 +348,8 @@ const makeShape = (db: Database.Database, options: Options): Store.StoreShape =>
           const seq = typeof row === "object" && row !== null && "seq" in row ? ` seq ${String(row.seq)}` : ""
           throw new Abort(
             "Unknown",
-            `${filename}: the stored event${seq} (table events) is damaged: ${decoded.failure.message}`
+            `${filename}: the stored event${seq} (table events) is damaged or was written by an incompatible credsync ` +
+              `(it does not decode as DomainEvent): ${decoded.failure.message}`
           )
         }
         out.push({ seq: decoded.success.seq, event: decoded.success.body })

@@ -17,7 +17,7 @@ export const stateOf = (id: string, n = 0): Identity.IdentityState =>
     profile: { key: `key-${id}`, email: `${id}@example.com` },
     deleting: false,
     acsUsers: { "acs-1": { acsUserId: `acsuser-${id}`, acsSystemId: "acs-1" } },
-    managerUsers: { "mgr-1": `hid-user-${id}` },
+    managerUsers: {},
     automations: {},
     phones: {
       [`phone-${id}-${n}`]: { id: `phone-${id}-${n}`, deviceType: "ios_phone", active: true, createdAt: n }
