@@ -1,1 +1,8 @@
-export {}
+/**
+ * Conformance suites: functions that register vitest tests against any implementation of a port.
+ *
+ * @since 0.1.0
+ */
+export { type AccessControlHarness, accessControlSuite } from "./AccessControlSuite.js"
+export { type CredentialManagerHarness, credentialManagerSuite } from "./CredentialManagerSuite.js"
+export { sampleEvents, sampleState, storeSuite } from "./StoreSuite.js"
