@@ -90,7 +90,7 @@ export const make = Effect.fnUntraced(function* (client: OrigoClientShape, optio
   })
 
   const checkSystem = (method: string, manager: Ids.AcsSystemId) =>
-    manager === options.system ? Effect.void : Effect.fail(portError("InvalidInput", method, `Unknown credential manager ${manager}`))
+    manager === options.system ? Effect.void : Effect.fail(portError("NotFound", method, `Unknown credential manager ${manager}`))
 
   const viewOf = (user: OrigoUser) =>
     Effect.gen(function* () {

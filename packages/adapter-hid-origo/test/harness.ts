@@ -1,0 +1,51 @@
+/** Shared test wiring: a fake HID Origo per layer build, the client and the port on top of it. */
+import { HidOrigoFake } from "@credsync/hid-origo-fake"
+import { Ids } from "@credsync/core"
+import { Context, Effect, Layer, Redacted } from "effect"
+import { OrigoClient, OrigoCredentialManager, OrigoEvents } from "../src/index.js"
+
+export class Fake extends Context.Service<Fake, HidOrigoFake.RunningFake>()("test/HidOrigoFake") {}
+
+export const fakeLayer = (options: HidOrigoFake.Options = {}): Layer.Layer<Fake> =>
+  Layer.effect(
+    Fake,
+    Effect.acquireRelease(
+      Effect.promise(() => HidOrigoFake.start(options)),
+      (fake) => Effect.promise(() => fake.stop())
+    )
+  )
+
+export const SECRET = "fake-client-secret"
+export const system = Ids.AcsSystemId.make("hid-origo-test")
+export const partNumbers = { "H10301/99": "MID-SUB-CRD_FTPN_644245", "H10301/100": "MID-SUB-CRD_FTPN_644246" }
+export const card = { cardFormat: "H10301", facilityCode: "99" }
+
+export const configFor = (fake: HidOrigoFake.RunningFake, overrides: Partial<OrigoClient.OrigoConfig> = {}): OrigoClient.OrigoConfig => ({
+  clientId: fake.account.clientId,
+  clientSecret: Redacted.make(fake.account.clientSecret),
+  applicationId: "HID-CREDSYNC-TEST",
+  applicationVersion: "0.1.0",
+  environment: fake.environment,
+  timeoutMs: 5_000,
+  ...overrides
+})
+
+export const clientLayer = (overrides: Partial<OrigoClient.OrigoConfig> = {}): Layer.Layer<OrigoClient.OrigoClient, never, Fake> =>
+  Layer.effect(
+    OrigoClient.OrigoClient,
+    Effect.gen(function* () {
+      return yield* OrigoClient.make(configFor(yield* Fake, overrides))
+    })
+  )
+
+/** Fake + client + port + event intake. */
+export const stack = (
+  options: { fake?: HidOrigoFake.Options; client?: Partial<OrigoClient.OrigoConfig>; callbackSecret?: string } = {}
+) =>
+  Layer.mergeAll(
+    OrigoCredentialManager.layer({ system, partNumbers }),
+    OrigoEvents.layer({
+      system,
+      authentication: { _tag: "Header", name: "X-Callback-Secret", secret: Redacted.make(options.callbackSecret ?? "callback-secret") }
+    })
+  ).pipe(Layer.provideMerge(clientLayer(options.client)), Layer.provideMerge(fakeLayer(options.fake)))
