@@ -1,0 +1,297 @@
+import { CredentialManager, Ids, PortError } from "@credsync/core"
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigProvider, Effect, Fiber, Layer, Redacted } from "effect"
+import { TestClock } from "effect/testing"
+import { OrigoClient } from "../src/index.js"
+import { card, clientLayer, Fake, fakeLayer, stack, system } from "./harness.js"
+
+const client = (options: Parameters<typeof clientLayer>[0] = {}, fake: Parameters<typeof fakeLayer>[0] = {}) =>
+  clientLayer(options).pipe(Layer.provideMerge(fakeLayer(fake)))
+
+const reasonOf = <A>(e: Effect.Effect<A, PortError.PortError, never>) => Effect.flip(e)
+
+describe("OrigoClient", () => {
+  it.effect("fetches one token, reuses it, and refreshes it before it expires", () =>
+    Effect.gen(function* () {
+      const fake = yield* Fake
+      const c = yield* OrigoClient.OrigoClient
+      yield* c.listPartNumbers()
+      yield* c.listPartNumbers()
+      assert.strictEqual(fake.controls.stats().tokensIssued, 1)
+      // 3600 s lifetime, 60 s skew: after 3550 s of the client's clock the cached token is too old.
+      yield* TestClock.adjust("3550 seconds")
+      yield* c.listPartNumbers()
+      assert.strictEqual(fake.controls.stats().tokensIssued, 2)
+    }).pipe(Effect.provide(client()))
+  )
+
+  it.live("a 401 refreshes the token once and retries; a second 401 is Unauthorized", () =>
+    Effect.gen(function* () {
+      const fake = yield* Fake
+      const c = yield* OrigoClient.OrigoClient
+      yield* c.listPartNumbers()
+      fake.controls.expireTokens()
+      yield* c.listPartNumbers()
+      assert.strictEqual(fake.controls.stats().tokensIssued, 2)
+      // The fake's clock moving past the lifetime behaves the same.
+      fake.controls.advance(3601_000)
+      yield* c.listPartNumbers()
+      assert.strictEqual(fake.controls.stats().tokensIssued, 3)
+      fake.controls.injectFault({ kind: "status", status: 401, times: 2, match: { path: "/part-number" } })
+      const err = yield* reasonOf(c.listPartNumbers())
+      assert.strictEqual(err.reason, "Unauthorized")
+    }).pipe(Effect.provide(client()))
+  )
+
+  it.live("wrong client secret is Unauthorized and the secret never appears in the error", () =>
+    Effect.gen(function* () {
+      const c = yield* OrigoClient.OrigoClient
+      const err = yield* reasonOf(c.listPartNumbers())
+      assert.strictEqual(err.reason, "Unauthorized")
+      assert.notInclude(err.message, "not-the-secret")
+      assert.notInclude(JSON.stringify(err.cause ?? null), "not-the-secret")
+      assert.notInclude(String(err), "not-the-secret")
+    }).pipe(Effect.provide(client({ clientSecret: Redacted.make("not-the-secret") })))
+  )
+
+  it.live("HID's 403 rate limit is RateLimited with a retryAfter; the limit resets", () =>
+    Effect.gen(function* () {
+      const fake = yield* Fake
+      const c = yield* OrigoClient.OrigoClient
+      yield* c.listPartNumbers()
+      yield* c.listPartNumbers()
+      const err = yield* reasonOf(c.listPartNumbers())
+      assert.strictEqual(err.reason, "RateLimited")
+      assert.isAbove(err.retryAfter ?? 0, 0)
+      fake.controls.resetRateLimit()
+      yield* c.listPartNumbers()
+    }).pipe(Effect.provide(client({}, { rateLimit: { limit: 2, windowMs: 300_000 } })))
+  )
+
+  it.live("the client-side limiter fails fast without calling HID (fail mode)", () =>
+    Effect.gen(function* () {
+      const fake = yield* Fake
+      const c = yield* OrigoClient.OrigoClient
+      yield* c.listPartNumbers()
+      yield* c.listPartNumbers()
+      const before = fake.controls.stats().apiRequests
+      const err = yield* reasonOf(c.listPartNumbers())
+      assert.strictEqual(err.reason, "RateLimited")
+      assert.isAbove(err.retryAfter ?? 0, 0)
+      assert.strictEqual(fake.controls.stats().apiRequests, before)
+    }).pipe(Effect.provide(client({ rateLimit: { limit: 2, windowMs: 300_000, onLimit: "fail" } })))
+  )
+
+  it.effect("the client-side limiter waits for a free slot (wait mode, default)", () =>
+    Effect.gen(function* () {
+      const fake = yield* Fake
+      const c = yield* OrigoClient.OrigoClient
+      yield* c.listPartNumbers()
+      const fiber = yield* Effect.forkChild(c.listPartNumbers())
+      yield* Effect.promise(() => new Promise((r) => setTimeout(r, 50)))
+      assert.strictEqual(fake.controls.stats().apiRequests, 1)
+      yield* TestClock.adjust("60 seconds")
+      yield* Fiber.join(fiber)
+      assert.strictEqual(fake.controls.stats().apiRequests, 2)
+    }).pipe(Effect.provide(client({ rateLimit: { limit: 1, windowMs: 60_000 } })))
+  )
+
+  it.live("maps 5xx to Transient, a lost GET to Transient, 404 to NotFound, 409 to Conflict", () =>
+    Effect.gen(function* () {
+      const fake = yield* Fake
+      const c = yield* OrigoClient.OrigoClient
+      fake.controls.injectFault({ kind: "status", status: 503 })
+      assert.strictEqual((yield* reasonOf(c.listPartNumbers())).reason, "Transient")
+      fake.controls.injectFault({ kind: "lostResponse" })
+      assert.strictEqual((yield* reasonOf(c.listPartNumbers())).reason, "Transient")
+      assert.strictEqual((yield* reasonOf(c.getUser("424242"))).reason, "NotFound")
+      yield* c.createUser({ externalId: "dup" })
+      const dup = yield* reasonOf(c.createUser({ externalId: "dup" }))
+      assert.strictEqual(dup.reason, "Conflict")
+      assert.include(JSON.stringify(dup.cause), "uniqueness", "the vendor error is kept as cause")
+    }).pipe(Effect.provide(client()))
+  )
+
+  it.live("a connection refused before sending is Transient, even for a mutation", () =>
+    Effect.gen(function* () {
+      const c = yield* OrigoClient.OrigoClient
+      const err = yield* reasonOf(c.createUser({ externalId: "x" }))
+      assert.strictEqual(err.reason, "Transient")
+    }).pipe(
+      Effect.provide(
+        Layer.effect(
+          OrigoClient.OrigoClient,
+          OrigoClient.make({
+            clientId: "1-OSRV",
+            clientSecret: Redacted.make("s"),
+            applicationId: "a",
+            applicationVersion: "1",
+            environment: { idp: "http://127.0.0.1:9", mi: "http://127.0.0.1:9/credential-management" }
+          })
+        )
+      )
+    )
+  )
+
+  it.live("paginates user search (startIndex 0 read as 1) and walks every page", () =>
+    Effect.gen(function* () {
+      const c = yield* OrigoClient.OrigoClient
+      for (let i = 0; i < 23; i++) yield* c.createUser({ externalId: `page-${i}`, email: `p${i}@example.com` })
+      yield* c.createUser({ externalId: "other" })
+      const first = yield* c.searchUsers(`externalId sw "page-"`, { startIndex: 0, count: 10 })
+      assert.strictEqual(first.totalResults, 23)
+      assert.strictEqual(first.startIndex, 1)
+      assert.strictEqual(first.users.length, 10)
+      const last = yield* c.searchUsers(`externalId sw "page-"`, { startIndex: 21, count: 10 })
+      assert.strictEqual(last.users.length, 3)
+      const all = yield* c.searchAllUsers(`externalId sw "page-"`, 7)
+      assert.strictEqual(all.length, 23)
+      assert.strictEqual(new Set(all.map((u) => u.id)).size, 23)
+      assert.isTrue(all.every((u) => /^\d+$/.test(u.id)), "ids read from meta.location")
+      const byEmail = yield* c.searchUsers(`emails eq "p3@example.com"`)
+      assert.deepStrictEqual(byEmail.users.map((u) => u.externalId), ["page-3"])
+      const bad = yield* reasonOf(c.searchUsers(`nickname eq "x"`))
+      assert.strictEqual(bad.reason, "InvalidInput")
+    }).pipe(Effect.provide(client()))
+  )
+
+  it.effect("environments: cert and production base URLs; layerConfig reads Config", () =>
+    Effect.gen(function* () {
+      assert.strictEqual(OrigoClient.environments.cert.mi, "https://cert.mi.api.origo.hidglobal.com/credential-management")
+      assert.strictEqual(OrigoClient.environments.production.idp, "https://api.origo.hidglobal.com")
+      const prod = yield* Effect.provide(
+        Effect.gen(function* () {
+          return yield* OrigoClient.OrigoClient
+        }),
+        OrigoClient.layerConfig().pipe(
+          Layer.provide(
+            ConfigProvider.layer(
+              ConfigProvider.fromEnvRecord({
+                HID_ORIGO_CLIENT_ID: "7654321-OSRV-x",
+                HID_ORIGO_CLIENT_SECRET: "shh",
+                HID_ORIGO_APPLICATION_ID: "HID-A-B",
+                HID_ORIGO_APPLICATION_VERSION: "1",
+                HID_ORIGO_ENVIRONMENT: "production"
+              })
+            )
+          )
+        )
+      )
+      assert.strictEqual(prod.organizationId, "7654321")
+      assert.strictEqual(prod.endpoints.mi, OrigoClient.environments.production.mi)
+      const custom = yield* Effect.provide(
+        Effect.gen(function* () {
+          return yield* OrigoClient.OrigoClient
+        }),
+        OrigoClient.layerConfig().pipe(
+          Layer.provide(
+            ConfigProvider.layer(
+              ConfigProvider.fromEnvRecord({
+                HID_ORIGO_CLIENT_ID: "7654321-OSRV-x",
+                HID_ORIGO_CLIENT_SECRET: "shh",
+                HID_ORIGO_APPLICATION_ID: "HID-A-B",
+                HID_ORIGO_APPLICATION_VERSION: "1",
+                HID_ORIGO_ENVIRONMENT: "custom",
+                HID_ORIGO_IDP_URL: "http://127.0.0.1:1",
+                HID_ORIGO_MI_URL: "http://127.0.0.1:1/credential-management"
+              })
+            )
+          )
+        )
+      )
+      assert.strictEqual(custom.endpoints.idp, "http://127.0.0.1:1")
+      const missing = yield* Effect.flip(
+        Effect.provide(
+          Effect.gen(function* () {
+          return yield* OrigoClient.OrigoClient
+        }),
+          OrigoClient.layerConfig().pipe(
+            Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnvRecord({ HID_ORIGO_CLIENT_ID: "1-x", HID_ORIGO_ENVIRONMENT: "custom" })))
+          )
+        )
+      )
+      assert.notInclude(String(missing), "shh")
+    })
+  )
+})
+
+describe("OrigoCredentialManager on the fake", () => {
+  it.live("ensureUser resolves a 409 by searching the externalId", () =>
+    Effect.gen(function* () {
+      const cm = yield* CredentialManager.CredentialManager
+      const c = yield* OrigoClient.OrigoClient
+      const existing = yield* c.createUser({ externalId: "ident-1" })
+      const ref = yield* cm.ensureUser(system, { id: Ids.UserIdentityId.make("ident-1") })
+      assert.strictEqual(ref, existing.id)
+    }).pipe(Effect.provide(stack()))
+  )
+
+  it.live("a repeat issue to the same container is a Conflict (412); observing shows one credential", () =>
+    Effect.gen(function* () {
+      const fake = yield* Fake
+      const cm = yield* CredentialManager.CredentialManager
+      const user = yield* cm.ensureUser(system, { id: Ids.UserIdentityId.make("ident-412") })
+      const inv = yield* cm.invite(system, user)
+      const { containerId } = fake.controls.redeem(inv.code)
+      const endpoint = Ids.ProviderRef.make(containerId)
+      yield* cm.issue(system, { user, endpoint, card })
+      const again = yield* Effect.flip(cm.issue(system, { user, endpoint, card }))
+      assert.strictEqual(again.reason, "Conflict")
+      const view = yield* cm.observe(system, user)
+      assert.strictEqual(view.credentials.filter(CredentialManager.isLive).length, 1)
+      assert.strictEqual(view.endpoints[0]?.invitation, inv.ref)
+    }).pipe(Effect.provide(stack()))
+  )
+
+  it.live("a lost response after a successful issue is Ambiguous; observe shows exactly one credential", () =>
+    Effect.gen(function* () {
+      const fake = yield* Fake
+      const cm = yield* CredentialManager.CredentialManager
+      const user = yield* cm.ensureUser(system, { id: Ids.UserIdentityId.make("ident-lost") })
+      const inv = yield* cm.invite(system, user)
+      const endpoint = Ids.ProviderRef.make(fake.controls.redeem(inv.code).containerId)
+      fake.controls.injectFault({ kind: "lostResponse", match: { method: "POST", path: "/credential" } })
+      const err = yield* Effect.flip(cm.issue(system, { user, endpoint, card }))
+      assert.strictEqual(err.reason, "Ambiguous")
+      fake.controls.settle()
+      const view = yield* cm.observe(system, user)
+      assert.strictEqual(view.credentials.length, 1)
+      assert.strictEqual(view.credentials[0]?.status, "active")
+      assert.strictEqual(view.credentials[0]?.cardFormat, "H10301")
+      assert.strictEqual(view.credentials[0]?.facilityCode, "99")
+      assert.strictEqual(fake.controls.snapshot().credentials.length, 1)
+    }).pipe(Effect.provide(stack()))
+  )
+
+  it.live("an unknown card profile is InvalidInput and nothing is issued", () =>
+    Effect.gen(function* () {
+      const fake = yield* Fake
+      const cm = yield* CredentialManager.CredentialManager
+      const user = yield* cm.ensureUser(system, { id: Ids.UserIdentityId.make("ident-profile") })
+      const inv = yield* cm.invite(system, user)
+      const endpoint = Ids.ProviderRef.make(fake.controls.redeem(inv.code).containerId)
+      const err = yield* Effect.flip(cm.issue(system, { user, endpoint, card: { cardFormat: "H10301", facilityCode: "7" } }))
+      assert.strictEqual(err.reason, "InvalidInput")
+      assert.strictEqual(fake.controls.snapshot().credentials.length, 0)
+    }).pipe(Effect.provide(stack()))
+  )
+
+  it.live("expired invitations and containers terminated behind the adapter's back are observed", () =>
+    Effect.gen(function* () {
+      const fake = yield* Fake
+      const cm = yield* CredentialManager.CredentialManager
+      const user = yield* cm.ensureUser(system, { id: Ids.UserIdentityId.make("ident-drift") })
+      const a = yield* cm.invite(system, user)
+      const b = yield* cm.invite(system, user)
+      const endpoint = Ids.ProviderRef.make(fake.controls.redeem(a.code).containerId)
+      const cred = yield* cm.issue(system, { user, endpoint, card })
+      fake.controls.advance(49 * 3600_000)
+      fake.controls.terminateContainer(endpoint)
+      const view = yield* cm.observe(system, user)
+      assert.strictEqual(view.invitations.find((i) => i.ref === b.ref)?.status, "expired")
+      assert.strictEqual(view.endpoints.find((e) => e.ref === endpoint)?.status, "removed")
+      assert.strictEqual(view.credentials.find((c) => c.ref === cred.ref)?.status, "revoked")
+    }).pipe(Effect.provide(stack()))
+  )
+})
+
