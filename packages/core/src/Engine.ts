@@ -11,8 +11,9 @@ import { CredentialManager } from "./CredentialManager.js"
 import type { DomainEvent } from "./Event.js"
 import type { IdentityState } from "./Identity.js"
 import type { UserIdentityId } from "./Ids.js"
-import { make } from "./internal/engine.js"
+import * as internal from "./internal/engine.js"
 import type { PortError } from "./PortError.js"
+import type { plan } from "./Plan.js"
 import { Store } from "./Store.js"
 
 /** Tuning; every field has a default. */
@@ -34,6 +35,9 @@ export interface Config {
   readonly enrollmentRetry?: Duration.Input
   /** How soon to look again at a credential the manager is still issuing. Default 1 s. */
   readonly poll?: Duration.Input
+  /** The planner. Only tests replace it (e.g. with a deliberately broken one, to show the property
+   *  tests catch it). Default `Plan.plan`. */
+  readonly planner?: typeof plan
 }
 
 export const defaultRetry: Schedule.Schedule<unknown, PortError> = Schedule.max([
@@ -82,6 +86,11 @@ export interface EngineShape {
 
 /** @since 0.1.0 */
 export class Engine extends Context.Service<Engine, EngineShape>()("@credsync/core/Engine") {}
+
+/** Build an engine over the provided ports. Its in-memory parts (locks, event hub) live as long as
+ *  the returned value; everything durable is in the Store. */
+export const make = (config: Config = {}): Effect.Effect<EngineShape, never, CredentialManager | AccessControl | Store> =>
+  internal.make(config)
 
 /** The engine over whatever CredentialManager, AccessControl and Store are provided. */
 export const layer = (config: Config = {}): Layer.Layer<Engine, never, CredentialManager | AccessControl | Store> =>

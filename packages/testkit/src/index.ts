@@ -5,3 +5,7 @@
  * @since 0.1.0
  */
 export * from "./suites/index.js"
+export * as MemoryProvider from "./MemoryProvider.js"
+export * as Property from "./model/index.js"
+export type { FaultProfile, Provider, Truth } from "./Provider.js"
+export { World } from "./World.js"

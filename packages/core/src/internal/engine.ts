@@ -39,15 +39,16 @@ export const make = (config: Config) =>
     const backoffCap = ms(config.backoff?.cap, 60_000)
     const resyncEvery = ms(config.resyncEvery, 5 * 60_000)
     const maxRounds = config.maxRounds ?? 8
+    const planner = config.planner ?? plan
     const planOptions = {
       maxIssueAttempts: config.maxIssueAttempts ?? 10,
       maxEnrollmentAttempts: config.maxEnrollmentAttempts ?? 5,
       enrollmentRetryMs: ms(config.enrollmentRetry, 1_000),
       pollMs: ms(config.poll, 1_000)
     }
-    const systems = new Map(cm.systems.map((s) => [s.id, s]))
-    const managers: ReadonlySet<AcsSystemId> = new Set(systems.keys())
-    const capabilities = (m: AcsSystemId) => systems.get(m)?.capabilities
+    const managers: ReadonlySet<AcsSystemId> = new Set(cm.systems.map((s) => s.id))
+    // read each time: a provider may change what it promises (e.g. its listing lag) while running
+    const capabilities = (m: AcsSystemId) => cm.systems.find((s) => s.id === m)?.capabilities
 
     const pubsub = yield* PubSub.unbounded<DomainEvent>()
     const kick = yield* Queue.sliding<void>(1)
@@ -262,7 +263,7 @@ export const make = (config: Config) =>
           const { observed, failed } = yield* observe(state)
           const now = yield* Clock.currentTimeMillis
           if (failed !== undefined) retryAt = now
-          const p = plan(state, observed, { now, capabilities, ...planOptions })
+          const p = planner(state, observed, { now, capabilities, ...planOptions })
           // Intents (CredentialRequested, EnrollmentRequested) are committed here, before any call.
           const before = fold(state, p.events)
           if (before !== undefined) {

@@ -1,0 +1,63 @@
+/**
+ * What the model-based property test needs from a provider under test: the two ports, the phone
+ * app's part (redeem an invitation code), and a ground-truth view that does not go through the
+ * engine. The memory simulator, the HID Origo fake and the Seam-compatible API each provide one.
+ *
+ * @since 0.1.0
+ */
+import type { AccessControl, CredentialManager, Ids, PortError } from "@credsync/core"
+import type { Effect } from "effect"
+
+export interface TruthCredential {
+  readonly ref: string
+  readonly endpoint: string
+  readonly cardFormat: string
+  readonly facilityCode: string
+  readonly cardNumber: string
+  readonly live: boolean
+}
+
+export interface TruthAcsEntry {
+  readonly ref: string
+  readonly cardNumber: string
+  readonly label: string
+  readonly assignedTo: string | undefined
+}
+
+export interface Truth {
+  readonly credentials: ReadonlyArray<TruthCredential>
+  readonly acsEntries: ReadonlyArray<TruthAcsEntry>
+}
+
+/** Fault mix for a step of the property test; a provider applies what it can. */
+export interface FaultProfile {
+  readonly transient?: number
+  readonly rateLimited?: number
+  readonly lostResponse?: number
+  readonly lagMs?: number
+  readonly duplicateCallbacks?: number
+  readonly reorderCallbacks?: number
+}
+
+export interface Provider {
+  readonly name: string
+  readonly manager: CredentialManager.CredentialManagerShape
+  readonly acs: AccessControl.AccessControlShape
+  readonly managerId: Ids.AcsSystemId
+  readonly acsSystemId: Ids.AcsSystemId
+  /** The phone's SDK redeems an invitation code; returns the endpoint it created. */
+  readonly redeem: (code: string) => Effect.Effect<string, PortError.PortError>
+  /** Let pending provider-side work finish (asynchronous issuance and revocation). */
+  readonly settle: Effect.Effect<void>
+  readonly truth: Effect.Effect<Truth>
+  /** Provider callbacks since the last call (may be duplicated or reordered). */
+  readonly callbacks: Effect.Effect<ReadonlyArray<unknown>>
+  readonly setFaults?: (faults: FaultProfile) => Effect.Effect<void>
+  /** The next mutating call of the engine kills it after the provider applied the change. */
+  readonly crashNext?: Effect.Effect<void>
+  /** Drift behind the engine's back. */
+  readonly deleteCredential?: (ref: string) => Effect.Effect<void>
+  readonly duplicateCredential?: (ref: string) => Effect.Effect<void>
+  /** Tells an engine crash (a defect) from any other failure. */
+  readonly isCrash?: (defect: unknown) => boolean
+}
