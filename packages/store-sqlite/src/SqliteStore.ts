@@ -58,9 +58,18 @@ export interface Options {
   readonly busyTimeoutMs?: number | undefined
   /**
    * Event retention: keep at most this many of the newest events (older ones are pruned inside
-   * save transactions, amortised). Default: keep every event. `seq` is never reused after pruning.
+   * save transactions, amortised, so up to 256 saves' worth more may be present). At least 1: the
+   * newest event is always kept, which is what keeps `seq` from ever being reused. Default: keep
+   * every event.
    */
   readonly retainEvents?: number | undefined
+  /**
+   * How many identities' decoded states are kept in memory (least recently used evicted). A cached
+   * state is returned by `load` only while the row's version still equals the cached version (one
+   * indexed read), so writes by other connections are seen. Saves that fail the Schema encode are
+   * never cached. Default 1024; 0 disables the cache.
+   */
+  readonly cacheSize?: number | undefined
 }
 
 const PRUNE_EVERY_SAVES = 256
@@ -173,8 +182,20 @@ export const make = (options: Options): Effect.Effect<Store.StoreShape, PortErro
 
 const makeShape = (db: Database.Database, options: Options): Store.StoreShape => {
   const { filename } = options
-  const retain = options.retainEvents
+  const retain = options.retainEvents === undefined ? undefined : Math.max(1, Math.floor(options.retainEvents))
   let savesSincePrune = 0
+  const cacheSize = Math.max(0, Math.floor(options.cacheSize ?? 1024))
+  /** Map insertion order is the LRU order: a hit is re-inserted at the end, eviction takes the first. */
+  const cache = new Map<string, Store.Stored>()
+  const remember = (id: string, stored: Store.Stored): void => {
+    if (cacheSize === 0) return
+    cache.delete(id)
+    cache.set(id, stored)
+    if (cache.size > cacheSize) {
+      const oldest = cache.keys().next()
+      if (oldest.done !== true) cache.delete(oldest.value)
+    }
+  }
 
   const stmt = {
     selectState: db.prepare("SELECT version, state FROM identities WHERE id = ?"),
@@ -267,11 +288,26 @@ const makeShape = (db: Database.Database, options: Options): Store.StoreShape =>
       }
       // immediate: take the write lock up front, so a concurrent writer waits (busy timeout) instead
       // of failing half way with SQLITE_BUSY on lock upgrade.
-      return saveTx.immediate(request, state.success, events)
+      try {
+        const version = saveTx.immediate(request, state.success, events)
+        remember(request.id, { state: request.state, version })
+        return version
+      } catch (error) {
+        cache.delete(request.id)
+        throw error
+      }
     })
 
   const load = (id: Ids.UserIdentityId) =>
     attempt("load", () => {
+      const cached = cache.get(id)
+      if (cached !== undefined) {
+        if (storedVersion(id) === cached.version) {
+          remember(id, cached)
+          return Option.some(cached)
+        }
+        cache.delete(id)
+      }
       const row: unknown = stmt.selectState.get(id)
       if (row === undefined) return Option.none<Store.Stored>()
       const decoded = decodeStateRow(row)
@@ -282,7 +318,9 @@ const makeShape = (db: Database.Database, options: Options): Store.StoreShape =>
             `(it does not decode as IdentityState): ${decoded.failure.message}`
         )
       }
-      return Option.some<Store.Stored>({ state: decoded.success.state, version: decoded.success.version })
+      const stored: Store.Stored = { state: decoded.success.state, version: decoded.success.version }
+      remember(id, stored)
+      return Option.some(stored)
     })
 
   const lookup = (key: string) =>

@@ -243,6 +243,22 @@ describe("SqliteStore concurrency", () => {
     })
   )
 
+  it.effect("the state cache never hides a write made through another connection", () =>
+    Effect.gen(function* () {
+      const filename = yield* tempFile
+      const one = yield* SqliteStore.make({ filename })
+      const two = yield* SqliteStore.make({ filename })
+      yield* one.save({ id: a, expected: 0, state: stateOf("id-a"), events: [], keys: [] })
+      assert.strictEqual(Option.getOrThrow(yield* one.load(a)).version, 1)
+      yield* two.save({ id: a, expected: 1, state: stateOf("id-a", 5), events: [], keys: [] })
+      const seen = Option.getOrThrow(yield* one.load(a))
+      assert.strictEqual(seen.version, 2)
+      assert.deepStrictEqual(seen.state, stateOf("id-a", 5))
+      const uncached = yield* SqliteStore.make({ filename, cacheSize: 0 })
+      assert.deepStrictEqual(Option.getOrThrow(yield* uncached.load(a)), seen)
+    })
+  )
+
   it.effect("a write lock held past the busy timeout fails Transient and writes nothing", () =>
     Effect.gen(function* () {
       const filename = yield* tempFile

@@ -32,9 +32,10 @@ export const migrations: ReadonlyArray<Migration> = [
         version INTEGER NOT NULL CHECK (version >= 1),
         state   TEXT    NOT NULL
       );
-      -- AUTOINCREMENT: a seq is never reused, even after retention pruned every event.
+      -- seq is the rowid: max(seq) + 1 on insert. Never reused, because retention never deletes the
+      -- newest event (no AUTOINCREMENT: that would write sqlite_sequence on every commit).
       CREATE TABLE events (
-        seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+        seq      INTEGER PRIMARY KEY,
         identity TEXT    NOT NULL,
         tag      TEXT    NOT NULL,
         at       REAL    NOT NULL,
@@ -43,7 +44,7 @@ export const migrations: ReadonlyArray<Migration> = [
       CREATE TABLE keys (
         key      TEXT PRIMARY KEY NOT NULL,
         identity TEXT NOT NULL
-      );
+      ) WITHOUT ROWID;
       CREATE INDEX keys_by_identity ON keys (identity);
       CREATE TABLE due (
         identity TEXT PRIMARY KEY NOT NULL,
