@@ -1,4 +1,4 @@
-import { CredentialManager, Ids, PortError } from "@credsync/core"
+import { CredentialManager, Ids, type PortError } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Fiber, Layer, Redacted } from "effect"
 import { TestClock } from "effect/testing"
