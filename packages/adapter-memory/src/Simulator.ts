@@ -21,7 +21,7 @@ import {
 } from "@credsync/core"
 import { Clock, Effect } from "effect"
 import * as Faults from "./Faults.js"
-import { Fifo } from "./internal/fifo.js"
+import { MinHeap } from "./internal/heap.js"
 import { mulberry32 } from "./internal/prng.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -360,8 +360,9 @@ export const make = (options: Options = {}): Simulator => {
   const endpointsByRef = new Map<string, EpRec>()
   const credentialsByRef = new Map<string, CredRec>()
   const entriesByRef = new Map<string, EntryRec>()
-  const issuing = new Fifo<CredRec>()
-  const expiring = new Fifo<InvRec>()
+  // time-ordered queues (readyAt / expiresAt, then ref): robust to clock resets between tests
+  const issuing = new MinHeap<Ids.ProviderRef>()
+  const expiring = new MinHeap<Ids.ProviderRef>()
   let outbox: Array<Observation.Observation> = []
 
   const emit = (o: Observation.Observation) => {
@@ -396,13 +397,15 @@ export const make = (options: Options = {}): Simulator => {
   }
   const settle = (now: number) => {
     if (now > lastNow) lastNow = now
-    for (let c = issuing.peek(); c !== undefined && c.readyAt <= now; c = issuing.peek()) {
-      issuing.shift()
-      complete(c, c.readyAt)
+    for (let top = issuing.peek(); top !== undefined && top.at <= now; top = issuing.peek()) {
+      issuing.pop()
+      const c = credentialsByRef.get(top.id)
+      if (c !== undefined) complete(c, top.at)
     }
-    for (let i = expiring.peek(); i !== undefined && i.expiresAt !== undefined && i.expiresAt <= now; i = expiring.peek()) {
-      expiring.shift()
-      expire(i, i.expiresAt)
+    for (let top = expiring.peek(); top !== undefined && top.at <= now; top = expiring.peek()) {
+      expiring.pop()
+      const i = invitationsByRef.get(top.id)
+      if (i !== undefined) expire(i, top.at)
     }
   }
 
@@ -508,7 +511,7 @@ export const make = (options: Options = {}): Simulator => {
     e.credentials.push(c)
     e.user.credentials.push(c)
     if (delay > 0) {
-      issuing.push(c)
+      issuing.push({ at: c.readyAt, id: c.ref })
       emit({ _tag: "CredentialIssued", ...base(e.user, now), credential: c.ref, endpoint: e.ref })
     } else {
       complete(c, now)
@@ -631,7 +634,7 @@ export const make = (options: Options = {}): Simulator => {
         invitationsByRef.set(i.ref, i)
         invitationsByCode.set(i.code, i)
         u.invitations.push(i)
-        if (i.expiresAt !== undefined) expiring.push(i)
+        if (i.expiresAt !== undefined) expiring.push({ at: i.expiresAt, id: i.ref })
         emit({ _tag: "InvitationCreated", ...base(u, now), invitation: i.ref })
         return invitationView(i, i.status)
       }),
@@ -934,7 +937,10 @@ export const make = (options: Options = {}): Simulator => {
     completeIssuances: () =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         settle(now)
-        for (const c of issuing.drain()) complete(c, now)
+        for (let top = issuing.pop(); top !== undefined; top = issuing.pop()) {
+          const c = credentialsByRef.get(top.id)
+          if (c !== undefined) complete(c, now)
+        }
       }),
     expireInvitation: (ref) =>
       control((now): undefined | PortError.PortError => {
