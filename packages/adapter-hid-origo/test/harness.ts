@@ -1,6 +1,6 @@
 /** Shared test wiring: a fake HID Origo per layer build, the client and the port on top of it. */
 import { HidOrigoFake } from "@credsync/hid-origo-fake"
-import { Ids } from "@credsync/core"
+import { type CredentialManager, Ids } from "@credsync/core"
 import { Context, Effect, Layer, Redacted } from "effect"
 import { OrigoClient, OrigoCredentialManager, OrigoEvents } from "../src/index.js"
 
@@ -41,7 +41,7 @@ export const clientLayer = (overrides: Partial<OrigoClient.OrigoConfig> = {}): L
 /** Fake + client + port + event intake. */
 export const stack = (
   options: { fake?: HidOrigoFake.Options; client?: Partial<OrigoClient.OrigoConfig>; callbackSecret?: string } = {}
-) =>
+): Layer.Layer<CredentialManager.CredentialManager | OrigoEvents.OrigoEvents | OrigoClient.OrigoClient | Fake> =>
   Layer.mergeAll(
     OrigoCredentialManager.layer({ system, partNumbers }),
     OrigoEvents.layer({
