@@ -5,6 +5,7 @@ export default defineConfig({
   resolve: { conditions: ["source"] },
   test: {
     include: ["packages/*/test/**/*.test.ts", "examples/test/**/*.test.ts"],
+    reporters: ["default", ["json", { outputFile: ".vitest/results.json" }]],
     testTimeout: 120_000,
     hookTimeout: 60_000
   }

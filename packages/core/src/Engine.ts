@@ -78,7 +78,8 @@ export interface EngineShape {
   readonly resyncAll: Effect.Effect<number, PortError>
   /** The earliest time an identity is due, if any. */
   readonly nextDue: Effect.Effect<number | undefined, PortError>
-  /** Run forever: drain due work, sleep until the next due time or new work, resync periodically. */
+  /** Run forever: resync everyone once (a restart loses nothing), then drain due work, sleep until
+   *  the next due time or new work, and resync periodically. */
   readonly run: Effect.Effect<never, PortError>
   /** Domain events as they are committed. */
   readonly events: Stream.Stream<DomainEvent>

@@ -361,6 +361,8 @@ export const make = (config: Config) =>
       })
 
     const run: EngineShape["run"] = Effect.gen(function* () {
+      // After a restart nothing in memory says what was in flight: look at everyone once (level-based).
+      yield* resyncAll
       let lastResync = yield* Clock.currentTimeMillis
       while (true) {
         yield* drain
