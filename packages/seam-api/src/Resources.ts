@@ -1,0 +1,229 @@
+/**
+ * Engine state → Seam resources (`user_identity`, `phone`, `enrollment_automation`,
+ * `acs_credential`, `acs_system`, `acs_user`), in the shapes `@seamapi/types` defines.
+ *
+ * Choices where Seam is silent (see the README): children of a multi-phone sync credential are
+ * listed with `parent_acs_credential_id`, `is_multi_phone_sync_credential: false`, the parent's ACS
+ * as `acs_system_id`, and `device_id` naming their phone; the parent also carries its card details
+ * (`card_format`, `facility_code`, `credential_manager_acs_system_id`) as the seed document shows.
+ *
+ * @since 0.1.0
+ */
+import type { AccessControl, CredentialManager, Identity } from "@credsync/core"
+import { iso } from "./internal/ids.js"
+import type { AcsUserRecord, Workspace } from "./Workspace.js"
+
+/** A JSON object as the API returns it. */
+export type Resource = { readonly [field: string]: unknown }
+
+interface Notice {
+  readonly message: string
+  readonly created_at: string
+}
+type ErrorNotice = Notice & { readonly error_code: string }
+type WarningNotice = Notice & { readonly warning_code: string }
+
+const warning = (code: string, message: string, at: number): WarningNotice => ({
+  warning_code: code,
+  message,
+  created_at: iso(at)
+})
+
+/** @since 0.1.0 */
+export const userIdentity = (ws: Workspace, s: Identity.IdentityState): Resource => ({
+  user_identity_id: s.id,
+  user_identity_key: s.profile.key ?? null,
+  email_address: s.profile.email ?? null,
+  phone_number: s.profile.phoneNumber ?? null,
+  display_name: s.profile.fullName ?? s.profile.email ?? s.profile.phoneNumber ?? s.profile.key ?? s.id,
+  full_name: s.profile.fullName ?? null,
+  created_at: iso(s.createdAt),
+  workspace_id: ws.id,
+  acs_user_ids: Object.values(s.acsUsers).map((a) => a.acsUserId),
+  errors: [],
+  warnings: []
+})
+
+const deviceName = (p: Identity.Phone) => (p.deviceType === "ios_phone" ? "iPhone" : "Android phone")
+
+/** @since 0.1.0 */
+export const phone = (ws: Workspace, s: Identity.IdentityState, p: Identity.Phone): Resource => {
+  const endpoints = Object.values(s.enrollments)
+    .filter((e) => e.phoneId === p.id && e.endpoint !== undefined)
+    .map((e) => ({ endpoint_id: e.endpoint, is_active: e.status === "enrolled" }))
+  const errors = Object.values(s.enrollments)
+    .filter((e) => e.phoneId === p.id && e.status === "failed" && e.error !== undefined)
+    .map((e) => ({ error_code: e.error?.code ?? "enrollment_failed", message: e.error?.message ?? "", created_at: iso(e.error?.at ?? e.requestedAt) }))
+  const info = ws.phones.get(p.id)
+  return {
+    device_id: p.id,
+    display_name: info?.display_name ?? deviceName(p),
+    nickname: info?.display_name ?? deviceName(p),
+    workspace_id: ws.id,
+    created_at: iso(p.createdAt),
+    custom_metadata: p.metadata ?? {},
+    errors,
+    warnings: [],
+    device_type: p.deviceType,
+    properties: {
+      assa_abloy_credential_service_metadata: {
+        has_active_endpoint: endpoints.some((e) => e.is_active),
+        endpoints
+      }
+    }
+  }
+}
+
+/** @since 0.1.0 */
+export const enrollmentAutomation = (ws: Workspace, s: Identity.IdentityState, a: Identity.Automation): Resource => ({
+  enrollment_automation_id: a.id,
+  credential_manager_acs_system_id: a.managerId,
+  user_identity_id: s.id,
+  created_at: iso(a.createdAt),
+  workspace_id: ws.id
+})
+
+const credentialBase = (ws: Workspace, s: Identity.IdentityState, p: Identity.Parent) => ({
+  acs_user_id: p.acsUserId,
+  user_identity_id: s.id,
+  connected_account_id: ws.connectedAccountId,
+  acs_system_id: p.acsSystemId,
+  access_method: "mobile_key",
+  code: null,
+  workspace_id: ws.id,
+  is_managed: true,
+  ...(p.card.startsAt === undefined ? {} : { starts_at: p.card.startsAt }),
+  ...(p.card.endsAt === undefined ? {} : { ends_at: p.card.endsAt })
+})
+
+/** A multi-phone sync credential (the parent). */
+export const parentCredential = (ws: Workspace, s: Identity.IdentityState, p: Identity.Parent): Resource => {
+  const children = Object.values(s.children).filter((c) => c.parentId === p.id && !c.retiring)
+  const warnings: Array<WarningNotice> = []
+  if (p.deleting) warnings.push(warning("being_deleted", "The credential is being deleted.", p.createdAt))
+  else if (!children.some((c) => c.issue === "active")) {
+    warnings.push(warning("waiting_to_be_issued", "No phone of the user identity holds this credential yet.", p.createdAt))
+  }
+  return {
+    acs_credential_id: p.id,
+    ...credentialBase(ws, s, p),
+    display_name: `Multi-phone sync credential (${p.card.cardFormat}, facility ${p.card.facilityCode})`,
+    card_number: null,
+    is_issued: children.some((c) => c.issue === "active"),
+    issued_at: null,
+    created_at: iso(p.createdAt),
+    errors: [],
+    warnings,
+    is_multi_phone_sync_credential: true,
+    is_latest_desired_state_synced_with_provider: !p.deleting && children.every((c) => c.issue === "active" && c.assigned),
+    credential_manager_acs_system_id: p.managerId,
+    card_format: p.card.cardFormat,
+    facility_code: p.card.facilityCode
+  }
+}
+
+/** A phone credential (a child), issued to one phone. */
+export const childCredential = (
+  ws: Workspace,
+  s: Identity.IdentityState,
+  p: Identity.Parent,
+  c: Identity.Child
+): Resource => {
+  const errors: Array<ErrorNotice> =
+    c.error === undefined ? [] : [{ error_code: c.error.code, message: c.error.message, created_at: iso(c.error.at) }]
+  const warnings: Array<WarningNotice> = []
+  if (c.retiring) warnings.push(warning("being_deleted", "The credential is being revoked.", c.requestedAt))
+  else if (c.issue !== "active" && c.issue !== "failed") {
+    warnings.push(warning("waiting_to_be_issued", "The credential manager has not issued this credential yet.", c.requestedAt))
+  }
+  return {
+    acs_credential_id: c.id,
+    ...credentialBase(ws, s, p),
+    parent_acs_credential_id: p.id,
+    device_id: c.phoneId,
+    display_name: c.cardNumber === undefined ? "Phone credential" : `Phone credential ${c.cardNumber}`,
+    card_number: c.cardNumber ?? null,
+    is_issued: c.issue === "active",
+    issued_at: c.issuedAt === undefined ? null : iso(c.issuedAt),
+    created_at: iso(c.requestedAt),
+    errors,
+    warnings,
+    is_multi_phone_sync_credential: false,
+    is_latest_desired_state_synced_with_provider: c.issue === "active" && c.assigned && !c.retiring,
+    credential_manager_acs_system_id: c.managerId
+  }
+}
+
+/** Every credential of an identity: parents, then their children. */
+export const credentials = (ws: Workspace, s: Identity.IdentityState): ReadonlyArray<Resource> => {
+  const out: Array<Resource> = []
+  for (const p of Object.values(s.parents)) out.push(parentCredential(ws, s, p))
+  for (const c of Object.values(s.children)) {
+    const p = s.parents[c.parentId]
+    if (p !== undefined) out.push(childCredential(ws, s, p, c))
+  }
+  return out
+}
+
+const systemBase = (ws: Workspace, id: string, name: string, externalType: string) => ({
+  acs_system_id: id,
+  name,
+  external_type: externalType,
+  external_type_display_name: name,
+  system_type: externalType,
+  system_type_display_name: name,
+  location: { time_zone: null },
+  created_at: iso(ws.createdAt),
+  workspace_id: ws.id,
+  connected_account_id: ws.connectedAccountId,
+  connected_account_ids: [ws.connectedAccountId],
+  image_url: "https://connect.getseam.com/assets/images/acs_systems/default.png",
+  image_alt_text: name,
+  errors: [],
+  warnings: []
+})
+
+/** An ACS; its default credential manager is the workspace's first one. */
+export const acsSystem = (ws: Workspace, a: AccessControl.AcsSystem): Resource => ({
+  ...systemBase(ws, a.id, a.name, a.externalType),
+  is_credential_manager: false,
+  default_credential_manager_acs_system_id: ws.managers[0]?.id ?? null,
+  acs_user_count: [...ws.acsUsers.values()].filter((u) => u.acs_system_id === a.id).length
+})
+
+/** A credential manager (Seam: an acs_system with `is_credential_manager: true`). */
+export const managerSystem = (ws: Workspace, m: CredentialManager.ManagerSystem): Resource => ({
+  ...systemBase(ws, m.id, m.name, m.externalType),
+  is_credential_manager: true,
+  default_credential_manager_acs_system_id: null
+})
+
+/** @since 0.1.0 */
+export const acsUser = (ws: Workspace, u: AcsUserRecord, owner: Identity.IdentityState | undefined): Resource => ({
+  acs_user_id: u.acs_user_id,
+  acs_system_id: u.acs_system_id,
+  workspace_id: ws.id,
+  created_at: iso(u.created_at),
+  display_name: u.full_name,
+  full_name: u.full_name,
+  ...(u.email_address === undefined ? {} : { email_address: u.email_address, email: u.email_address }),
+  ...(u.phone_number === undefined ? {} : { phone_number: u.phone_number }),
+  ...(u.access_schedule === undefined ? {} : { access_schedule: u.access_schedule }),
+  external_type: "pti_user",
+  external_type_display_name: "PTI user",
+  is_suspended: false,
+  ...(owner === undefined
+    ? {}
+    : {
+        user_identity_id: owner.id,
+        ...(owner.profile.fullName === undefined ? {} : { user_identity_full_name: owner.profile.fullName }),
+        ...(owner.profile.email === undefined ? {} : { user_identity_email_address: owner.profile.email }),
+        ...(owner.profile.phoneNumber === undefined ? {} : { user_identity_phone_number: owner.profile.phoneNumber })
+      }),
+  errors: [],
+  warnings: [],
+  pending_mutations: [],
+  last_successful_sync_at: iso(u.created_at),
+  connected_account_id: ws.connectedAccountId,
+  is_managed: true
+})

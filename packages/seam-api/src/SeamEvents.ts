@@ -1,0 +1,130 @@
+/**
+ * Seam events built from the engine's persisted domain events: `phone.deactivated`,
+ * `enrollment_automation.deleted`, `acs_credential.issued|reissued|invalidated|deleted`
+ * (`acs_user.created` comes from the API itself, the engine does not create ACS users).
+ * Engine facts Seam has no event for (intents, imports, enrollments) produce none.
+ *
+ * @since 0.1.0
+ */
+import type { Store } from "@credsync/core"
+import { iso, stableId } from "./internal/ids.js"
+
+/** A Seam event as `/events/*` return it and webhooks deliver it. */
+export interface SeamEvent {
+  readonly event_id: string
+  readonly event_type: string
+  readonly workspace_id: string
+  readonly created_at: string
+  readonly occurred_at: string
+  readonly event_description?: string
+  readonly [field: string]: unknown
+}
+
+/** Where the events go. */
+export interface Context {
+  readonly workspaceId: string
+  readonly connectedAccountId: string
+}
+
+/** The fields every event carries. */
+export const base = (
+  ctx: Context,
+  eventId: string,
+  eventType: string,
+  at: number,
+  description: string
+): SeamEvent => ({
+  event_id: eventId,
+  event_type: eventType,
+  workspace_id: ctx.workspaceId,
+  created_at: iso(at),
+  occurred_at: iso(at),
+  event_description: description
+})
+
+/**
+ * A stateful translator: it folds the log in order (to know, e.g., which ACS a child credential
+ * belongs to after the child is gone). Feed it every stored event exactly once, in `seq` order.
+ * Event ids are derived from the workspace and `seq`, so a replayed log yields the same ids.
+ *
+ * @since 0.1.0
+ */
+export const translator = (ctx: Context): ((stored: Store.StoredEvent) => ReadonlyArray<SeamEvent>) => {
+  const parentAcs = new Map<string, string>()
+  const childAcs = new Map<string, string>()
+  const issuedBefore = new Set<string>()
+  const phoneMetadata = new Map<string, Readonly<Record<string, string | boolean>>>()
+  return ({ seq, event: e }) => {
+    const id = (n = 0) => stableId(`${ctx.workspaceId}|event|${seq}|${n}`)
+    const credential = (type: string, credentialId: string, acsSystemId: string, description: string): SeamEvent => ({
+      ...base(ctx, id(), type, e.at, description),
+      connected_account_id: ctx.connectedAccountId,
+      acs_system_id: acsSystemId,
+      acs_credential_id: credentialId
+    })
+    switch (e._tag) {
+      case "PhoneRegistered":
+        if (e.phone.metadata !== undefined) phoneMetadata.set(e.phone.id, e.phone.metadata)
+        return []
+      case "PhoneDeactivated": {
+        const metadata = phoneMetadata.get(e.phoneId)
+        return [
+          {
+            ...base(ctx, id(), "phone.deactivated", e.at, "A phone was deactivated."),
+            device_id: e.phoneId,
+            ...(metadata === undefined ? {} : { device_custom_metadata: metadata })
+          }
+        ]
+      }
+      case "AutomationDeleted":
+        return [
+          {
+            ...base(ctx, id(), "enrollment_automation.deleted", e.at, "An enrollment automation was deleted."),
+            enrollment_automation_id: e.automationId
+          }
+        ]
+      case "ParentCreated":
+        parentAcs.set(e.parent.id, e.parent.acsSystemId)
+        return []
+      case "ParentRemoved": {
+        const acs = parentAcs.get(e.credentialId)
+        parentAcs.delete(e.credentialId)
+        return acs === undefined
+          ? []
+          : [credential("acs_credential.deleted", e.credentialId, acs, "A multi-phone sync credential was deleted.")]
+      }
+      case "CredentialRequested": {
+        const acs = parentAcs.get(e.child.parentId)
+        if (acs !== undefined) childAcs.set(e.child.id, acs)
+        return []
+      }
+      case "CredentialIssued": {
+        const acs = childAcs.get(e.credentialId)
+        if (!e.active || acs === undefined) return []
+        const again = issuedBefore.has(e.credentialId)
+        issuedBefore.add(e.credentialId)
+        return [
+          again
+            ? credential("acs_credential.reissued", e.credentialId, acs, "A phone credential was reissued.")
+            : credential("acs_credential.issued", e.credentialId, acs, "A phone credential was issued to a phone.")
+        ]
+      }
+      case "CredentialLost": {
+        const acs = childAcs.get(e.credentialId)
+        return acs === undefined || !issuedBefore.has(e.credentialId)
+          ? []
+          : [credential("acs_credential.invalidated", e.credentialId, acs, "A phone credential can no longer be used.")]
+      }
+      case "CredentialRevoked": {
+        const acs = childAcs.get(e.credentialId)
+        childAcs.delete(e.credentialId)
+        issuedBefore.delete(e.credentialId)
+        return acs === undefined
+          ? []
+          : [credential("acs_credential.deleted", e.credentialId, acs, "A phone credential was revoked and removed.")]
+      }
+      default:
+        return []
+    }
+  }
+}

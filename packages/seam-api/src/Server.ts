@@ -1,0 +1,293 @@
+/**
+ * The HTTP server (node:http): bearer-key auth per workspace, JSON bodies (POST, or the query
+ * string of a GET), Seam's `{..., ok: true}` responses and `{error: {...}}` failures, and fault
+ * injection for clients' tests (answer chosen requests with 5xx/429 + Retry-After, before or after
+ * the request took effect).
+ *
+ * @since 0.1.0
+ */
+import { createHash, randomUUID } from "node:crypto"
+import { createServer, type IncomingMessage, type Server as NodeServer, type ServerResponse } from "node:http"
+import type { AddressInfo } from "node:net"
+import type { PortError } from "@credsync/core"
+import { Cause, Data, Effect, Exit, Option, Redacted, Scope } from "effect"
+import { type RequestContext, routes } from "./Routes.js"
+import { internal, invalidInput, methodNotAllowed, routeNotFound, SeamError, unauthorized } from "./SeamError.js"
+import * as Workspace from "./Workspace.js"
+
+/** A scripted failure: matching requests are answered with `status` instead of their result. */
+export interface Fault {
+  /** Route path (`/acs/credentials/create`) or pattern; default every route. */
+  readonly path?: string | RegExp | undefined
+  /** Only requests of this workspace; default any. */
+  readonly workspaceId?: string | undefined
+  /** e.g. 429, 500, 503. */
+  readonly status: number
+  /** Seam error `type`; default `rate_limited` for 429, `internal_server_error` otherwise. */
+  readonly type?: string | undefined
+  /** Sent as the `Retry-After` header (seconds). */
+  readonly retryAfterSeconds?: number | undefined
+  /** How many matching requests fail; default 1 (`Infinity` for all, until cleared). */
+  readonly times?: number | undefined
+  /** Let the request take effect, then answer the failure (a lost response). Default false. */
+  readonly afterHandling?: boolean | undefined
+}
+
+/** Server options. */
+export interface Options {
+  /** Default 127.0.0.1. */
+  readonly host?: string | undefined
+  /** Default 0 (any free port). */
+  readonly port?: number | undefined
+  readonly workspaces: ReadonlyArray<Workspace.Options>
+  /** One line per request and background failure; never receives keys or secrets. Default: silent. */
+  readonly log?: ((line: string) => void) | undefined
+  /** Largest accepted body in bytes. Default 1 MiB. */
+  readonly maxBodyBytes?: number | undefined
+}
+
+/** A running server. */
+export interface Running {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string
+  readonly port: number
+  readonly workspaces: ReadonlyArray<Workspace.Workspace>
+  /** The workspace with this id (throws on an unknown id: a test bug). */
+  readonly workspace: (id: string) => Workspace.Workspace
+  readonly injectFault: (fault: Fault) => void
+  readonly clearFaults: () => void
+  /** Requests answered so far (faulted ones included). */
+  readonly requests: () => number
+}
+
+/** The server could not start. */
+export class ServeError extends Data.TaggedError("ServeError")<{ readonly message: string }> {}
+
+const hashKey = (key: string) => createHash("sha256").update(key).digest("hex")
+
+const readBody = (req: IncomingMessage, max: number): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const chunks: Array<Buffer> = []
+    let size = 0
+    req.on("data", (c: Buffer) => {
+      size += c.length
+      if (size > max) {
+        reject(new Error("body too large"))
+        req.destroy()
+      } else chunks.push(c)
+    })
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
+    req.on("error", reject)
+  })
+
+// GET parameters: `a=1&a=2` and `a[]=1` are arrays; `true`/`false` and `limit` are typed.
+const fromQuery = (params: URLSearchParams): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  const scalar = (k: string, v: string): unknown =>
+    v === "true" ? true : v === "false" ? false : k === "limit" && /^\d+$/.test(v) ? Number(v) : v
+  for (const rawKey of new Set(params.keys())) {
+    const isArray = rawKey.endsWith("[]")
+    const key = isArray ? rawKey.slice(0, -2) : rawKey
+    const values = params.getAll(rawKey).map((v) => scalar(key, v))
+    out[key] = isArray || values.length > 1 ? values : values[0]
+  }
+  return out
+}
+
+/**
+ * Serve until the scope closes: builds every workspace (engine, store, simulator, background
+ * loops) and listens.
+ *
+ * @since 0.1.0
+ */
+export const serve = (options: Options): Effect.Effect<Running, ServeError | PortError.PortError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const log = options.log ?? (() => {})
+    const maxBody = options.maxBodyBytes ?? 1024 * 1024
+    const byKey = new Map<string, Workspace.Workspace>()
+    const workspaces: Array<Workspace.Workspace> = []
+    for (const wo of options.workspaces) {
+      for (const k of wo.apiKeys) {
+        if (!Redacted.value(k).startsWith("seam_")) {
+          return yield* Effect.fail(new ServeError({ message: `workspace ${wo.id}: API keys must start with seam_` }))
+        }
+      }
+      const ws = yield* Workspace.make({ ...wo, log: wo.log ?? log })
+      workspaces.push(ws)
+      for (const k of wo.apiKeys) {
+        const h = hashKey(Redacted.value(k))
+        if (byKey.has(h)) return yield* Effect.fail(new ServeError({ message: "an API key is given to two workspaces" }))
+        byKey.set(h, ws)
+      }
+    }
+
+    let faults: Array<{ fault: Fault; left: number }> = []
+    let served = 0
+    const takeFault = (path: string, ws: Workspace.Workspace): Fault | undefined => {
+      const hit = faults.find(
+        ({ fault: f, left }) =>
+          left > 0 &&
+          (f.workspaceId === undefined || f.workspaceId === ws.id) &&
+          (f.path === undefined || (typeof f.path === "string" ? f.path === path : f.path.test(path)))
+      )
+      if (hit === undefined) return undefined
+      hit.left--
+      faults = faults.filter((f) => f.left > 0)
+      return hit.fault
+    }
+
+    const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+      const json = JSON.stringify(body)
+      res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(json), ...headers })
+      res.end(json)
+    }
+    const sendError = (res: ServerResponse, e: SeamError, headers: Record<string, string> = {}) =>
+      send(res, e.status, e.body, {
+        ...headers,
+        ...(e.retryAfterSeconds === undefined ? {} : { "retry-after": String(e.retryAfterSeconds) })
+      })
+    const faultError = (f: Fault) =>
+      new SeamError({
+        status: f.status,
+        type: f.type ?? (f.status === 429 ? "rate_limited" : "internal_server_error"),
+        message: `Injected fault (${f.status})`,
+        ...(f.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: f.retryAfterSeconds })
+      })
+
+    const handle = async (req: IncomingMessage, res: ServerResponse, origin: string): Promise<number> => {
+      const requestId = randomUUID()
+      const headers = { "seam-request-id": requestId }
+      const url = new URL(req.url ?? "/", origin)
+      const path = url.pathname.replace(/\/+$/, "") || "/"
+      const method = req.method ?? "GET"
+      const route = routes[path]
+      if (route === undefined) {
+        sendError(res, routeNotFound(path), headers)
+        return 404
+      }
+      const allowed =
+        method === "POST" ||
+        (method === "GET" && route.kind === "read") ||
+        (method === "DELETE" && route.kind === "delete") ||
+        ((method === "PUT" || method === "PATCH") && route.kind === "write")
+      if (!allowed) {
+        sendError(res, methodNotAllowed(method), headers)
+        return 405
+      }
+      const auth = req.headers.authorization
+      const token = auth?.startsWith("Bearer ") === true ? auth.slice("Bearer ".length).trim() : undefined
+      const ws = token === undefined ? undefined : byKey.get(hashKey(token))
+      if (ws === undefined) {
+        const e = unauthorized(token === undefined ? "Missing API key: send Authorization: Bearer seam_..." : "Invalid API key")
+        sendError(res, e, headers)
+        return e.status
+      }
+      let body: unknown
+      try {
+        const text = method === "GET" ? "" : await readBody(req, maxBody)
+        body = method === "GET" ? fromQuery(url.searchParams) : text.trim() === "" ? {} : JSON.parse(text)
+      } catch (e) {
+        const err = invalidInput(e instanceof SyntaxError ? "Request body is not valid JSON" : "Request body could not be read")
+        sendError(res, err, headers)
+        return err.status
+      }
+      const fault = takeFault(path, ws)
+      if (fault !== undefined && fault.afterHandling !== true) {
+        sendError(res, faultError(fault), headers)
+        return fault.status
+      }
+      const ctx: RequestContext = { ws, origin, path }
+      const exit = await Effect.runPromiseExit(route.handle(ctx, body))
+      if (fault !== undefined) {
+        sendError(res, faultError(fault), headers)
+        return fault.status
+      }
+      if (Exit.isSuccess(exit)) {
+        send(res, 200, { ...exit.value, ok: true }, headers)
+        return 200
+      }
+      const failure = Option.getOrUndefined(Cause.findErrorOption(exit.cause))
+      if (failure !== undefined) {
+        sendError(res, failure, headers)
+        return failure.status
+      }
+      log(`${method} ${path} ${requestId}: defect: ${Cause.pretty(exit.cause)}`)
+      sendError(res, internal(), headers)
+      return 500
+    }
+
+    const server: NodeServer = createServer((req, res) => {
+      const origin = `http://${req.headers.host ?? "127.0.0.1"}`
+      const started = Date.now()
+      handle(req, res, origin).then(
+        (status) => {
+          served++
+          log(`${req.method} ${req.url?.split("?")[0]} ${status} ${Date.now() - started}ms`)
+        },
+        (e: unknown) => {
+          served++
+          log(`${req.method} ${req.url?.split("?")[0]} failed: ${e instanceof Error ? e.message : String(e)}`)
+          if (!res.headersSent) sendError(res, internal())
+        }
+      )
+    })
+    const host = options.host ?? "127.0.0.1"
+    const address = yield* Effect.acquireRelease(
+      Effect.callback<AddressInfo, ServeError>((resume) => {
+        server.once("error", (e) => resume(Effect.fail(new ServeError({ message: `cannot listen on ${host}:${options.port ?? 0}: ${e.message}` }))))
+        server.listen(options.port ?? 0, host, () => {
+          const a = server.address()
+          resume(
+            a !== null && typeof a === "object"
+              ? Effect.succeed(a)
+              : Effect.fail(new ServeError({ message: "server has no TCP address" }))
+          )
+        })
+      }),
+      () =>
+        Effect.callback<void>((resume) => {
+          server.close(() => resume(Effect.void))
+          server.closeAllConnections()
+        })
+    )
+    const byId = new Map(workspaces.map((w) => [w.id, w]))
+    return {
+      url: `http://${host}:${address.port}`,
+      port: address.port,
+      workspaces,
+      workspace: (id) => {
+        const w = byId.get(id)
+        if (w === undefined) throw new Error(`unknown workspace ${id}`)
+        return w
+      },
+      injectFault: (fault) => {
+        faults.push({ fault, left: fault.times ?? 1 })
+      },
+      clearFaults: () => {
+        faults = []
+      },
+      requests: () => served
+    } satisfies Running
+  })
+
+/** A running server with a way to stop it (for hosts and tests outside Effect). */
+export interface Handle extends Running {
+  /** Stop listening and stop every workspace's background work. */
+  readonly close: () => Promise<void>
+}
+
+/**
+ * Start the server from a Promise world (tests, scripts). `close()` releases everything.
+ *
+ * @since 0.1.0
+ */
+export const start = async (options: Options): Promise<Handle> => {
+  const scope = await Effect.runPromise(Scope.make())
+  const exit = await Effect.runPromiseExit(Scope.provide(serve(options), scope))
+  if (Exit.isFailure(exit)) {
+    await Effect.runPromise(Scope.close(scope, exit))
+    const e = Option.getOrUndefined(Cause.findErrorOption(exit.cause))
+    throw new Error(e === undefined ? Cause.pretty(exit.cause) : e.message)
+  }
+  return { ...exit.value, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
+}
