@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import type { CardProfile } from "./Card.js"
-import type { AcsSystemId, AcsUserId, CredentialId, ProviderRef } from "./Ids.js"
+import type { AcsSystemId, AcsUserId, AutomationId, CredentialId, ProviderRef } from "./Ids.js"
 
 export type Action =
   | { readonly _tag: "EnsureManagerUser"; readonly managerId: AcsSystemId }
@@ -34,5 +34,8 @@ export type Action =
       readonly acsUserId: AcsUserId
     }
   | { readonly _tag: "RemoveFromAcs"; readonly acsSystemId: AcsSystemId; readonly entry: ProviderRef; readonly why: string }
+  | { readonly _tag: "CreateRemoteParent"; readonly managerId: AcsSystemId; readonly credentialId: CredentialId }
+  | { readonly _tag: "DeleteRemoteParent"; readonly managerId: AcsSystemId; readonly parent: ProviderRef }
+  | { readonly _tag: "LaunchRemoteAutomation"; readonly managerId: AcsSystemId; readonly automationId: AutomationId }
 
 export type ActionTag = Action["_tag"]

@@ -248,6 +248,22 @@ export const evolve = (state: IdentityState | undefined, event: DomainEvent): Id
     }
     case "ParentRemoved":
       return { ...s, parents: without(s.parents, event.credentialId) }
+    case "ParentRemoteRequested": {
+      const p = s.parents[event.credentialId]
+      return p === undefined ? s : { ...s, parents: { ...s.parents, [p.id]: { ...p, remoteRequestedAt: event.at } } }
+    }
+    case "ParentBound": {
+      const p = s.parents[event.credentialId]
+      return p === undefined ? s : { ...s, parents: { ...s.parents, [p.id]: { ...p, remote: event.ref } } }
+    }
+    case "AutomationRemoteRequested": {
+      const a = s.automations[event.automationId]
+      return a === undefined ? s : { ...s, automations: { ...s.automations, [a.id]: { ...a, remoteRequestedAt: event.at } } }
+    }
+    case "AutomationBound": {
+      const a = s.automations[event.automationId]
+      return a === undefined ? s : { ...s, automations: { ...s.automations, [a.id]: { ...a, remote: event.ref } } }
+    }
     case "ManagerUserBound":
       return { ...s, managerUsers: { ...s.managerUsers, [event.managerId]: { managerId: event.managerId, ref: event.ref } } }
     case "EnrollmentRequested": {

@@ -6,7 +6,7 @@
  */
 import { Context, type Effect, Schema } from "effect"
 import { CardProfile } from "./Card.js"
-import { AcsSystemId, ProviderRef, type UserIdentityId } from "./Ids.js"
+import { AcsSystemId, type AcsUserId, ProviderRef, type UserIdentityId } from "./Ids.js"
 import type { PortError } from "./PortError.js"
 
 /** What differs between providers; the engine works around what a provider lacks. */
@@ -57,18 +57,34 @@ export const ManagerCredential = Schema.Struct({
   facilityCode: Schema.String,
   status: CredentialStatus,
   cardNumber: Schema.optional(Schema.String),
-  error: Schema.optional(Schema.String)
+  error: Schema.optional(Schema.String),
+  /** At a replicating manager: the parent this credential was copied from. */
+  parent: Schema.optional(ProviderRef)
 })
 export type ManagerCredential = typeof ManagerCredential.Type
 
 export const isLive = (c: { readonly status: CredentialStatus }): boolean => c.status === "issuing" || c.status === "active"
 
-/** Everything one manager holds for one user: one observation, read without side effects. */
+/** A multi-phone sync credential held by a replicating manager (Seam). */
+export const RemoteParent = Schema.Struct({
+  ref: ProviderRef,
+  cardFormat: Schema.String,
+  facilityCode: Schema.String
+})
+export type RemoteParent = typeof RemoteParent.Type
+
+/**
+ * Everything one manager holds for one user: one observation, read without side effects.
+ * At a replicating manager, `endpoints` are the user's phones (ref = the phone id), `credentials`
+ * are the children (with `parent`), and `parents` / `automations` are listed too.
+ */
 export const ManagerView = Schema.Struct({
   user: ProviderRef,
   invitations: Schema.Array(Invitation),
   endpoints: Schema.Array(Endpoint),
-  credentials: Schema.Array(ManagerCredential)
+  credentials: Schema.Array(ManagerCredential),
+  parents: Schema.optional(Schema.Array(RemoteParent)),
+  automations: Schema.optional(Schema.Array(Schema.Struct({ ref: ProviderRef })))
 })
 export type ManagerView = typeof ManagerView.Type
 
@@ -95,6 +111,15 @@ export interface CredentialManagerShape {
   readonly revoke: (manager: AcsSystemId, credential: ProviderRef) => Effect.Effect<void, PortError>
   /** Terminate an endpoint (the phone must enrol again to receive credentials). Idempotent. */
   readonly removeEndpoint: (manager: AcsSystemId, endpoint: ProviderRef) => Effect.Effect<void, PortError>
+  /** Replicating managers only: create the parent there (it copies it onto each enrolled phone). */
+  readonly createParent?: (
+    manager: AcsSystemId,
+    request: { readonly user: ProviderRef; readonly acsUserId: AcsUserId; readonly card: CardProfile }
+  ) => Effect.Effect<ProviderRef, PortError>
+  /** Replicating managers only: delete the parent (and, at the manager, its children). Idempotent. */
+  readonly deleteParent?: (manager: AcsSystemId, parent: ProviderRef) => Effect.Effect<void, PortError>
+  /** Replicating managers only: enrol every phone of the user as it comes online. */
+  readonly launchAutomation?: (manager: AcsSystemId, user: ProviderRef) => Effect.Effect<ProviderRef, PortError>
 }
 
 /** @since 0.1.0 */

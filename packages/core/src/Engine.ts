@@ -35,6 +35,8 @@ export interface Config {
   readonly enrollmentRetry?: Duration.Input
   /** How soon to look again at a credential the manager is still issuing. Default 1 s. */
   readonly poll?: Duration.Input
+  /** Replicating managers: how long a phone may lack its copy of a parent before it is reported. Default 60 s. */
+  readonly replicationBound?: Duration.Input
   /** The planner. Only tests replace it (e.g. with a deliberately broken one, to show the property
    *  tests catch it). Default `Plan.plan`. */
   readonly planner?: typeof plan

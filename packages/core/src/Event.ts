@@ -23,6 +23,12 @@ export const ParentCreated = ev("ParentCreated", { parent: Parent })
 export const ParentDeleted = ev("ParentDeleted", { credentialId: CredentialId })
 /** The parent's last child is gone; the parent leaves the state. */
 export const ParentRemoved = ev("ParentRemoved", { credentialId: CredentialId })
+/** Intent: the parent is about to be created at a replicating manager (recorded before the call). */
+export const ParentRemoteRequested = ev("ParentRemoteRequested", { credentialId: CredentialId })
+export const ParentBound = ev("ParentBound", { credentialId: CredentialId, ref: ProviderRef })
+/** Intent: the automation is about to be launched at a replicating manager. */
+export const AutomationRemoteRequested = ev("AutomationRemoteRequested", { automationId: AutomationId })
+export const AutomationBound = ev("AutomationBound", { automationId: AutomationId, ref: ProviderRef })
 export const ManagerUserBound = ev("ManagerUserBound", { managerId: AcsSystemId, ref: ProviderRef })
 /** Intent: an invitation is about to be requested for this enrollment (recorded before the call). */
 export const EnrollmentRequested = ev("EnrollmentRequested", { enrollment: Enrollment })
@@ -65,6 +71,10 @@ export const DomainEvent = Schema.Union([
   ParentCreated,
   ParentDeleted,
   ParentRemoved,
+  ParentRemoteRequested,
+  ParentBound,
+  AutomationRemoteRequested,
+  AutomationBound,
   ManagerUserBound,
   EnrollmentRequested,
   InvitationCreated,

@@ -68,7 +68,14 @@ export const Enrollment = Schema.Struct({
 })
 export type Enrollment = typeof Enrollment.Type
 
-export const Automation = Schema.Struct({ id: AutomationId, managerId: AcsSystemId, createdAt: Schema.Number })
+export const Automation = Schema.Struct({
+  id: AutomationId,
+  managerId: AcsSystemId,
+  createdAt: Schema.Number,
+  /** The automation at a replicating manager (Seam), once launched there. */
+  remote: opt(ProviderRef),
+  remoteRequestedAt: opt(Schema.Number)
+})
 export type Automation = typeof Automation.Type
 
 /** A multi-phone sync credential. `deleting` until every child is gone. */
@@ -79,7 +86,11 @@ export const Parent = Schema.Struct({
   managerId: AcsSystemId,
   card: CardProfile,
   createdAt: Schema.Number,
-  deleting: Schema.Boolean
+  deleting: Schema.Boolean,
+  /** The parent at a replicating manager (Seam), once created there. */
+  remote: opt(ProviderRef),
+  /** Intent: the remote create was requested at this time (resolved by observing). */
+  remoteRequestedAt: opt(Schema.Number)
 })
 export type Parent = typeof Parent.Type
 

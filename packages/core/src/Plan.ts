@@ -20,7 +20,7 @@ import { profileKey } from "./Card.js"
 import { type Capabilities, isLive, type ManagerCredential, type ManagerView } from "./CredentialManager.js"
 import type { DomainEvent } from "./Event.js"
 import { type Child, type Enrollment, enrollmentKey, type IdentityState, type Parent } from "./Identity.js"
-import { type AcsSystemId, CredentialId, EnrollmentId, type PhoneId, type ProviderRef } from "./Ids.js"
+import { type AcsSystemId, CredentialId, EnrollmentId, type PhoneId, ProviderRef } from "./Ids.js"
 import { uuidOf } from "./internal/hash.js"
 
 /** What the providers report for one identity. A system missing here was not observed: plan does
@@ -41,6 +41,8 @@ export interface PlanContext {
   readonly enrollmentRetryMs?: number
   /** How soon to look again at a credential the manager is still issuing. */
   readonly pollMs?: number
+  /** Replicating managers: how long a phone may go without its copy of a parent before it is reported. */
+  readonly replicationBoundMs?: number
 }
 
 export interface Plan {
@@ -63,6 +65,7 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
   const maxEnrol = ctx.maxEnrollmentAttempts ?? 5
   const retryMs = ctx.enrollmentRetryMs ?? 1_000
   const pollMs = ctx.pollMs ?? 1_000
+  const boundMs = ctx.replicationBoundMs ?? 60_000
   const identity = initial.id
   let s = initial
   const events: Array<DomainEvent> = []
@@ -86,15 +89,86 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
   const parentLive = (p: Parent) => !s.deleting && !p.deleting
   const automationManagers = new Set(s.deleting ? [] : Object.values(s.automations).map((a) => a.managerId))
   const liveParents = () => Object.values(s.parents).filter(parentLive)
+  // A replicating manager (Seam) copies parents onto phones itself: the engine creates the parent
+  // there, mirrors the children it makes, and repairs or reports what breaks the invariant.
+  const replicates = (m: AcsSystemId) => ctx.capabilities(m)?.replicates === true
 
   // 1. Manager-side users for every manager the identity needs.
   for (const m of new Set([...automationManagers, ...liveParents().map((p) => p.managerId)])) {
     if (s.managerUsers[m] === undefined) actions.push({ _tag: "EnsureManagerUser", managerId: m })
   }
 
+  const learnReplicating = (m: AcsSystemId, view: ManagerView) => {
+    for (const a of Object.values(s.automations)) {
+      if (a.managerId !== m || a.remote !== undefined || s.deleting) continue
+      const found = view.automations?.[0]
+      if (found !== undefined) emit({ _tag: "AutomationBound", identity, at: now, automationId: a.id, ref: found.ref })
+      else if (a.remoteRequestedAt === undefined || lagPassed(m, a.remoteRequestedAt)) {
+        emit({ _tag: "AutomationRemoteRequested", identity, at: now, automationId: a.id })
+        actions.push({ _tag: "LaunchRemoteAutomation", managerId: m, automationId: a.id })
+      }
+    }
+    const remote = view.parents ?? []
+    const held = new Set(Object.values(s.parents).flatMap((p) => (p.remote === undefined ? [] : [p.remote])))
+    for (const p of Object.values(s.parents)) {
+      if (p.managerId !== m) continue
+      const there = p.remote !== undefined && remote.some((r) => r.ref === p.remote)
+      if (!parentLive(p)) {
+        if (there && p.remote !== undefined) actions.push({ _tag: "DeleteRemoteParent", managerId: m, parent: p.remote })
+        continue
+      }
+      if (there) continue
+      // a lost create response: adopt the manager's parent with our card profile that nobody holds
+      const found = remote.find((r) => !held.has(r.ref) && profileKey(r) === profileKey(p.card))
+      if (found !== undefined) {
+        held.add(found.ref)
+        emit({ _tag: "ParentBound", identity, at: now, credentialId: p.id, ref: found.ref })
+      } else if (p.remoteRequestedAt === undefined || lagPassed(m, p.remoteRequestedAt)) {
+        emit({ _tag: "ParentRemoteRequested", identity, at: now, credentialId: p.id })
+        actions.push({ _tag: "CreateRemoteParent", managerId: m, credentialId: p.id })
+      }
+    }
+    const ours = new Set(Object.values(s.parents).flatMap((p) => (p.remote === undefined ? [] : [p.remote])))
+    const creating = Object.values(s.parents).some((p) => p.managerId === m && p.remote === undefined && parentLive(p))
+    for (const r of remote) {
+      if (!ours.has(r.ref) && !creating) actions.push({ _tag: "DeleteRemoteParent", managerId: m, parent: r.ref })
+    }
+    // enrolment is the manager's job: a phone is enrolled when the manager lists it
+    const listed = new Set(view.endpoints.filter((e) => e.status === "active").map((e) => e.ref))
+    for (const phone of Object.values(s.phones)) {
+      const key = enrollmentKey(phone.id, m)
+      const e = s.enrollments[key]
+      const endpoint = ProviderRef.make(phone.id)
+      if (phoneActive(phone.id) && automationManagers.has(m) && listed.has(endpoint) && e?.status !== "enrolled") {
+        const generation = (e?.generation ?? 0) + 1
+        emit({
+          _tag: "EnrollmentRequested",
+          identity,
+          at: now,
+          enrollment: {
+            id: EnrollmentId.make(uuidOf(`enrollment|${identity}|${phone.id}|${m}|${generation}`)),
+            phoneId: phone.id,
+            managerId: m,
+            generation,
+            status: "inviting",
+            requestedAt: now,
+            attempts: 1
+          }
+        })
+        emit({ _tag: "PhoneEnrolled", identity, at: now, key, endpoint, phoneId: phone.id })
+      } else if (e?.status === "enrolled" && !listed.has(endpoint)) {
+        emit({ _tag: "EnrollmentEnded", identity, at: now, key, reason: "endpoint_removed" })
+      }
+    }
+  }
+
   // 2. Learn from each observed manager.
   const claimed = new Set<string>()
   for (const [m, view] of observed.managers) {
+    if (replicates(m)) {
+      learnReplicating(m, view)
+      continue
+    }
     const invitations = new Map(view.invitations.map((i) => [i.ref, i]))
     const endpoints = new Map(view.endpoints.map((e) => [e.ref, e]))
     const credentials = new Map(view.credentials.map((c) => [c.ref, c]))
@@ -215,7 +289,7 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
   // 3. Enrollments: every active phone with every automation's manager.
   for (const [key, e] of Object.entries(s.enrollments)) {
     const wanted = phoneActive(e.phoneId) && automationManagers.has(e.managerId)
-    if (wanted) continue
+    if (wanted || replicates(e.managerId)) continue
     if (e.status === "inviting" || e.status === "invited") {
       if (e.invitation !== undefined) actions.push({ _tag: "CancelInvitation", managerId: e.managerId, invitation: e.invitation })
       emit({ _tag: "EnrollmentEnded", identity, at: now, key, reason: "not_wanted" })
@@ -232,7 +306,7 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
   for (const phone of Object.values(s.phones)) {
     if (!phoneActive(phone.id)) continue
     for (const m of automationManagers) {
-      if (s.managerUsers[m] === undefined) continue
+      if (s.managerUsers[m] === undefined || replicates(m)) continue
       const key = enrollmentKey(phone.id, m)
       const e = s.enrollments[key]
       const request = (generation: number, attempts: number, id?: EnrollmentId) => {
@@ -260,6 +334,53 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
     }
   }
 
+  const mirror = (p: Parent, id: CredentialId, phoneId: PhoneId, endpoint: ProviderRef, c: Child | undefined) => {
+    const view = observed.managers.get(p.managerId)
+    if (view === undefined || p.remote === undefined) return
+    if (c === undefined) {
+      const child: Child = {
+        id,
+        parentId: p.id,
+        phoneId,
+        managerId: p.managerId,
+        endpoint,
+        issue: "requested",
+        requestedAt: now,
+        attempts: 1,
+        assigned: false,
+        retiring: false
+      }
+      emit({ _tag: "CredentialRequested", identity, at: now, child })
+    }
+    const copies = view.credentials.filter((x) => x.parent === p.remote && x.endpoint === endpoint && isLive(x))
+    const keep = copies.find((x) => x.ref === c?.ref) ?? copies[0]
+    const current = s.children[id]!
+    if (keep !== undefined) {
+      claimed.add(keep.ref)
+      const active = keep.status === "active"
+      if (current.ref !== keep.ref || (current.issue === "active") !== active) emit(issued(identity, now, id, keep))
+      // the manager imports and assigns its copies in the ACS itself
+      if (active && !current.assigned) emit({ _tag: "CredentialAssigned", identity, at: now, credentialId: id })
+      for (const extra of copies) {
+        if (extra.ref !== keep.ref) actions.push({ _tag: "Revoke", managerId: p.managerId, credential: extra.ref, why: "duplicate" })
+      }
+      if (!active) wake(now + pollMs)
+    } else if (current.ref !== undefined) {
+      emit({ _tag: "CredentialLost", identity, at: now, credentialId: id, reason: "the manager no longer holds its copy" })
+    } else if (current.issue !== "failed") {
+      const since = current.requestedAt
+      if (now >= since + boundMs) {
+        emit({
+          _tag: "CredentialFailed",
+          identity,
+          at: now,
+          credentialId: id,
+          error: notice("not_replicated", `the credential manager has not copied the parent onto this phone after ${Math.round((now - since) / 1000)} s`, now)
+        })
+      } else wake(since + boundMs)
+    }
+  }
+
   // 4. Phone credentials: one per (live parent, active phone enrolled with the parent's manager).
   const desired = new Set<string>()
   for (const p of liveParents()) {
@@ -270,6 +391,10 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
       const id = childId(p.id, phone.id, e.endpoint)
       desired.add(id)
       const c = s.children[id]
+      if (replicates(p.managerId)) {
+        mirror(p, id, phone.id, e.endpoint, c)
+        continue
+      }
       const request = (attempts: number) => {
         const child: Child = {
           id,
@@ -318,13 +443,26 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
     }
   }
 
+  // Copies of our parents that no wanted phone credential claims (a deactivated phone, a duplicate).
+  for (const [m, view] of observed.managers) {
+    if (!replicates(m)) continue
+    const ours = new Set(Object.values(s.parents).flatMap((p) => (p.remote === undefined ? [] : [p.remote])))
+    for (const c of Object.values(s.children)) if (c.ref !== undefined && !c.retiring) claimed.add(c.ref)
+    for (const cred of view.credentials) {
+      if (isLive(cred) && cred.parent !== undefined && ours.has(cred.parent) && !claimed.has(cred.ref)) {
+        actions.push({ _tag: "Revoke", managerId: m, credential: cred.ref, why: "unclaimed" })
+      }
+    }
+  }
+
   // 5. Retiring children: revoke at the manager, remove from the ACS, then forget.
   for (const c of Object.values(s.children)) {
     if (!c.retiring) continue
     const view = observed.managers.get(c.managerId)
     const parent = s.parents[c.parentId]
-    const entries = parent === undefined ? undefined : observed.acs.get(parent.acsSystemId)
-    if (view === undefined || (parent !== undefined && entries === undefined)) continue
+    const ownAcs = !replicates(c.managerId)
+    const entries = parent === undefined || !ownAcs ? undefined : observed.acs.get(parent.acsSystemId)
+    if (view === undefined || (parent !== undefined && ownAcs && entries === undefined)) continue
     const live = c.ref === undefined ? undefined : view.credentials.find((x) => x.ref === c.ref && isLive(x))
     if (live !== undefined) actions.push({ _tag: "Revoke", managerId: c.managerId, credential: live.ref, why: "retiring" })
     const unsure = c.ref === undefined && c.issue === "requested" && !lagPassed(c.managerId, c.requestedAt)
@@ -341,7 +479,7 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
   const keep = new Map<string, Set<string>>()
   for (const c of Object.values(s.children)) {
     const parent = s.parents[c.parentId]
-    if (parent === undefined || c.cardNumber === undefined) continue
+    if (parent === undefined || c.cardNumber === undefined || replicates(c.managerId)) continue
     const set = keep.get(parent.acsSystemId) ?? new Set<string>()
     set.add(c.cardNumber)
     keep.set(parent.acsSystemId, set)
@@ -372,6 +510,13 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
   // 7. Deleted parents leave once their last child is gone.
   for (const p of Object.values(s.parents)) {
     if (parentLive(p)) continue
+    if (replicates(p.managerId)) {
+      const view = observed.managers.get(p.managerId)
+      if (view === undefined) continue
+      const stillThere = p.remote !== undefined && (view.parents ?? []).some((r) => r.ref === p.remote)
+      const requested = p.remote === undefined && p.remoteRequestedAt !== undefined && !lagPassed(p.managerId, p.remoteRequestedAt)
+      if (stillThere || requested) continue
+    }
     if (!Object.values(s.children).some((c) => c.parentId === p.id)) {
       emit({ _tag: "ParentRemoved", identity, at: now, credentialId: p.id })
     }
@@ -409,6 +554,12 @@ const actionKey = (a: Action): string => {
       return `${a._tag}|${a.credentialId}`
     case "RemoveFromAcs":
       return `${a._tag}|${a.entry}`
+    case "CreateRemoteParent":
+      return `${a._tag}|${a.credentialId}`
+    case "DeleteRemoteParent":
+      return `${a._tag}|${a.parent}`
+    case "LaunchRemoteAutomation":
+      return `${a._tag}|${a.automationId}`
   }
 }
 

@@ -44,7 +44,8 @@ export const make = (config: Config) =>
       maxIssueAttempts: config.maxIssueAttempts ?? 10,
       maxEnrollmentAttempts: config.maxEnrollmentAttempts ?? 5,
       enrollmentRetryMs: ms(config.enrollmentRetry, 1_000),
-      pollMs: ms(config.poll, 1_000)
+      pollMs: ms(config.poll, 1_000),
+      replicationBoundMs: ms(config.replicationBound, 60_000)
     }
     const managers: ReadonlySet<AcsSystemId> = new Set(cm.systems.map((s) => s.id))
     // read each time: a provider may change what it promises (e.g. its listing lag) while running
@@ -246,6 +247,23 @@ export const make = (config: Config) =>
           ])
         case "RemoveFromAcs":
           return call(acs.remove(action.acsSystemId, action.entry), () => [])
+        case "CreateRemoteParent": {
+          const parent = state.parents[action.credentialId]
+          const u = user(action.managerId)
+          if (parent === undefined || u === undefined || cm.createParent === undefined) return Effect.succeed(done())
+          return call(cm.createParent(action.managerId, { user: u, acsUserId: parent.acsUserId, card: parent.card }), (ref) => [
+            { _tag: "ParentBound", identity, at: now, credentialId: parent.id, ref }
+          ])
+        }
+        case "DeleteRemoteParent":
+          return cm.deleteParent === undefined ? Effect.succeed(done()) : call(cm.deleteParent(action.managerId, action.parent), () => [])
+        case "LaunchRemoteAutomation": {
+          const u = user(action.managerId)
+          if (u === undefined || cm.launchAutomation === undefined) return Effect.succeed(done())
+          return call(cm.launchAutomation(action.managerId, u), (ref) => [
+            { _tag: "AutomationBound", identity, at: now, automationId: action.automationId, ref }
+          ])
+        }
       }
     }
 

@@ -1,0 +1,91 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Result } from "effect"
+import { decide, decodeCommand, fold } from "../src/Aggregate.js"
+import type { ManagerView } from "../src/CredentialManager.js"
+import type { IdentityState } from "../src/Identity.js"
+import { AcsSystemId, ProviderRef } from "../src/Ids.js"
+import { type Observed, plan } from "../src/Plan.js"
+
+// A replicating manager (Seam): the engine creates the parent there and mirrors the copies it makes.
+const seam = AcsSystemId.make("seam")
+const ref = (s: string) => ProviderRef.make(s)
+const ctx = (now: number) => ({ now, capabilities: () => ({ replicates: true, asyncIssue: true, listingLag: 0 }), replicationBoundMs: 60_000 })
+
+const apply = (s: IdentityState | undefined, input: Record<string, unknown>) =>
+  fold(s, Result.getOrThrow(decide(s, Result.getOrThrow(decodeCommand(input)), { now: 0, managers: new Set([seam]) })))!
+
+const setup = () => {
+  let s = apply(undefined, { _tag: "CreateUserIdentity", userIdentityId: "u1" })
+  s = apply(s, { _tag: "LinkAcsUser", userIdentityId: "u1", acsUserId: "acsu1", acsSystemId: "acs" })
+  s = apply(s, { _tag: "LaunchAutomation", userIdentityId: "u1", automationId: "a1", managerId: "seam" })
+  s = apply(s, { _tag: "CreateSyncCredential", userIdentityId: "u1", credentialId: "c1", acsUserId: "acsu1", managerId: "seam", cardFormat: "rfid48", facilityCode: "9" })
+  s = apply(s, { _tag: "PhoneOnline", userIdentityId: "u1", phoneId: "dev1", deviceType: "ios_phone" })
+  return fold(s, [{ _tag: "ManagerUserBound", identity: s.id, at: 0, managerId: seam, ref: ref("ui1") }])!
+}
+const view = (v: Partial<ManagerView>): ManagerView => ({ user: ref("ui1"), invitations: [], endpoints: [], credentials: [], ...v })
+const obs = (v: ManagerView): Observed => ({ managers: new Map([[seam, v]]), acs: new Map() })
+const copy = (r: string, endpoint: string, status: "issuing" | "active" = "active") => ({
+  ref: ref(r),
+  endpoint: ref(endpoint),
+  cardFormat: "rfid48",
+  facilityCode: "9",
+  status,
+  parent: ref("pc1")
+})
+
+describe("plan with a replicating manager", () => {
+  it("creates the parent and launches the automation there, never invites or issues", () => {
+    const p = plan(setup(), obs(view({})), ctx(0))
+    assert.sameMembers(p.actions.map((a) => a._tag), ["CreateRemoteParent", "LaunchRemoteAutomation"])
+    assert.includeMembers(p.events.map((e) => e._tag), ["ParentRemoteRequested", "AutomationRemoteRequested"])
+  })
+
+  it("adopts the manager's parent after a lost create response instead of creating another", () => {
+    const s = fold(setup(), plan(setup(), obs(view({})), ctx(0)).events)!
+    const p = plan(s, obs(view({ parents: [{ ref: ref("pc1"), cardFormat: "rfid48", facilityCode: "9" }], automations: [{ ref: ref("ea1") }] })), ctx(5))
+    assert.deepStrictEqual(p.actions, [])
+    assert.includeMembers(p.events.map((e) => e._tag), ["ParentBound"])
+  })
+
+  const bound = () =>
+    fold(setup(), [
+      { _tag: "ParentBound", identity: setup().id, at: 0, credentialId: setup().parents.c1!.id, ref: ref("pc1") },
+      { _tag: "AutomationBound", identity: setup().id, at: 0, automationId: setup().automations.a1!.id, ref: ref("ea1") }
+    ])!
+  const listed = (credentials: ReturnType<typeof copy>[]) =>
+    view({
+      parents: [{ ref: ref("pc1"), cardFormat: "rfid48", facilityCode: "9" }],
+      automations: [{ ref: ref("ea1") }],
+      endpoints: [{ ref: ref("dev1"), status: "active" }],
+      credentials
+    })
+
+  it("mirrors one copy per enrolled phone and revokes a second one", () => {
+    const p = plan(bound(), obs(listed([copy("k1", "dev1"), copy("k2", "dev1")])), ctx(10))
+    assert.includeMembers(p.events.map((e) => e._tag), ["PhoneEnrolled", "CredentialRequested", "CredentialIssued", "CredentialAssigned"])
+    assert.deepStrictEqual(
+      p.actions.map((a) => (a._tag === "Revoke" ? a.credential : a._tag)),
+      [ref("k2")]
+    )
+  })
+
+  it("reports a phone left without its copy past the bound", () => {
+    const s = fold(bound(), plan(bound(), obs(listed([])), ctx(0)).events)!
+    const early = plan(s, obs(listed([])), ctx(30_000))
+    assert.deepStrictEqual(early.events, [])
+    assert.strictEqual(early.wakeAt, 60_000)
+    const late = plan(s, obs(listed([])), ctx(60_000))
+    const failed = late.events.find((e) => e._tag === "CredentialFailed")
+    assert.strictEqual(failed?._tag === "CredentialFailed" ? failed.error.code : undefined, "not_replicated")
+  })
+
+  it("revokes the copy left on a deactivated phone, then forgets it", () => {
+    let s = fold(bound(), plan(bound(), obs(listed([copy("k1", "dev1")])), ctx(0)).events)!
+    s = apply(s, { _tag: "DeactivatePhone", userIdentityId: "u1", phoneId: "dev1" })
+    const p = plan(s, obs(listed([copy("k1", "dev1")])), ctx(1))
+    assert.deepStrictEqual(p.actions.map((a) => a._tag), ["Revoke"])
+    s = fold(s, p.events)!
+    const gone = plan(s, obs(listed([])), ctx(2))
+    assert.includeMembers(gone.events.map((e) => e._tag), ["CredentialRevoked"])
+  })
+})
