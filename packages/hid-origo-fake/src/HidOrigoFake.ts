@@ -52,6 +52,8 @@ export interface Options {
   /** Reject media types with parameters (`; charset=...`). Default false. */
   readonly strictMediaType?: boolean
   readonly searchDefaultCount?: number
+  /** Seed of the generator behind probabilistic faults (`Fault.probability`). Default 1. */
+  readonly seed?: number
 }
 
 /** Ground truth for tests. */
@@ -77,6 +79,11 @@ export interface Controls {
   /** As the phones' next sync: ISSUE_INITIATED → ACTIVE, REVOKE_INITIATED → REVOKED. Returns how many moved. */
   readonly settle: () => number
   readonly expireInvitation: (idOrCode: string) => void
+  /**
+   * HID's back office (the portal) revokes a credential behind the adapter's back: REVOKE_INITIATED now,
+   * REVOKED on the next `settle`. A credential already revoking or revoked is left as it is.
+   */
+  readonly revokeCredential: (id: string) => void
   /** Terminates a container behind the adapter's back (its credentials are revoked). */
   readonly terminateContainer: (id: string) => void
   /** Every issued token becomes invalid (401 until the client fetches a new one). */
@@ -93,7 +100,8 @@ export interface Controls {
   readonly deliveries: () => ReadonlyArray<DeliveryRecord>
   readonly events: () => ReadonlyArray<CloudEvent>
   readonly snapshot: (org?: string) => Snapshot
-  readonly stats: () => { readonly tokensIssued: number; readonly apiRequests: number; readonly rateLimited: number }
+  /** `faultsInjected`: requests an injected fault hit (those never reach the API and are not in `apiRequests`). */
+  readonly stats: () => { readonly tokensIssued: number; readonly apiRequests: number; readonly rateLimited: number; readonly faultsInjected: number }
 }
 
 /** @since 0.1.0 */
@@ -134,6 +142,18 @@ const toPool = (s: PartNumberSeed): PartNumber => {
   }
 }
 
+/** A small seeded generator (mulberry32): the same seed and requests draw the same faults. */
+const mulberry32 = (seed: number): (() => number) => {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
 /**
  * Starts the fake on 127.0.0.1. Stop it with `stop()` after the test.
  *
@@ -154,7 +174,8 @@ export const start = async (options: Options = {}): Promise<RunningFake> => {
     rateLimit: options.rateLimit ?? { limit: 300, windowMs: 300_000 },
     authRateLimit: options.authRateLimit ?? { limit: 50, windowMs: 300_000 },
     strictMediaType: options.strictMediaType ?? false,
-    searchDefaultCount: options.searchDefaultCount ?? 20
+    searchDefaultCount: options.searchDefaultCount ?? 20,
+    random: mulberry32(options.seed ?? 1)
   })
   const account = accounts[0] ?? defaultAccount
   const organizationId = orgOf(account.clientId)
@@ -179,6 +200,17 @@ export const start = async (options: Options = {}): Promise<RunningFake> => {
           }
         }
         throw new Error(`Unknown invitation ${idOrCode}`)
+      }),
+    revokeCredential: (id) =>
+      withTick(() => {
+        for (const org of fake.orgs.values()) {
+          const c = org.credentials.get(Number(id))
+          if (c) {
+            if (c.status === "ISSUE_INITIATED" || c.status === "ACTIVE") org.revoke(c.id)
+            return
+          }
+        }
+        throw new Error(`Unknown credential ${id}`)
       }),
     terminateContainer: (id) =>
       withTick(() => {

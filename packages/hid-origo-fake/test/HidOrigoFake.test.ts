@@ -84,4 +84,36 @@ describe("HidOrigoFake", () => {
     fake.controls.advance(3600_001)
     expect((await mi("/part-number")).status).toBe(401)
   })
+
+  it("hits a probabilistic fault on about its share of requests (seeded) and revokes from the back office", async () => {
+    fake.controls.injectFault({ kind: "status", status: 503, probability: 0.3, times: Number.POSITIVE_INFINITY, match: { path: "/part-number" } })
+    const before = fake.controls.stats().faultsInjected
+    let failed = 0
+    for (let i = 0; i < 40; i++) if ((await mi("/part-number")).status === 503) failed++
+    fake.controls.clearFaults()
+    expect(fake.controls.stats().faultsInjected - before).toBe(failed)
+    expect(failed).toBeGreaterThan(0)
+    expect(failed).toBeLessThan(40)
+
+    // the test before moved the fake's clock past the token's hour
+    const res = await fetch(`${fake.url}/authentication/customer/${fake.organizationId}/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ client_id: fake.account.clientId, client_secret: fake.account.clientSecret, grant_type: "client_credentials" })
+    })
+    token = String(dig(await res.json(), "access_token"))
+    const user = Number(dig(await (await mi("/users", { method: "POST", body: { externalId: "back-office" } })).json(), "id"))
+    const inv = await mi(`/users/${user}/invitation`, { method: "POST", body: { "urn:hid:scim:api:ma:2.2:UserAction": { createInvitationCode: "Y" } } })
+    const code = String(dig(await inv.json(), "urn:hid:scim:api:ma:2.2:UserInvitation", 0, "invitationCode"))
+    const { containerId } = fake.controls.redeem(code)
+    const issued = await mi(`/credential-container/${containerId}/credential`, {
+      method: "POST",
+      body: { "urn:hid:scim:api:ma:2.2:UserAction": { assignCredential: "Y", partNumber: "MID-SUB-CRD_FTPN_644245" } }
+    })
+    const credentialId = String(dig(await issued.json(), "urn:hid:scim:api:ma:2.2:Credential", 0, "id"))
+    fake.controls.revokeCredential(credentialId)
+    expect(fake.controls.snapshot().credentials.find((c) => c.id === credentialId)?.status).toBe("REVOKE_INITIATED")
+    fake.controls.settle()
+    expect(fake.controls.snapshot().credentials.find((c) => c.id === credentialId)?.status).toBe("REVOKED")
+  })
 })

@@ -13,8 +13,13 @@ export interface Account {
 export interface Fault {
   /** Which requests it applies to; all when omitted. `path` is a substring or pattern of the URL path. */
   readonly match?: { readonly method?: string; readonly path?: string | RegExp }
-  /** How many matching requests it hits (default 1). */
+  /** How many matching requests it hits (default 1; `Infinity` until `clearFaults`). */
   readonly times?: number
+  /**
+   * Chance in [0, 1] that a matching request is hit (default 1). A miss leaves the fault in place and
+   * costs none of its `times`. Drawn from the fake's seeded generator (`Options.seed`).
+   */
+  readonly probability?: number
   readonly kind: "status" | "lostResponse" | "latency"
   /** For `status`: the status answered without applying the request (default 503). */
   readonly status?: number
@@ -51,6 +56,8 @@ export interface ServerConfig {
   readonly authRateLimit: { readonly limit: number; readonly windowMs: number }
   readonly strictMediaType: boolean
   readonly searchDefaultCount: number
+  /** Draws in [0, 1) for probabilistic faults. */
+  readonly random: () => number
 }
 
 interface Reply {
@@ -95,7 +102,7 @@ export class FakeServer {
   readonly registrations: Array<CallbackRegistration> = []
   readonly deliveries: Array<DeliveryRecord> = []
   readonly eventLog: Array<{ org: string; event: CloudEvent }> = []
-  readonly stats = { tokensIssued: 0, apiRequests: 0, rateLimited: 0 }
+  readonly stats = { tokensIssued: 0, apiRequests: 0, rateLimited: 0, faultsInjected: 0 }
   delivery: CallbackDelivery = "deliver"
   baseUrl = ""
   private readonly windows = new Map<string, Array<number>>()
@@ -221,18 +228,19 @@ export class FakeServer {
   }
 
   private takeFault(method: string, path: string): Fault | undefined {
-    const i = this.faults.findIndex((f) => {
-      if (path.startsWith("/test/")) return false
+    if (path.startsWith("/test/")) return undefined
+    for (let i = 0; i < this.faults.length; i++) {
+      const f = this.faults[i]!
       const m = f.match
-      if (m?.method && m.method.toUpperCase() !== method) return false
-      if (m?.path !== undefined && !(typeof m.path === "string" ? path.includes(m.path) : m.path.test(path))) return false
-      return true
-    })
-    if (i < 0) return undefined
-    const f = this.faults[i]!
-    f.remaining -= 1
-    if (f.remaining <= 0) this.faults.splice(i, 1)
-    return f
+      if (m?.method && m.method.toUpperCase() !== method) continue
+      if (m?.path !== undefined && !(typeof m.path === "string" ? path.includes(m.path) : m.path.test(path))) continue
+      if (f.probability !== undefined && f.probability < 1 && !(this.config.random() < f.probability)) continue
+      f.remaining -= 1
+      if (f.remaining <= 0) this.faults.splice(i, 1)
+      this.stats.faultsInjected++
+      return f
+    }
+    return undefined
   }
 
   private write(res: ServerResponse, out: Reply, contentType: string): void {

@@ -1,0 +1,295 @@
+/**
+ * The HID Origo adapter + fake as a property-test {@link Provider} (packages/testkit): the engine talks to
+ * the real HTTP client and CredentialManager, the fake plays HID (on 127.0.0.1, port 0), the phone apps
+ * redeem through the fake's control, and an in-memory ACS (the simulator's) stands in for the door system.
+ *
+ * - callbacks: the fake delivers CloudEvents batches over HTTP to a loopback receiver registered with it;
+ *   `callbacks` turns the batches received since the last call into core Observations through
+ *   `OrigoEvents.ingest` (a batch whose intake fails, e.g. on an injected fault, is lost, as it would be
+ *   when the receiver answers HID 5xx: HID does not redeliver).
+ * - faults: `transient` → 503, `rateLimited` → 403, `lostResponse` → the request is applied and the socket
+ *   closed (no answer), each on that share of HID requests (the fake's seeded `probability`); the same mix
+ *   is applied to the memory ACS. `duplicateCallbacks` → the fake delivers every batch twice;
+ *   `reorderCallbacks` → observations shuffled here. `lagMs` does not apply: HID's listing reads back
+ *   its own writes (capability `listingLag: 0`).
+ * - crashNext: the next issue goes through to HID, then the engine dies (a defect), like the simulator's
+ *   `failNext("issue", "Crash")`.
+ * - drift: `deleteCredential` revokes a credential from HID's back office; `duplicateCredential` is not
+ *   offered (HID refuses a second credential of one part number on a container with 412).
+ *
+ * Time: the engine runs on the World's TestClock. Nothing on its path sleeps: the client's rate limiter
+ * is set far above anything a run does, the adapter has no in-call retry of its own, and the fake's rate
+ * limits are raised too. The fake keeps real time (tokens and invitations last hours; no run gets near).
+ */
+import { createServer, type IncomingHttpHeaders } from "node:http"
+import { Simulator } from "@credsync/adapter-memory"
+import { type CredentialManager, Ids, type Observation, PortError } from "@credsync/core"
+import { HidOrigoFake } from "@credsync/hid-origo-fake"
+import type { FaultProfile, Provider, Truth } from "@credsync/testkit"
+import { Effect, Exit, Redacted } from "effect"
+import { OrigoClient, OrigoCredentialManager, OrigoEvents } from "../src/index.js"
+
+export const managerId = Ids.AcsSystemId.make("hid-origo")
+
+/** The property's two card profiles (testkit model), each on its own part-number pool with disjoint card numbers. */
+export const partNumbers: Readonly<Record<string, string>> = {
+  "rfid48/9": "MID-SUB-CRD_FTPN_700009",
+  "h10301/42": "MID-SUB-CRD_FTPN_700042"
+}
+
+export const pools: ReadonlyArray<HidOrigoFake.PartNumberSeed> = [
+  {
+    id: "4924_700009",
+    partNumber: "MID-SUB-CRD_FTPN_700009",
+    facilityCode: "9",
+    formatNumber: "TRK-RFID48",
+    firstNumber: 100_000,
+    lastNumber: 199_999
+  },
+  {
+    id: "4924_700042",
+    partNumber: "MID-SUB-CRD_FTPN_700042",
+    facilityCode: "42",
+    formatNumber: "TRK-H10301",
+    firstNumber: 200_000,
+    lastNumber: 299_999
+  }
+]
+
+const CALLBACK_HEADER = "X-Callback-Secret"
+
+/** The defect a provoked engine crash dies with. */
+export class ProviderCrash extends Error {
+  override readonly name = "ProviderCrash"
+  constructor() {
+    super("simulated engine crash after an issue reached HID")
+  }
+}
+
+interface Captured {
+  readonly headers: IncomingHttpHeaders
+  readonly body: string
+}
+
+/** A loopback receiver for HID's callback deliveries: records each one, answers 200. */
+const startReceiver = async (path: string): Promise<{ readonly url: string; readonly take: () => Array<Captured>; readonly close: () => Promise<void> }> => {
+  const captured: Array<Captured> = []
+  const server = createServer((req, res) => {
+    const chunks: Array<Buffer> = []
+    req.on("data", (c: Buffer) => chunks.push(c))
+    req.on("end", () => {
+      captured.push({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8") })
+      res.writeHead(200).end()
+    })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => resolve())
+  })
+  const address = server.address()
+  if (address === null || typeof address === "string") throw new Error("The callback receiver did not bind a TCP port")
+  return {
+    url: `http://127.0.0.1:${address.port}${path}`,
+    take: () => captured.splice(0),
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  }
+}
+
+const mulberry32 = (seed: number): (() => number) => {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const statusOf = (e: unknown): number | undefined =>
+  typeof e === "object" && e !== null && "status" in e && typeof e.status === "number" ? e.status : undefined
+
+const redeemError = (e: unknown): PortError.PortError =>
+  new PortError.PortError({
+    reason: statusOf(e) === 404 ? "NotFound" : statusOf(e) === 412 ? "Conflict" : "Unknown",
+    port: "CredentialManager",
+    method: "redeem",
+    message: e instanceof Error ? e.message : String(e),
+    cause: e
+  })
+
+const stops = new WeakMap<Provider, () => Promise<void>>()
+
+export interface HidProviderOptions {
+  /** Seeds the fake's fault draws and the callback shuffling. */
+  readonly seed?: number
+}
+
+/** A provider with its fake at hand (for tests that look at what HID saw). */
+export interface HidProvider extends Provider {
+  readonly fake: HidOrigoFake.RunningFake
+}
+
+/** Starts a fake, a callback receiver and the adapter on them. Stop everything with {@link stop}. */
+export const make = async (options: HidProviderOptions = {}): Promise<HidProvider> => {
+  const seed = options.seed ?? 1
+  const random = mulberry32(seed ^ 0x9e3779b9)
+  const fake = await HidOrigoFake.start({
+    seed,
+    partNumbers: pools,
+    // The engine makes thousands of requests in a run: keep HID's (documented) limits out of the way here;
+    // the 403 behaviour has its own tests and is injected below as a fault.
+    rateLimit: { limit: 10_000_000, windowMs: 300_000 },
+    authRateLimit: { limit: 10_000_000, windowMs: 300_000 }
+  })
+  const receiver = await startReceiver("/hid/callbacks")
+  const secret = Redacted.make(`cb-${seed}-${Math.random().toString(36).slice(2)}`)
+  const config: OrigoClient.OrigoConfig = {
+    clientId: fake.account.clientId,
+    clientSecret: Redacted.make(fake.account.clientSecret),
+    applicationId: "HID-CREDSYNC-TEST",
+    applicationVersion: "0.1.0",
+    environment: fake.environment,
+    timeoutMs: 10_000,
+    // Never wait on the limiter (it would sleep on the engine's TestClock).
+    rateLimit: { limit: 10_000_000, windowMs: 300_000, onLimit: "fail" }
+  }
+  const { manager: origo, events } = await Effect.runPromise(
+    Effect.gen(function* () {
+      // Registration is set-up, done with its own client on the real clock.
+      const setup = yield* OrigoClient.make(config)
+      yield* setup.registerCallback({ url: receiver.url, header: { name: CALLBACK_HEADER, value: secret } })
+      const client = yield* OrigoClient.make(config)
+      const manager = yield* OrigoCredentialManager.make(client, { system: managerId, name: "HID Origo (fake)", partNumbers })
+      const events = yield* OrigoEvents.make(client, { system: managerId, authentication: { _tag: "Header", name: CALLBACK_HEADER, secret } })
+      return { manager, events }
+    })
+  )
+  const sim = Simulator.make({ seed })
+  const profileOf = new Map(
+    Object.entries(partNumbers).map(([key, pn]) => {
+      const [cardFormat = key, facilityCode = ""] = key.split("/")
+      return [pn, { cardFormat, facilityCode }] as const
+    })
+  )
+
+  let crashArmed = false
+  let reorder = 0
+  const manager: CredentialManager.CredentialManagerShape = {
+    ...origo,
+    issue: (m, request) =>
+      Effect.gen(function* () {
+        const exit = yield* Effect.exit(origo.issue(m, request))
+        if (crashArmed) {
+          crashArmed = false
+          return yield* Effect.die(new ProviderCrash())
+        }
+        return yield* Exit.isSuccess(exit) ? Effect.succeed(exit.value) : Effect.failCause(exit.cause)
+      })
+  }
+
+  const setFaults = (f: FaultProfile) =>
+    Effect.gen(function* () {
+      const c = fake.controls
+      c.clearFaults()
+      const times = Number.POSITIVE_INFINITY
+      const transient = f.transient ?? 0
+      const rateLimited = f.rateLimited ?? 0
+      const lostResponse = f.lostResponse ?? 0
+      // Several may match one request: the first that draws a hit wins.
+      if (transient > 0) c.injectFault({ kind: "status", status: 503, probability: transient, times })
+      if (rateLimited > 0) c.injectFault({ kind: "status", status: 403, probability: rateLimited, times })
+      if (lostResponse > 0) c.injectFault({ kind: "lostResponse", probability: lostResponse, times })
+      c.setCallbackDelivery((f.duplicateCallbacks ?? 0) > 0 ? "duplicate" : "deliver")
+      reorder = f.reorderCallbacks ?? 0
+      const clean = { transient: 0, rateLimited: 0, lostResponse: 0, crash: 0 }
+      // The same mix on the ACS; the test itself creates and reads ACS users (as a host would): keep those clean.
+      yield* sim.setFaults({
+        transient,
+        rateLimited,
+        lostResponse,
+        ops: { acsCreateUser: clean, acsGetUser: clean, acsObserve: { lostResponse: 0 } }
+      })
+    })
+
+  const callbacks = Effect.gen(function* () {
+    yield* Effect.promise(() => fake.controls.callbacksIdle())
+    const out: Array<Observation.Observation> = []
+    for (const delivery of receiver.take()) {
+      const exit = yield* Effect.exit(events.ingest({ headers: delivery.headers, body: delivery.body }))
+      if (Exit.isSuccess(exit)) out.push(...exit.value)
+    }
+    if (reorder > 0) {
+      for (let i = 0; i < out.length; i++) {
+        if (random() >= reorder) continue
+        const j = Math.floor(random() * out.length)
+        const a = out[i]!
+        out[i] = out[j]!
+        out[j] = a
+      }
+    }
+    return out
+  })
+
+  const truth: Effect.Effect<Truth> = Effect.gen(function* () {
+    const snapshot = fake.controls.snapshot()
+    const acs = yield* sim.truth()
+    return {
+      credentials: snapshot.credentials.flatMap((c) => {
+        if (c.containerId === undefined) return []
+        const profile = profileOf.get(c.partNumber) ?? { cardFormat: c.partNumber, facilityCode: "" }
+        return [
+          {
+            ref: c.id,
+            endpoint: c.containerId,
+            cardFormat: profile.cardFormat,
+            facilityCode: profile.facilityCode,
+            cardNumber: c.cardNumber,
+            live: c.status === "ISSUE_INITIATED" || c.status === "ACTIVE"
+          }
+        ]
+      }),
+      acsEntries: acs.acsEntries.map((e) => ({ ref: e.ref, cardNumber: e.cardNumber, label: e.label, assignedTo: e.assignedTo }))
+    }
+  })
+
+  const provider: HidProvider = {
+    name: "hid-origo",
+    fake,
+    manager,
+    acs: sim.acs,
+    managerId,
+    acsSystemId: Simulator.defaultAcsId,
+    redeem: (code) =>
+      Effect.try({
+        try: () => fake.controls.redeem(code).containerId,
+        catch: redeemError
+      }),
+    settle: Effect.sync(() => {
+      fake.controls.settle()
+    }),
+    truth,
+    callbacks,
+    setFaults,
+    crashNext: Effect.sync(() => {
+      crashArmed = true
+    }),
+    deleteCredential: (ref) => Effect.ignore(Effect.try(() => fake.controls.revokeCredential(ref))),
+    isCrash: (defect) => defect instanceof ProviderCrash
+  }
+  stops.set(provider, async () => {
+    await fake.stop()
+    await receiver.close()
+  })
+  return provider
+}
+
+/** Stops the fake and the callback receiver of a provider made by {@link make}. */
+export const stop = async (provider: Provider): Promise<void> => {
+  const f = stops.get(provider)
+  stops.delete(provider)
+  await f?.()
+}
