@@ -1,0 +1,150 @@
+/**
+ * `pnpm bench` (`pnpm bench -- --quick` for a reduced run): measures every figure of issue 3 in one
+ * run, prints a table with targets, and writes bench/results.json. Heap and per-event cost are
+ * measured in child processes started with --expose-gc (bench/probe.ts), one per fleet size.
+ */
+import { spawnSync } from "node:child_process"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { cpus, tmpdir } from "node:os"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { MemoryStore } from "@credsync/adapter-memory"
+import { SqliteStore } from "@credsync/store-sqlite"
+import { Effect, Schedule, Schema, Stream } from "effect"
+import * as Fleet from "./fleet.js"
+import * as Planner from "./planner.js"
+
+const quick = process.argv.includes("--quick")
+const here = dirname(fileURLToPath(import.meta.url))
+const sizes = quick
+  ? { planner: 2_000, converge: 1_000, faulty: 300, probeSmall: 1_000, probeLarge: 5_000, sqlite: 300, samples: 50 }
+  : { planner: 20_000, converge: 10_000, faulty: 1_000, probeSmall: 1_000, probeLarge: 100_000, sqlite: 2_000, samples: 200 }
+
+const log = (s: string) => process.stderr.write(`${s}\n`)
+
+const converge = (n: number, faults?: { transient: number; lostResponse: number }) =>
+  Effect.gen(function* () {
+    // the harness's own setup call (creating ACS users) is not faulted; every engine call is
+    const fleet = yield* Fleet.make({
+      store: MemoryStore.layer(),
+      ...(faults === undefined ? {} : { faults: { ...faults, ops: { acsCreateUser: { transient: 0, lostResponse: 0 } } } })
+    })
+    let maxPerEndpoint = 0
+    const watch = Effect.sync(() => {
+      maxPerEndpoint = Math.max(maxPerEndpoint, Fleet.liveStats(fleet.sim).maxPerEndpoint)
+    })
+    // §2.3 watched at observed moments while converging (only in the faulty run: it costs O(fleet))
+    if (faults !== undefined) yield* Effect.forkChild(Effect.repeat(watch, Schedule.spaced("20 millis")))
+    const t = performance.now()
+    yield* Fleet.converge(fleet, n, 3, new Set())
+    const seconds = (performance.now() - t) / 1000
+    yield* watch
+    const stats = Fleet.liveStats(fleet.sim)
+    return { seconds, ...stats, maxPerEndpoint }
+  }).pipe(Effect.scoped)
+
+const ProbeResult = Schema.Struct({
+  n: Schema.Number,
+  credentials: Schema.Number,
+  heapBytesPerCredential: Schema.Number,
+  eventCostMs: Schema.Number,
+  convergeS: Schema.Number,
+  gc: Schema.Boolean
+})
+
+const probe = (n: number) => {
+  const r = spawnSync(
+    process.execPath,
+    ["--expose-gc", "--max-old-space-size=4096", "--conditions=source", "--import", "tsx", join(here, "probe.ts"), String(n), String(sizes.samples)],
+    { cwd: join(here, ".."), encoding: "utf8", maxBuffer: 1 << 24 }
+  )
+  if (r.status !== 0) throw new Error(`probe ${n} failed: ${r.stderr}`)
+  return Schema.decodeUnknownSync(Schema.fromJsonString(ProbeResult))(r.stdout.trim())
+}
+
+const sqlite = (n: number) =>
+  Effect.gen(function* () {
+    const dir = mkdtempSync(join(tmpdir(), "credsync-bench-"))
+    yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+    const store = SqliteStore.layer({ filename: join(dir, "bench.db") })
+    const fleet = yield* Fleet.make({ store })
+    let events = 0
+    yield* Effect.forkChild(
+      Stream.runForEach(fleet.engine.events, () =>
+        Effect.sync(() => {
+          events++
+        })
+      )
+    )
+    yield* Effect.sleep("10 millis") // let the counter subscribe
+    const t = performance.now()
+    yield* Fleet.converge(fleet, n, 3, new Set())
+    const seconds = (performance.now() - t) / 1000
+    yield* Effect.sleep("50 millis") // let the counter catch up (not timed)
+    return { events, seconds, eventsPerS: events / seconds }
+  }).pipe(Effect.scoped)
+
+const main = Effect.gen(function* () {
+  log(`credsync benchmarks${quick ? " (--quick: reduced sizes)" : ""} on ${cpus().length} × ${cpus()[0]?.model ?? "?"}, Node ${process.version}`)
+  log(`planner: ${sizes.planner} synthetic identities…`)
+  const planner = Planner.measure(sizes.planner)
+  log(`converge: ${sizes.converge} identities × 3 phones…`)
+  const clean = yield* converge(sizes.converge)
+  log(`faulty: ${sizes.faulty} identities × 3 phones, 10% transient, 2% lost responses…`)
+  const faulty = yield* converge(sizes.faulty, { transient: 0.1, lostResponse: 0.02 })
+  log(`probe: ${sizes.probeSmall} identities…`)
+  const small = probe(sizes.probeSmall)
+  log(`probe: ${sizes.probeLarge} identities…`)
+  const large = probe(sizes.probeLarge)
+  log(`sqlite: ${sizes.sqlite} identities × 3 phones…`)
+  const lite = yield* sqlite(sizes.sqlite)
+  return { planner, clean, faulty, small, large, lite }
+})
+
+interface Row {
+  readonly key: string
+  readonly value: number
+  readonly target: string
+  readonly pass: boolean
+  readonly note: string
+}
+
+const fmt = (v: number) => (Math.abs(v) >= 100 ? Math.round(v).toLocaleString("en-US") : v.toFixed(2))
+
+Effect.runPromise(main).then(({ planner, clean, faulty, small, large, lite }) => {
+  const rows: Array<Row> = [
+    { key: "planner_events_per_s", value: planner.eventsPerS, target: "≥ 500,000", pass: planner.eventsPerS >= 500_000, note: `${planner.events} events, ${sizes.planner} identities` },
+    { key: "converge_10k_s", value: clean.seconds, target: "≤ 5", pass: clean.seconds <= 5, note: `${sizes.converge} identities × 3 phones${quick ? " (quick: not 10k)" : ""}` },
+    { key: "issue_calls_per_credential", value: clean.issueCalls / clean.live, target: "= 1.00", pass: clean.issueCalls === clean.live, note: `${clean.issueCalls} issue calls, ${clean.live} live` },
+    {
+      key: "issue_calls_per_credential_faulty",
+      value: faulty.issueCalls / faulty.live,
+      target: "≤ 1.15, ≤ 1 live per phone",
+      pass: faulty.issueCalls / faulty.live <= 1.15 && faulty.maxPerEndpoint <= 1,
+      note: `max live per (endpoint, profile) seen: ${faulty.maxPerEndpoint}; ${faulty.live} live`
+    },
+    {
+      key: "event_cost_ratio_100k_vs_1k",
+      value: large.eventCostMs / small.eventCostMs,
+      target: "≤ 1.5",
+      pass: large.eventCostMs / small.eventCostMs <= 1.5,
+      note: `${fmt(large.eventCostMs)} ms at ${large.n} vs ${fmt(small.eventCostMs)} ms at ${small.n}${quick ? " (quick: not 100k)" : ""}`
+    },
+    {
+      key: "heap_bytes_per_credential",
+      value: large.heapBytesPerCredential,
+      target: "≤ 2,048",
+      pass: large.heapBytesPerCredential <= 2048,
+      note: `${large.credentials} credentials${large.gc ? "" : " (no --expose-gc: not exact)"}`
+    },
+    { key: "sqlite_events_per_s", value: lite.eventsPerS, target: "≥ 5,000", pass: lite.eventsPerS >= 5000, note: `${lite.events} events in ${lite.seconds.toFixed(2)} s, ${sizes.sqlite} identities × 3 phones` }
+  ]
+  const w = Math.max(...rows.map((r) => r.key.length))
+  const out = [`${"figure".padEnd(w)}  ${"value".padStart(12)}  ${"target".padEnd(26)}  result  notes`]
+  for (const r of rows) out.push(`${r.key.padEnd(w)}  ${fmt(r.value).padStart(12)}  ${r.target.padEnd(26)}  ${r.pass ? "pass  " : "MISS  "}  ${r.note}`)
+  process.stdout.write(`${out.join("\n")}\n`)
+  const results: Record<string, number> = {}
+  for (const r of rows) results[r.key] = r.value
+  writeFileSync(join(here, "results.json"), `${JSON.stringify({ ...results, quick: quick ? 1 : 0 }, null, 2)}\n`)
+  process.stdout.write(`wrote ${join(here, "results.json")}\n`)
+})
