@@ -54,7 +54,10 @@ export interface Plan {
 
 /** Deterministic id of the phone credential of (parent, phone, endpoint). */
 export const childId = (parent: CredentialId, phone: PhoneId, endpoint: ProviderRef): CredentialId =>
-  CredentialId.make(uuidOf(`child|${parent}|${phone}|${endpoint}`))
+  CredentialId.make(uuidOf(`child|${parent}|${phone}|${endpoint}`), trusted)
+
+/** Ids built here are uuids by construction: skip re-validating them on the hot path. */
+const trusted = { disableChecks: true } as const
 
 const notice = (code: string, message: string, at: number) => ({ code, message, at })
 
@@ -78,7 +81,13 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
   const wake = (at: number) => {
     wakeAt = wakeAt === undefined ? at : Math.min(wakeAt, at)
   }
-  const lagOf = (m: AcsSystemId) => ctx.capabilities(m)?.listingLag ?? 0
+  // providers may compute capabilities on each call; one plan reads each manager's once
+  const caps = new Map<AcsSystemId, Capabilities | undefined>()
+  const capabilities = (m: AcsSystemId) => {
+    if (!caps.has(m)) caps.set(m, ctx.capabilities(m))
+    return caps.get(m)
+  }
+  const lagOf = (m: AcsSystemId) => capabilities(m)?.listingLag ?? 0
   const lagPassed = (m: AcsSystemId, since: number) => {
     const until = since + lagOf(m)
     if (now >= until) return true
@@ -91,7 +100,7 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
   const liveParents = () => Object.values(s.parents).filter(parentLive)
   // A replicating manager (Seam) copies parents onto phones itself: the engine creates the parent
   // there, mirrors the children it makes, and repairs or reports what breaks the invariant.
-  const replicates = (m: AcsSystemId) => ctx.capabilities(m)?.replicates === true
+  const replicates = (m: AcsSystemId) => capabilities(m)?.replicates === true
 
   // 1. Manager-side users for every manager the identity needs.
   for (const m of new Set([...automationManagers, ...liveParents().map((p) => p.managerId)])) {
@@ -146,7 +155,7 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
           identity,
           at: now,
           enrollment: {
-            id: EnrollmentId.make(uuidOf(`enrollment|${identity}|${phone.id}|${m}|${generation}`)),
+            id: EnrollmentId.make(uuidOf(`enrollment|${identity}|${phone.id}|${m}|${generation}`), trusted),
             phoneId: phone.id,
             managerId: m,
             generation,
@@ -311,7 +320,7 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
       const e = s.enrollments[key]
       const request = (generation: number, attempts: number, id?: EnrollmentId) => {
         const enrollment: Enrollment = {
-          id: id ?? EnrollmentId.make(uuidOf(`enrollment|${identity}|${phone.id}|${m}|${generation}`)),
+          id: id ?? EnrollmentId.make(uuidOf(`enrollment|${identity}|${phone.id}|${m}|${generation}`), trusted),
           phoneId: phone.id,
           managerId: m,
           generation,

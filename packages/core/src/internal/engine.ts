@@ -21,9 +21,26 @@ interface Outcome {
   readonly events: ReadonlyArray<DomainEvent>
   /** A retryable failure: look again after at least this long (ms). */
   readonly retryAfter?: number
+  /** What the provider now holds after this call succeeded, applied to the last observation so the
+   *  next round can plan without observing again. Absent: observe again before planning. */
+  readonly patch?: (observed: Observed) => Observed
 }
 
 const done = (events: ReadonlyArray<DomainEvent> = []): Outcome => ({ events })
+
+const withManager = (o: Observed, m: AcsSystemId, f: (v: ManagerView) => ManagerView): Observed => {
+  const v = o.managers.get(m)
+  if (v === undefined) return o
+  const managers = new Map(o.managers)
+  managers.set(m, f(v))
+  return { managers, acs: o.acs }
+}
+
+const withAcs = (o: Observed, a: AcsSystemId, f: (entries: ReadonlyArray<AcsEntry>) => ReadonlyArray<AcsEntry>): Observed => {
+  const acs = new Map(o.acs)
+  acs.set(a, f(o.acs.get(a) ?? []))
+  return { managers: o.managers, acs }
+}
 
 const decodeObservation = Schema.decodeUnknownResult(Observation)
 
@@ -51,13 +68,30 @@ export const make = (config: Config) =>
     // read each time: a provider may change what it promises (e.g. its listing lag) while running
     const capabilities = (m: AcsSystemId) => cm.systems.find((s) => s.id === m)?.capabilities
 
+    // Effect.retry costs tens of µs even when the first attempt succeeds; build it only on failure,
+    // replaying that first failure into the schedule so the attempt count stays the schedule's.
+    const retryTransient = <A>(eff: Effect.Effect<A, PortError>, retryable: (e: PortError) => boolean) =>
+      eff.pipe(
+        Effect.catchIf(retryable, (first) => {
+          let replay = true
+          return Effect.retry(
+            Effect.suspend(() => {
+              if (!replay) return eff
+              replay = false
+              return Effect.fail(first)
+            }),
+            { schedule: retry, while: retryable }
+          )
+        })
+      )
+
     const pubsub = yield* PubSub.unbounded<DomainEvent>()
     const kick = yield* Queue.sliding<void>(1)
     const withLock = makeKeyedLock()
     // consecutive failed reconciles per identity, for back-off; cleared on a clean run
     const failures = new Map<string, number>()
 
-    const save = (id: UserIdentityId, version: number, state: IdentityState, events: ReadonlyArray<DomainEvent>) =>
+    const save = (id: UserIdentityId, version: number, state: IdentityState, events: ReadonlyArray<DomainEvent>): Effect.Effect<number, PortError> =>
       events.length === 0
         ? Effect.succeed(version)
         : store.save({ id, expected: version, state, events, keys: lookupKeys(state) }).pipe(
@@ -116,8 +150,7 @@ export const make = (config: Config) =>
         yield* Effect.forEach(
           Object.values(state.managerUsers),
           ({ managerId, ref }) =>
-            cm.observe(managerId, ref).pipe(
-              Effect.retry({ schedule: retry, while: isRetryable }),
+            retryTransient(cm.observe(managerId, ref), isRetryable).pipe(
               Effect.match({
                 onFailure: (e) => {
                   failed = e
@@ -146,8 +179,7 @@ export const make = (config: Config) =>
         yield* Effect.forEach(
           systemsUsed,
           ([a, q]) =>
-            acs.observe(a, { users: [...q.users], cardNumbers: [...q.cards] }).pipe(
-              Effect.retry({ schedule: retry, while: isRetryable }),
+            retryTransient(acs.observe(a, { users: [...q.users], cardNumbers: [...q.cards] }), isRetryable).pipe(
               Effect.match({
                 onFailure: (e) => {
                   failed = e
@@ -165,11 +197,15 @@ export const make = (config: Config) =>
 
     const run1 = (state: IdentityState, action: Action, now: number): Effect.Effect<Outcome> => {
       const identity = state.id
-      const call = <A>(eff: Effect.Effect<A, PortError>, onOk: (a: A) => ReadonlyArray<DomainEvent>, onTerminal?: (e: PortError) => ReadonlyArray<DomainEvent>) =>
-        eff.pipe(
-          Effect.retry({ schedule: retry, while: (e) => e.reason === "Transient" }),
+      const call = <A>(
+        eff: Effect.Effect<A, PortError>,
+        onOk: (a: A) => ReadonlyArray<DomainEvent>,
+        onTerminal?: (e: PortError) => ReadonlyArray<DomainEvent>,
+        patch?: (a: A) => (o: Observed) => Observed
+      ) =>
+        retryTransient(eff, (e) => e.reason === "Transient").pipe(
           Effect.match({
-            onSuccess: (a) => done(onOk(a)),
+            onSuccess: (a): Outcome => (patch === undefined ? done(onOk(a)) : { events: onOk(a), patch: patch(a) }),
             onFailure: (e): Outcome => {
               if (isRetryable(e)) return { events: [], retryAfter: e.retryAfter ?? 0 }
               // Ambiguous and Conflict are settled by the next observation, never by a blind retry.
@@ -184,6 +220,7 @@ export const make = (config: Config) =>
           return call(
             cm.ensureUser(action.managerId, { id: identity, email: state.profile.email, fullName: state.profile.fullName }),
             (ref) => [{ _tag: "ManagerUserBound", identity, at: now, managerId: action.managerId, ref }]
+            // no patch: an existing user may already hold things, so observe it
           )
         case "Invite": {
           const enrollment = state.enrollments[action.key]
@@ -196,7 +233,8 @@ export const make = (config: Config) =>
             ],
             (e) => [
               { _tag: "EnrollmentFailed", identity, at: now, key: action.key, error: { code: `invite_${e.reason}`, message: e.message, at: now } }
-            ]
+            ],
+            (inv) => (o) => withManager(o, action.managerId, (v) => ({ ...v, invitations: [...v.invitations, inv] }))
           )
         }
         case "CancelInvitation":
@@ -227,7 +265,8 @@ export const make = (config: Config) =>
                 credentialId: action.credentialId,
                 error: { code: "failed_to_issue", message: e.message, at: now }
               }
-            ]
+            ],
+            (cred) => (o) => withManager(o, action.managerId, (v) => ({ ...v, credentials: [...v.credentials, cred] }))
           )
         }
         case "Revoke":
@@ -239,12 +278,18 @@ export const make = (config: Config) =>
               card: action.card,
               label: managedLabel(action.credentialId)
             }),
-            (entry) => [{ _tag: "CredentialImported", identity, at: now, credentialId: action.credentialId, acsRef: entry.ref }]
+            (entry) => [{ _tag: "CredentialImported", identity, at: now, credentialId: action.credentialId, acsRef: entry.ref }],
+            undefined,
+            (entry) => (o) => withAcs(o, action.acsSystemId, (es) => [...es, entry])
           )
         case "Assign":
-          return call(acs.assign(action.acsSystemId, action.entry, action.acsUserId), () => [
-            { _tag: "CredentialAssigned", identity, at: now, credentialId: action.credentialId }
-          ])
+          return call(
+            acs.assign(action.acsSystemId, action.entry, action.acsUserId),
+            () => [{ _tag: "CredentialAssigned", identity, at: now, credentialId: action.credentialId }],
+            undefined,
+            () => (o) =>
+              withAcs(o, action.acsSystemId, (es) => es.map((e) => (e.ref === action.entry ? { ...e, assignedTo: action.acsUserId } : e)))
+          )
         case "RemoveFromAcs":
           return call(acs.remove(action.acsSystemId, action.entry), () => [])
         case "CreateRemoteParent": {
@@ -267,40 +312,51 @@ export const make = (config: Config) =>
       }
     }
 
+    // One reconcile: observe, plan, act, and again until quiet. The providers are observed once; after
+    // calls that all succeeded, their results are applied to that observation instead of observing
+    // again. Each round commits once: the last round's results together with this round's intents,
+    // and always before this round's calls.
     const reconcileLocked = (id: UserIdentityId) =>
       Effect.gen(function* () {
         let rounds = 0
         let actions = 0
         let next: number | undefined
         let retryAt: number | undefined
+        const stored = yield* store.load(id)
+        if (Option.isNone(stored)) return { rounds, actions, next: undefined, failedRound: false }
+        let { state, version } = stored.value
+        let observed: Observed | undefined
+        let unsaved: ReadonlyArray<DomainEvent> = []
         while (rounds < maxRounds) {
           rounds++
-          const stored = yield* store.load(id)
-          if (Option.isNone(stored)) return { rounds, actions, next: undefined }
-          let { state, version } = stored.value
-          const { observed, failed } = yield* observe(state)
-          const now = yield* Clock.currentTimeMillis
-          if (failed !== undefined) retryAt = now
-          const p = planner(state, observed, { now, capabilities, ...planOptions })
-          // Intents (CredentialRequested, EnrollmentRequested) are committed here, before any call.
-          const before = fold(state, p.events)
-          if (before !== undefined) {
-            version = yield* save(id, version, before, p.events)
-            state = before
+          if (observed === undefined) {
+            const o = yield* observe(state)
+            observed = o.observed
+            if (o.failed !== undefined) retryAt = yield* Clock.currentTimeMillis
           }
+          const now = yield* Clock.currentTimeMillis
+          const p = planner(state, observed, { now, capabilities, ...planOptions })
+          state = fold(state, p.events) ?? state
+          const commit = unsaved.length === 0 ? p.events : [...unsaved, ...p.events]
+          version = yield* save(id, version, state, commit)
+          unsaved = []
           next = p.wakeAt
           if (p.actions.length === 0) break
           actions += p.actions.length
-          const outcomes = yield* Effect.forEach(p.actions, (a) => run1(state, a, now), { concurrency: actionConcurrency })
-          const learned = outcomes.flatMap((o) => o.events)
-          const after = fold(state, learned)
-          if (after !== undefined) version = yield* save(id, version, after, learned)
+          const acting = state
+          const outcomes = yield* Effect.forEach(p.actions, (a) => run1(acting, a, now), { concurrency: actionConcurrency })
+          unsaved = outcomes.flatMap((o) => o.events)
+          state = fold(state, unsaved) ?? state
+          let patched: Observed | undefined = observed
+          for (const o of outcomes) patched = o.patch === undefined || patched === undefined ? undefined : o.patch(patched)
+          observed = patched
           const waits = outcomes.flatMap((o) => (o.retryAfter === undefined ? [] : [o.retryAfter]))
           if (waits.some((w) => w > 0)) {
             retryAt = now + Math.max(...waits)
             break
           }
         }
+        if (unsaved.length > 0) version = yield* save(id, version, state, unsaved)
         if (rounds >= maxRounds) retryAt = retryAt ?? (yield* Clock.currentTimeMillis)
         return { rounds, actions, next: retryAt === undefined ? next : Math.min(next ?? retryAt, retryAt), failedRound: retryAt !== undefined }
       })
