@@ -1,0 +1,96 @@
+/**
+ * Webhook intake: Seam's Svix-signed deliveries verified with `@seamapi/webhook`, decoded, and
+ * turned into core `Observation`s for `engine.ingest`. Observations only make the engine reconcile
+ * the identity (it then reads Seam's current state), so a duplicated, reordered or late delivery
+ * cannot mislead it.
+ *
+ * The identity is resolved from the event through the Seam API (the credential's or automation's
+ * `user_identity_id`, whose `user_identity_key` is the credsync identity id). A resource already
+ * gone is resolved from what the client saw in earlier listings (`SeamClient.ownerOf`) and, for
+ * phones, through the host's `lookup` (pass `engine.lookup`: `phone:<device_id>`). Events that
+ * resolve to no credsync identity, and event types that need no reconcile, yield no observation.
+ *
+ * | event | observation |
+ * |---|---|
+ * | `acs_credential.issued`, `.reissued` | `CredentialIssued` |
+ * | `acs_credential.deleted` | `CredentialRevoked` |
+ * | `acs_credential.invalidated` | `CredentialFailed` (`invalidated`) |
+ * | `phone.deactivated` | `EndpointRemoved` |
+ * | `enrollment_automation.deleted` | `InvitationExpired` (the core has no automation observation) |
+ *
+ * A bad signature or a malformed event fails with `WebhookRejected`; nothing is changed.
+ *
+ * @since 0.1.0
+ */
+import type { Ids, Observation, PortError } from "@credsync/core"
+import { Config, Context, Effect, Layer, type Redacted, Schema } from "effect"
+import * as internal from "./internal/webhooks.js"
+import { SeamClient } from "./SeamClient.js"
+
+/** Request headers as Node (`IncomingHttpHeaders`) or a plain record gives them. */
+export type Headers = internal.Headers
+
+/** A delivery refused before anything happened. @since 0.1.0 */
+export class WebhookRejected extends Schema.TaggedError<WebhookRejected>()("WebhookRejected", {
+  reason: Schema.Literals(["BadSignature", "Malformed"]),
+  message: Schema.String
+}) {}
+
+/** The verified event, as far as credsync reads it. @since 0.1.0 */
+export interface SeamEvent {
+  readonly event_id: string
+  readonly event_type: string
+  readonly occurred_at?: string | undefined
+  readonly acs_credential_id?: string | undefined
+  readonly device_id?: string | undefined
+  readonly enrollment_automation_id?: string | undefined
+}
+
+/** @since 0.1.0 */
+export interface Options {
+  /** The webhook's `whsec_...` secret. */
+  readonly secret: Redacted.Redacted<string>
+  /** The credential manager the observations are for. */
+  readonly system: Ids.AcsSystemId
+  /** Resolve a lookup key to a credsync identity (pass `engine.lookup`). */
+  readonly lookup?: ((key: string) => Effect.Effect<Ids.UserIdentityId | undefined, PortError.PortError>) | undefined
+}
+
+/** @since 0.1.0 */
+export interface SeamWebhooksShape {
+  /** Verify the signature and decode the event. */
+  readonly verify: (body: string, headers: Headers) => Effect.Effect<SeamEvent, WebhookRejected>
+  /** Verify, decode and resolve: the observations to hand to `engine.ingest` (often one, maybe none). */
+  readonly intake: (
+    body: string,
+    headers: Headers
+  ) => Effect.Effect<ReadonlyArray<Observation.Observation>, WebhookRejected | PortError.PortError>
+}
+
+/** @since 0.1.0 */
+export class SeamWebhooks extends Context.Service<SeamWebhooks, SeamWebhooksShape>()("@credsync/adapter-seam/SeamWebhooks") {}
+
+/** @since 0.1.0 */
+export const make = (options: Options): Effect.Effect<SeamWebhooksShape, never, SeamClient> =>
+  SeamClient.useSync((client) => {
+    const w = internal.makeWebhooks(client, options)
+    const verify = (body: string, headers: Headers) => Effect.mapError(w.verify(body, headers), (r) => new WebhookRejected(r))
+    return {
+      verify,
+      intake: (body, headers) => Effect.flatMap(verify(body, headers), w.observations)
+    }
+  })
+
+/** @since 0.1.0 */
+export const layer = (options: Options): Layer.Layer<SeamWebhooks, never, SeamClient> => Layer.effect(SeamWebhooks, make(options))
+
+/**
+ * From the environment: `SEAM_WEBHOOK_SECRET` (read as `Redacted`).
+ *
+ * @since 0.1.0
+ */
+export const layerConfig = (options: Omit<Options, "secret">): Layer.Layer<SeamWebhooks, Config.ConfigError, SeamClient> =>
+  Layer.effect(
+    SeamWebhooks,
+    Effect.flatMap(Config.Redacted("SEAM_WEBHOOK_SECRET"), (secret) => make({ ...options, secret }))
+  )

@@ -1,0 +1,64 @@
+import { randomUUID } from "node:crypto"
+import { Ids } from "@credsync/core"
+import { Server } from "@credsync/seam-api"
+import { SeamHttp } from "@seamapi/http/connect"
+import { Effect, Layer, Redacted } from "effect"
+import { SeamAccessControl, SeamClient, SeamCredentialManager } from "../src/index.js"
+
+/** Poll until `check` returns a value: a bounded number of attempts, never an assertion on time. */
+export const until = async <A>(what: string, check: () => Promise<A | undefined>, tries = 400, everyMs = 25): Promise<A> => {
+  for (let i = 0; i < tries; i++) {
+    const v = await check()
+    if (v !== undefined) return v
+    await new Promise((r) => setTimeout(r, everyMs))
+  }
+  throw new Error(`did not converge: ${what}`)
+}
+
+export interface Started {
+  readonly server: Server.Handle
+  readonly workspaceId: string
+  readonly key: string
+  readonly managerId: Ids.AcsSystemId
+  readonly acsSystemId: Ids.AcsSystemId
+  /** The official client, as an app would use it (no retries). */
+  readonly seam: SeamHttp
+  readonly clientLayer: Layer.Layer<SeamClient.SeamClient>
+  readonly managerLayer: Layer.Layer<import("@credsync/core").CredentialManager.CredentialManager>
+  readonly acsLayer: Layer.Layer<import("@credsync/core").AccessControl.AccessControl>
+}
+
+/** The Seam-compatible API of packages/seam-api on 127.0.0.1, port 0, one sandbox workspace. */
+export const start = async (options: { readonly endpoint?: (serverUrl: string) => string } = {}): Promise<Started> => {
+  const workspaceId = randomUUID()
+  const key = `seam_test_${randomUUID().replaceAll("-", "")}`
+  const server = await Server.start({ workspaces: [{ id: workspaceId, apiKeys: [Redacted.make(key)], tickMs: 10, sandbox: true }] })
+  const ws = server.workspace(workspaceId)
+  const manager = ws.managers[0]
+  const acs = ws.acsSystems[0]
+  if (manager === undefined || acs === undefined) throw new Error("the workspace has no manager or ACS")
+  const endpoint = options.endpoint?.(server.url) ?? server.url
+  const clientLayer = SeamClient.layer({ apiKey: Redacted.make(key), endpoint })
+  return {
+    server,
+    workspaceId,
+    key,
+    managerId: Ids.AcsSystemId.make(manager.id),
+    acsSystemId: Ids.AcsSystemId.make(acs.id),
+    seam: SeamHttp.fromApiKey(key, { endpoint: server.url, isUndocumentedApiEnabled: true, axiosRetryOptions: { retries: 0 } }),
+    clientLayer,
+    managerLayer: SeamCredentialManager.layer({ system: Ids.AcsSystemId.make(manager.id) }).pipe(Layer.provide(clientLayer)),
+    acsLayer: SeamAccessControl.layer({ systems: [{ id: Ids.AcsSystemId.make(acs.id) }] }).pipe(Layer.provide(clientLayer))
+  }
+}
+
+/** Run an effect needing the client and returns its Exit-free result (throws on failure). */
+export const run = <A, E>(layer: Layer.Layer<SeamClient.SeamClient>, eff: Effect.Effect<A, E, SeamClient.SeamClient>): Promise<A> =>
+  Effect.runPromise(Effect.provide(eff, layer))
+
+/** The failure of an effect (fails the test when it succeeds). */
+export const failure = async <A, E, R>(eff: Effect.Effect<A, E, R>, layer: Layer.Layer<R>): Promise<E> => {
+  const r = await Effect.runPromise(Effect.provide(Effect.result(eff), layer))
+  if (r._tag === "Success") throw new Error("expected a failure")
+  return r.failure
+}
