@@ -49,7 +49,7 @@ const life = (commands: ReadonlyArray<Command.Command>, t0: number): number => {
   for (let round = 0; round < 20; round++) {
     now++
     const p = Plan.plan(state, { managers: new Map([[manager, view]]), acs: new Map([[acs, entries]]) }, { now, capabilities })
-    state = Aggregate.fold(state, p.events) ?? state
+    state = p.state
     events += p.events.length
     if (p.actions.length === 0 && p.events.length === 0) return events
     const learned: Array<Event.DomainEvent> = []

@@ -46,6 +46,8 @@ export interface PlanContext {
 }
 
 export interface Plan {
+  /** The state with `events` folded in (so callers need not fold them again). */
+  readonly state: IdentityState
   readonly events: ReadonlyArray<DomainEvent>
   readonly actions: ReadonlyArray<Action>
   /** Earliest time a plan could differ without any new observation (lag expiry, retry, polling). */
@@ -531,7 +533,7 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
     }
   }
 
-  return { events, actions: dedupe(actions), wakeAt }
+  return { state: s, events, actions: dedupe(actions), wakeAt }
 }
 
 const issued = (identity: IdentityState["id"], at: number, credentialId: CredentialId, cred: ManagerCredential): DomainEvent => ({

@@ -336,7 +336,7 @@ export const make = (config: Config) =>
           }
           const now = yield* Clock.currentTimeMillis
           const p = planner(state, observed, { now, capabilities, ...planOptions })
-          state = fold(state, p.events) ?? state
+          state = p.state
           const commit = unsaved.length === 0 ? p.events : [...unsaved, ...p.events]
           version = yield* save(id, version, state, commit)
           unsaved = []
