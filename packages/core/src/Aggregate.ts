@@ -299,7 +299,8 @@ export const evolve = (state: IdentityState | undefined, event: DomainEvent): Id
     case "CredentialLost":
       return patchChild(s, event.credentialId, (c) => {
         const { ref: _r, cardNumber: _n, issuedAt: _i, ...rest } = c
-        return { ...rest, issue: "pending" }
+        // waiting starts again from the loss (a replicating manager gets a fresh grace period)
+        return { ...rest, issue: "pending", requestedAt: event.at }
       })
     case "CredentialImported":
       return patchChild(s, event.credentialId, (c) => ({ ...c, acsRef: event.acsRef }))

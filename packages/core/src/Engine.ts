@@ -68,7 +68,9 @@ export interface EngineShape {
   /** Decide a command (decoded from unknown input), persist its events, queue a reconcile. */
   readonly execute: (command: unknown) => Effect.Effect<IdentityState, CommandRejected | PortError>
   readonly get: (id: UserIdentityId) => Effect.Effect<IdentityState, CommandRejected | PortError>
-  /** Resolve a lookup key (`phone:<id>`, `credential:<id>`, `key:<user_identity_key>`, ...). */
+  /** Resolve a lookup key: `phone:<id>`, `credential:<id>`, `key:<user_identity_key>`,
+   *  `acs-user:<id>`, `automation:<id>`, `manager-user:<manager>:<ref>`,
+   *  `manager-credential:<manager>:<ref>` (a credential's id at the manager), `card:<acs>:<number>`. */
   readonly lookup: (key: string) => Effect.Effect<UserIdentityId | undefined, PortError>
   /** Take a provider observation (callback/webhook): decode, route, queue a reconcile of its identity. */
   readonly ingest: (observation: unknown) => Effect.Effect<UserIdentityId, InvalidObservation | PortError>

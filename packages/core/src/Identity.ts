@@ -149,11 +149,15 @@ export const lookupKeys = (s: IdentityState): ReadonlyArray<string> => {
   if (s.profile.key !== undefined) keys.push(`key:${s.profile.key}`)
   for (const id of Object.keys(s.phones)) keys.push(`phone:${id}`)
   for (const id of Object.keys(s.automations)) keys.push(`automation:${id}`)
-  for (const id of Object.keys(s.parents)) keys.push(`credential:${id}`)
+  for (const p of Object.values(s.parents)) {
+    keys.push(`credential:${p.id}`)
+    if (p.remote !== undefined) keys.push(`manager-credential:${p.managerId}:${p.remote}`)
+  }
   for (const u of Object.values(s.managerUsers)) keys.push(`manager-user:${u.managerId}:${u.ref}`)
   for (const a of Object.values(s.acsUsers)) keys.push(`acs-user:${a.acsUserId}`)
   for (const c of Object.values(s.children)) {
     keys.push(`credential:${c.id}`)
+    if (c.ref !== undefined) keys.push(`manager-credential:${c.managerId}:${c.ref}`)
     const parent = s.parents[c.parentId]
     if (c.cardNumber !== undefined && parent !== undefined) keys.push(`card:${parent.acsSystemId}:${c.cardNumber}`)
   }

@@ -47,8 +47,12 @@ export const AcsRemoved = Schema.TaggedStruct("AcsRemoved", {
   at: Schema.optional(Schema.Number)
 })
 
+/** Something about this identity changed at the manager (e.g. a parent or automation deleted there). */
+export const Changed = Schema.TaggedStruct("Changed", { ...fields, what: Schema.String })
+
 /** @since 0.1.0 */
 export const Observation = Schema.Union([
+  Changed,
   InvitationCreated,
   InvitationExpired,
   EndpointActive,

@@ -170,6 +170,8 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
       } else if (e?.status === "enrolled" && !listed.has(endpoint)) {
         emit({ _tag: "EnrollmentEnded", identity, at: now, key, reason: "endpoint_removed" })
       }
+      // a deactivated phone must be deactivated at the manager too, or it would copy parents onto it again
+      if (!phoneActive(phone.id) && listed.has(endpoint)) actions.push({ _tag: "RemoveEndpoint", managerId: m, endpoint })
     }
   }
 
