@@ -60,4 +60,10 @@ export interface Provider {
   readonly duplicateCredential?: (ref: string) => Effect.Effect<void>
   /** Tells an engine crash (a defect) from any other failure. */
   readonly isCrash?: (defect: unknown) => boolean
+  /**
+   * Providers that enrol phones themselves (Seam): the phone's app logs in at the provider, which
+   * names the phone; the test then reports it to the engine under that id. Without it the test
+   * names phones and enrols them through invitation codes.
+   */
+  readonly createPhone?: (userIdentityId: string) => Effect.Effect<string, PortError.PortError>
 }

@@ -66,6 +66,21 @@ export class World {
     return exit
   }
 
+  /** A new phone for an identity: named by the provider when it enrols phones itself (Seam). */
+  async newPhone(userIdentityId: string, fallback: string): Promise<string> {
+    const create = this.provider.createPhone
+    if (create === undefined) return fallback
+    const phoneId = await this.effect(create(userIdentityId))
+    // such a provider's endpoint is the phone itself
+    this.endpointOwner.set(phoneId, phoneId)
+    return phoneId
+  }
+
+  /** Does the provider copy parents onto phones itself? */
+  get replicates(): boolean {
+    return this.provider.manager.systems.find((s) => s.id === this.provider.managerId)?.capabilities.replicates === true
+  }
+
   /** Run and expect success (crashes are tolerated: the engine restarts). */
   async ok<A, E>(f: (engine: Engine.EngineShape) => Effect.Effect<A, E>): Promise<A | undefined> {
     const exit = await this.run(f)

@@ -44,7 +44,7 @@ class PhoneOnline implements Cmd {
   async run(m: Model, w: World) {
     const identity = identityAt(m, this.i)!
     if (identity.phones.size >= 4) return
-    const phoneId = `phone-${++m.counter}`
+    const phoneId = await w.newPhone(identity.id, `phone-${++m.counter}`)
     await execute(w, { _tag: "PhoneOnline", userIdentityId: identity.id, phoneId, deviceType: this.ios ? "ios_phone" : "android_phone" })
     identity.phones.set(phoneId, true)
     await afterStep(w, m)
@@ -129,8 +129,8 @@ class Concurrent implements Cmd {
   check = (m: Model) => m.identities.size > 0
   async run(m: Model, w: World) {
     const identity = identityAt(m, this.i)!
-    const phoneId = `phone-${++m.counter}`
     const online = identity.phones.size < 4
+    const phoneId = online ? await w.newPhone(identity.id, `phone-${++m.counter}`) : ""
     await w.run((e) =>
       Effect.all(
         [
