@@ -44,6 +44,25 @@ const withAcs = (o: Observed, a: AcsSystemId, f: (entries: ReadonlyArray<AcsEntr
 
 const decodeObservation = Schema.decodeUnknownResult(Observation)
 
+/** Per ACS: the users and card numbers whose entries the identity cares about. */
+const acsQueries = (state: IdentityState) => {
+  const queries = new Map<AcsSystemId, { users: Array<AcsUserId>; cardNumbers: Array<string> }>()
+  const query = (a: AcsSystemId) => {
+    let q = queries.get(a)
+    if (q === undefined) {
+      q = { users: [], cardNumbers: [] }
+      queries.set(a, q)
+    }
+    return q
+  }
+  for (const p of Object.values(state.parents)) if (!query(p.acsSystemId).users.includes(p.acsUserId)) query(p.acsSystemId).users.push(p.acsUserId)
+  for (const c of Object.values(state.children)) {
+    const p = state.parents[c.parentId]
+    if (p !== undefined && c.cardNumber !== undefined) query(p.acsSystemId).cardNumbers.push(c.cardNumber)
+  }
+  return queries
+}
+
 export const make = (config: Config) =>
   Effect.gen(function* () {
     const cm = yield* CredentialManager
@@ -144,55 +163,23 @@ export const make = (config: Config) =>
     // out, so plan does nothing there that depends on its current state.
     const observe = (state: IdentityState) =>
       Effect.gen(function* () {
-        const managersOut = new Map<AcsSystemId, ManagerView>()
-        const acsOut = new Map<AcsSystemId, ReadonlyArray<AcsEntry>>()
+        const observed = { managers: new Map<AcsSystemId, ManagerView>(), acs: new Map<AcsSystemId, ReadonlyArray<AcsEntry>>() }
         let failed: PortError | undefined
-        yield* Effect.forEach(
-          Object.values(state.managerUsers),
-          ({ managerId, ref }) =>
-            retryTransient(cm.observe(managerId, ref), isRetryable).pipe(
-              Effect.match({
-                onFailure: (e) => {
-                  failed = e
-                },
-                onSuccess: (v) => {
-                  managersOut.set(managerId, v)
-                }
-              })
-            ),
-          { concurrency: actionConcurrency, discard: true }
-        )
-        const systemsUsed = new Map<AcsSystemId, { users: Set<AcsUserId>; cards: Set<string> }>()
-        const entry = (a: AcsSystemId) => {
-          let x = systemsUsed.get(a)
-          if (x === undefined) {
-            x = { users: new Set(), cards: new Set() }
-            systemsUsed.set(a, x)
-          }
-          return x
-        }
-        for (const p of Object.values(state.parents)) entry(p.acsSystemId).users.add(p.acsUserId)
-        for (const c of Object.values(state.children)) {
-          const p = state.parents[c.parentId]
-          if (p !== undefined && c.cardNumber !== undefined) entry(p.acsSystemId).cards.add(c.cardNumber)
-        }
-        yield* Effect.forEach(
-          systemsUsed,
-          ([a, q]) =>
-            retryTransient(acs.observe(a, { users: [...q.users], cardNumbers: [...q.cards] }), isRetryable).pipe(
-              Effect.match({
-                onFailure: (e) => {
-                  failed = e
-                },
-                onSuccess: (v) => {
-                  acsOut.set(a, v)
-                }
-              })
-            ),
-          { concurrency: actionConcurrency, discard: true }
-        )
-        const observed: Observed = { managers: managersOut, acs: acsOut }
-        return { observed, failed }
+        const read = <A>(into: Map<AcsSystemId, A>, key: AcsSystemId, eff: Effect.Effect<A, PortError>) =>
+          Effect.match(retryTransient(eff, isRetryable), {
+            onFailure: (e) => {
+              failed = e
+            },
+            onSuccess: (v) => {
+              into.set(key, v)
+            }
+          })
+        const reads = [
+          ...Object.values(state.managerUsers).map((u) => read(observed.managers, u.managerId, cm.observe(u.managerId, u.ref))),
+          ...[...acsQueries(state)].map(([a, q]) => read(observed.acs, a, acs.observe(a, q)))
+        ]
+        yield* Effect.all(reads, { concurrency: reads.length > 1 ? actionConcurrency : 1, discard: true })
+        return { observed: observed satisfies Observed, failed }
       })
 
     const run1 = (state: IdentityState, action: Action, now: number): Effect.Effect<Outcome> => {
@@ -344,7 +331,9 @@ export const make = (config: Config) =>
           if (p.actions.length === 0) break
           actions += p.actions.length
           const acting = state
-          const outcomes = yield* Effect.forEach(p.actions, (a) => run1(acting, a, now), { concurrency: actionConcurrency })
+          const outcomes = yield* Effect.forEach(p.actions, (a) => run1(acting, a, now), {
+            concurrency: p.actions.length > 1 ? actionConcurrency : 1
+          })
           unsaved = outcomes.flatMap((o) => o.events)
           state = fold(state, unsaved) ?? state
           let patched: Observed | undefined = observed
