@@ -57,6 +57,13 @@ export const make = (options: Options = {}): Store.StoreShape => {
     for (let top = heap.peek(); top !== undefined && due.get(top.id) !== top.at; top = heap.peek()) heap.pop()
   }
 
+  const scheduleNow = (id: Ids.UserIdentityId, at: number) => {
+    const current = due.get(id)
+    if (current !== undefined && current <= at) return
+    due.set(id, at)
+    heap.push({ at, id })
+  }
+
   return Store.Store.of({
     load: (id) =>
       Effect.sync(() => {
@@ -113,6 +120,7 @@ export const make = (options: Options = {}): Store.StoreShape => {
         } else {
           lastSeq += request.events.length
         }
+        if (request.due !== undefined) scheduleNow(request.id, request.due)
         return Effect.succeed(version)
       }),
     lookup: (key) => Effect.sync(() => Option.fromNullishOr(keys.get(key))),
@@ -130,13 +138,7 @@ export const make = (options: Options = {}): Store.StoreShape => {
         }
         return all.slice(lo, lo + Math.max(0, limit))
       }),
-    schedule: (id, at) =>
-      Effect.sync(() => {
-        const current = due.get(id)
-        if (current !== undefined && current <= at) return
-        due.set(id, at)
-        heap.push({ at, id })
-      }),
+    schedule: (id, at) => Effect.sync(() => scheduleNow(id, at)),
     takeDue: (now, limit) =>
       Effect.sync(() => {
         const out: Array<Ids.UserIdentityId> = []

@@ -35,6 +35,8 @@ export interface SaveRequest {
   readonly events: ReadonlyArray<DomainEvent>
   /** The identity's lookup keys after this save; replaces the previous set. */
   readonly keys: ReadonlyArray<string>
+  /** Also `schedule(id, due)`, in the same write. */
+  readonly due?: number | undefined
 }
 
 /** @since 0.1.0 */

@@ -261,6 +261,7 @@ const makeShape = (db: Database.Database, options: Options): Store.StoreShape =>
       for (const event of events) {
         lastSeq = Number(stmt.insertEvent.run(id, event.tag, event.at, event.body).lastInsertRowid)
       }
+      if (request.due !== undefined && !Number.isNaN(request.due)) stmt.schedule.run(id, request.due)
       if (retain !== undefined && events.length > 0 && ++savesSincePrune >= PRUNE_EVERY_SAVES) {
         savesSincePrune = 0
         stmt.pruneEvents.run(lastSeq - retain)

@@ -110,10 +110,18 @@ export const make = (config: Config) =>
     // consecutive failed reconciles per identity, for back-off; cleared on a clean run
     const failures = new Map<string, number>()
 
-    const save = (id: UserIdentityId, version: number, state: IdentityState, events: ReadonlyArray<DomainEvent>): Effect.Effect<number, PortError> =>
+    const save = (
+      id: UserIdentityId,
+      version: number,
+      state: IdentityState,
+      events: ReadonlyArray<DomainEvent>,
+      due?: number
+    ): Effect.Effect<number, PortError> =>
       events.length === 0
-        ? Effect.succeed(version)
-        : store.save({ id, expected: version, state, events, keys: lookupKeys(state) }).pipe(
+        ? due === undefined
+          ? Effect.succeed(version)
+          : Effect.as(store.schedule(id, due), version)
+        : store.save({ id, expected: version, state, events, keys: lookupKeys(state), due }).pipe(
             Effect.tap(() => PubSub.publishAll(pubsub, events))
           )
 
@@ -147,13 +155,14 @@ export const make = (config: Config) =>
             if (Result.isFailure(result)) return yield* Effect.fail(result.failure)
             const after = fold(before?.state, result.success)
             if (after === undefined) return yield* Effect.fail(new CommandRejected({ reason: "NotFound", message: `user identity ${id} not found` }))
-            yield* save(id, before?.version ?? 0, after, result.success).pipe(
+            // the reconcile it calls for is queued in the same write
+            yield* save(id, before?.version ?? 0, after, result.success, result.success.length > 0 ? now : undefined).pipe(
               Effect.catchIf(
                 (e) => e.reason === "Conflict",
                 (e) => Effect.fail(new CommandRejected({ reason: "Conflict", message: e.message }))
               )
             )
-            if (result.success.length > 0) yield* schedule(id, now)
+            if (result.success.length > 0) yield* Queue.offer(kick, undefined)
             return after
           })
         )
@@ -310,10 +319,11 @@ export const make = (config: Config) =>
         let next: number | undefined
         let retryAt: number | undefined
         const stored = yield* store.load(id)
-        if (Option.isNone(stored)) return { rounds, actions, next: undefined, failedRound: false }
+        if (Option.isNone(stored)) return { rounds, actions, next: undefined, failedRound: false, scheduled: undefined }
         let { state, version } = stored.value
         let observed: Observed | undefined
         let unsaved: ReadonlyArray<DomainEvent> = []
+        let scheduled: number | undefined
         while (rounds < maxRounds) {
           rounds++
           if (observed === undefined) {
@@ -325,9 +335,12 @@ export const make = (config: Config) =>
           const p = planner(state, observed, { now, capabilities, ...planOptions })
           state = p.state
           const commit = unsaved.length === 0 ? p.events : [...unsaved, ...p.events]
-          version = yield* save(id, version, state, commit)
-          unsaved = []
           next = p.wakeAt
+          // quiet: the next look (if any) is queued in the same write
+          const quiet = p.actions.length === 0 && retryAt === undefined
+          version = yield* save(id, version, state, commit, quiet ? next : undefined)
+          unsaved = []
+          if (quiet) scheduled = next
           if (p.actions.length === 0) break
           actions += p.actions.length
           const acting = state
@@ -347,7 +360,13 @@ export const make = (config: Config) =>
         }
         if (unsaved.length > 0) version = yield* save(id, version, state, unsaved)
         if (rounds >= maxRounds) retryAt = retryAt ?? (yield* Clock.currentTimeMillis)
-        return { rounds, actions, next: retryAt === undefined ? next : Math.min(next ?? retryAt, retryAt), failedRound: retryAt !== undefined }
+        return {
+          rounds,
+          actions,
+          next: retryAt === undefined ? next : Math.min(next ?? retryAt, retryAt),
+          failedRound: retryAt !== undefined,
+          scheduled
+        }
       })
 
     const reconcile: EngineShape["reconcile"] = (id) =>
@@ -358,7 +377,7 @@ export const make = (config: Config) =>
             // A concurrent writer (another process) moved the version: look again soon.
             Effect.catchIf(
               (e) => e.reason === "Conflict",
-              () => Effect.map(Clock.currentTimeMillis, (now) => ({ rounds: 0, actions: 0, next: now, failedRound: true }))
+              () => Effect.map(Clock.currentTimeMillis, (now) => ({ rounds: 0, actions: 0, next: now, failedRound: true, scheduled: undefined }))
             )
           )
           const now = yield* Clock.currentTimeMillis
@@ -370,7 +389,7 @@ export const make = (config: Config) =>
           } else {
             failures.delete(id)
           }
-          if (next !== undefined) yield* store.schedule(id, next)
+          if (next !== undefined && next !== r.scheduled) yield* store.schedule(id, next)
           return { rounds: r.rounds, actions: r.actions, next } satisfies ReconcileResult
         })
       )

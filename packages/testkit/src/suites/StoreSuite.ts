@@ -183,6 +183,20 @@ export const storeSuite = <E>(name: string, makeLayer: () => Layer.Layer<Store.S
       )
     )
 
+    it.effect("save with `due` queues the identity in the same write; a failed save queues nothing", () =>
+      run(
+        Effect.gen(function* () {
+          const store = yield* Store.Store
+          const id = freshId("due")
+          yield* expectConflict(store.save({ id, expected: 3, state: sampleState(id), events: [], keys: [], due: 5 }))
+          assert.isTrue(Option.isNone(yield* store.nextDue))
+          yield* store.save({ id, expected: 0, state: sampleState(id), events: sampleEvents(id), keys: [], due: 7 })
+          assert.deepStrictEqual(yield* store.nextDue, Option.some(7))
+          assert.deepStrictEqual(yield* store.takeDue(7, 10), [id])
+        })
+      )
+    )
+
     it.effect("a new identity saved with expected > 0 fails with Conflict", () =>
       run(
         Effect.gen(function* () {
