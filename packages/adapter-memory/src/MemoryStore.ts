@@ -96,8 +96,10 @@ export const make = (options: Options = {}): Store.StoreShape => {
           }
         }
         // validated: apply everything synchronously (atomic)
-        if (row !== undefined) for (const k of row.keys) keys.delete(k)
-        for (const k of request.keys) keys.set(k, request.id)
+        // keys rarely change between saves: touch only the difference
+        const wanted = new Set(request.keys)
+        if (row !== undefined) for (const k of row.keys) if (!wanted.has(k)) keys.delete(k)
+        for (const k of wanted) if (keys.get(k) !== request.id) keys.set(k, request.id)
         const version = current + 1
         if (row === undefined) {
           rows.set(request.id, { state: request.state, version, keys: [...request.keys] })
