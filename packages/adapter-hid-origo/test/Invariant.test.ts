@@ -18,7 +18,7 @@ describe("invariant (design.md §2) over the HID Origo adapter and fake", () => 
         cleanup: HidProvider.stop,
         maxCommands: 25
       }),
-      { numRuns: Property.runs(8), verbose: 1 }
+      { numRuns: Property.runs(8, 0.05), verbose: 1 }
     )
   })
 })
