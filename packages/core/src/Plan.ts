@@ -409,6 +409,16 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
         continue
       }
       const request = (attempts: number) => {
+        // One live credential per card profile per endpoint, always: wait until the manager shows
+        // that no other live credential of this profile (e.g. of a deleted parent being revoked, or
+        // drift) holds the endpoint. HID enforces the same rule with a 412.
+        const view = observed.managers.get(p.managerId)
+        const want = profileKey(p.card)
+        const held = view === undefined || view.credentials.some((x) => x.endpoint === e.endpoint && isLive(x) && profileKey(x) === want)
+        if (held) {
+          wake(now + pollMs)
+          return
+        }
         const child: Child = {
           id,
           parentId: p.id,
@@ -435,7 +445,7 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
             credentialId: id,
             error: notice("failed_to_issue", `not issued after ${c.attempts} attempts`, now)
           })
-        } else if (observed.managers.has(p.managerId)) {
+        } else {
           request(c.attempts + 1)
         }
       } else if (c.issue === "issuing") {
