@@ -4,6 +4,9 @@
  * copy deleted behind the engine's back), and answers deletes of planted ones. Everything else is
  * passed through untouched. The Seam-compatible API itself never lists a duplicate and refuses to
  * delete a child, so drift at Seam's level can only be staged here.
+ *
+ * `intercept` sees the path of every forwarded request just before it goes upstream (the property
+ * test's provider uses it to arm the server's fault injection for that one request).
  */
 import { createServer, type IncomingMessage } from "node:http"
 
@@ -34,7 +37,12 @@ const parse = (text: string): Record<string, unknown> => {
   }
 }
 
-export const start = async (target: string): Promise<DriftProxy> => {
+export interface ProxyOptions {
+  /** Called with the route path of each request about to be forwarded upstream. */
+  readonly intercept?: ((path: string) => void) | undefined
+}
+
+export const start = async (target: string, options: ProxyOptions = {}): Promise<DriftProxy> => {
   const planted = new Map<string, Record<string, unknown>>()
   const hidden = new Set<string>()
   const deleted: Array<string> = []
@@ -52,6 +60,7 @@ export const start = async (target: string): Promise<DriftProxy> => {
         deleted.push(input.acs_credential_id)
         return reply(200, { ok: true })
       }
+      options.intercept?.(path ?? "/")
       const headers: Record<string, string> = { "content-type": "application/json" }
       if (typeof req.headers.authorization === "string") headers.authorization = req.headers.authorization
       const upstream = await fetch(`${target}${req.url ?? "/"}`, {
