@@ -54,6 +54,11 @@ export const phone = (ws: Workspace, s: Identity.IdentityState, p: Identity.Phon
   const errors = Object.values(s.enrollments)
     .filter((e) => e.phoneId === p.id && e.status === "failed" && e.error !== undefined)
     .map((e) => ({ error_code: e.error?.code ?? "enrollment_failed", message: e.error?.message ?? "", created_at: iso(e.error?.at ?? e.requestedAt) }))
+  // The code a phone app redeems with the credential manager's SDK (with HID Origo and no local fake,
+  // a real app must redeem it: nothing else will).
+  const pendingInvitations = Object.values(s.enrollments)
+    .filter((e) => e.phoneId === p.id && e.status === "invited" && e.code !== undefined)
+    .map((e) => ({ credential_manager_acs_system_id: e.managerId, invitation_code: e.code, created_at: iso(e.requestedAt) }))
   const info = ws.phones.get(p.id)
   return {
     device_id: p.id,
@@ -69,7 +74,8 @@ export const phone = (ws: Workspace, s: Identity.IdentityState, p: Identity.Phon
       assa_abloy_credential_service_metadata: {
         has_active_endpoint: endpoints.some((e) => e.is_active),
         endpoints
-      }
+      },
+      pending_invitations: pendingInvitations
     }
   }
 }

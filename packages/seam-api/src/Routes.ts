@@ -189,26 +189,36 @@ const userIdentities: Record<string, Route> = {
     }),
     ({ ws }, input) =>
       Effect.gen(function* () {
-        // Seam: key, email and phone number are each unique in the workspace
-        const all = yield* port(ws.identities)
-        const clash = (field: "user_identity_key" | "email_address" | "phone_number", value: string | undefined, of: (s: Identity.IdentityState) => string | undefined) =>
-          value !== undefined && all.some((s) => of(s) === value)
-            ? Effect.fail(invalidField(field, `A user identity with this ${field} already exists`))
-            : Effect.void
-        yield* clash("user_identity_key", input.user_identity_key, (s) => s.profile.key)
-        yield* clash("email_address", input.email_address, (s) => s.profile.email)
-        yield* clash("phone_number", input.phone_number, (s) => s.profile.phoneNumber)
         for (const id of input.acs_system_ids ?? []) {
           if (!ws.acsSystems.some((a) => a.id === id)) return yield* Effect.fail(invalidField("acs_system_ids", `Unknown ACS ${id}`))
         }
-        let s = yield* exec(ws, {
-          _tag: "CreateUserIdentity",
-          userIdentityId: newId(),
-          ...(input.user_identity_key === undefined ? {} : { key: input.user_identity_key }),
-          ...(input.email_address === undefined ? {} : { email: input.email_address }),
-          ...(input.phone_number === undefined ? {} : { phoneNumber: input.phone_number }),
-          ...(input.full_name === undefined ? {} : { fullName: input.full_name })
-        })
+        // Seam: key, email and phone number are each unique in the workspace. The key is the engine's
+        // lookup key (held until an identity being deleted is gone); email and phone number are in the
+        // workspace's profile index. Checked and created under one lock so that two requests cannot both pass.
+        let s = yield* ws.profiles.exclusive(
+          Effect.gen(function* () {
+            const taken = (field: string) => Effect.fail(invalidField(field, `A user identity with this ${field} already exists`))
+            if (input.user_identity_key !== undefined && (yield* port(ws.engine.lookup(`key:${input.user_identity_key}`))) !== undefined) {
+              return yield* taken("user_identity_key")
+            }
+            if (input.email_address !== undefined && (yield* port(ws.profiles.owner("email", input.email_address))) !== undefined) {
+              return yield* taken("email_address")
+            }
+            if (input.phone_number !== undefined && (yield* port(ws.profiles.owner("phoneNumber", input.phone_number))) !== undefined) {
+              return yield* taken("phone_number")
+            }
+            const created = yield* exec(ws, {
+              _tag: "CreateUserIdentity",
+              userIdentityId: newId(),
+              ...(input.user_identity_key === undefined ? {} : { key: input.user_identity_key }),
+              ...(input.email_address === undefined ? {} : { email: input.email_address }),
+              ...(input.phone_number === undefined ? {} : { phoneNumber: input.phone_number }),
+              ...(input.full_name === undefined ? {} : { fullName: input.full_name })
+            })
+            ws.profiles.remember(created)
+            return created
+          })
+        )
         // Seam links an ACS user with the same email or phone number in each ACS, or creates one.
         for (const acsSystemId of input.acs_system_ids ?? []) {
           const existing = [...ws.acsUsers.values()].find(
@@ -294,14 +304,19 @@ const userIdentities: Record<string, Route> = {
           // Seam: an unknown key creates the identity from the ACS user's profile
           identityId =
             found?.id ??
-            (yield* exec(ws, {
-              _tag: "CreateUserIdentity",
-              userIdentityId: newId(),
-              key: input.user_identity_key,
-              fullName: user.full_name,
-              ...(user.email_address === undefined ? {} : { email: user.email_address }),
-              ...(user.phone_number === undefined ? {} : { phoneNumber: user.phone_number })
-            })).id
+            (yield* ws.profiles.exclusive(
+              Effect.tap(
+                exec(ws, {
+                  _tag: "CreateUserIdentity",
+                  userIdentityId: newId(),
+                  key: input.user_identity_key,
+                  fullName: user.full_name,
+                  ...(user.email_address === undefined ? {} : { email: user.email_address }),
+                  ...(user.phone_number === undefined ? {} : { phoneNumber: user.phone_number })
+                }),
+                (created) => Effect.sync(() => ws.profiles.remember(created))
+              )
+            )).id
         } else return yield* Effect.fail(invalidField("user_identity_id", "user_identity_id or user_identity_key is required"))
         const owner = yield* ownerOfAcsUser(ws, user.acs_user_id)
         if (owner !== undefined && owner.id !== identityId) {
@@ -567,6 +582,15 @@ const credentialsRoutes: Record<string, Route> = {
         if (managerId === undefined || !ws.managers.some((m) => m.id === managerId)) {
           return yield* Effect.fail(notFound("acs_system", "Credential manager not found"))
         }
+        const cardFormat = input.card_format ?? input.visionline_metadata?.card_format ?? "rfid48"
+        if (ws.cardProfiles !== undefined && !ws.cardProfiles.has(`${cardFormat}/${input.facility_code}`)) {
+          return yield* Effect.fail(
+            invalidField(
+              "facility_code",
+              `No HID part number is configured for card_format ${cardFormat} with facility_code ${input.facility_code} (configured: ${[...ws.cardProfiles].join(", ")})`
+            )
+          )
+        }
         const credentialId = newId()
         const s = yield* exec(ws, {
           _tag: "CreateSyncCredential",
@@ -574,7 +598,7 @@ const credentialsRoutes: Record<string, Route> = {
           credentialId,
           acsUserId: acsUser.acs_user_id,
           managerId,
-          cardFormat: input.card_format ?? input.visionline_metadata?.card_format ?? "rfid48",
+          cardFormat,
           facilityCode: input.facility_code,
           ...(input.starts_at === undefined ? {} : { startsAt: input.starts_at }),
           ...(input.ends_at === undefined ? {} : { endsAt: input.ends_at })

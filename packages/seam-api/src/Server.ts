@@ -2,7 +2,8 @@
  * The HTTP server (node:http): bearer-key auth per workspace, JSON bodies (POST, or the query
  * string of a GET), Seam's `{..., ok: true}` responses and `{error: {...}}` failures, and fault
  * injection for clients' tests (answer chosen requests with 5xx/429 + Retry-After, before or after
- * the request took effect).
+ * the request took effect). HID Origo callbacks of a workspace backed by HID arrive on
+ * `POST /hid/callbacks/:workspace_id` (authenticated by the callback header, not by an API key).
  *
  * @since 0.1.0
  */
@@ -62,6 +63,14 @@ export interface Running {
 
 /** The server could not start. */
 export class ServeError extends Data.TaggedError("ServeError")<{ readonly message: string }> {}
+
+const safeDecode = (s: string): string => {
+  try {
+    return decodeURIComponent(s)
+  } catch {
+    return s
+  }
+}
 
 const hashKey = (key: string) => createHash("sha256").update(key).digest("hex")
 
@@ -154,12 +163,61 @@ export const serve = (options: Options): Effect.Effect<Running, ServeError | Por
         ...(f.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: f.retryAfterSeconds })
       })
 
+    const byId = new Map(workspaces.map((w) => [w.id, w]))
+
+    // HID → OrigoEvents.ingest → engine.ingest. 200 when taken, 4xx when refused (nothing changed),
+    // 503 when it failed (HID is not known to redeliver: polling and resync catch up).
+    const hidCallback = async (req: IncomingMessage, res: ServerResponse, workspaceId: string, path: string, headers: Record<string, string>) => {
+      const intake = byId.get(workspaceId)?.hidCallback
+      if (intake === undefined) {
+        sendError(res, routeNotFound(path), headers)
+        return 404
+      }
+      if (req.method !== "POST") {
+        sendError(res, methodNotAllowed(req.method ?? "GET"), headers)
+        return 405
+      }
+      let body: string
+      try {
+        body = await readBody(req, maxBody)
+      } catch {
+        const e = invalidInput("Request body could not be read")
+        sendError(res, e, headers)
+        return e.status
+      }
+      const exit = await Effect.runPromiseExit(intake({ headers: req.headers, body }))
+      if (Exit.isSuccess(exit)) {
+        send(res, 200, { observations: exit.value, ok: true }, headers)
+        return 200
+      }
+      const failure = Option.getOrUndefined(Cause.findErrorOption(exit.cause))
+      if (failure?._tag === "CallbackRejected") {
+        const status = failure.reason === "Unauthenticated" ? 401 : failure.reason === "UnsupportedMediaType" ? 415 : 400
+        const type = failure.reason === "Unauthenticated" ? "unauthorized" : failure.reason === "UnsupportedMediaType" ? "unsupported_media_type" : "invalid_input"
+        const field = failure.field
+        sendError(
+          res,
+          field === undefined
+            ? new SeamError({ status, type, message: failure.message })
+            : invalidInput(failure.message, { [field]: { _errors: [failure.message] } }),
+          headers
+        )
+        return status
+      }
+      log(`POST ${path}: HID callback failed: ${failure === undefined ? Cause.pretty(exit.cause) : failure.message}`)
+      const e = new SeamError({ status: 503, type: "service_unavailable", message: "The callback could not be processed" })
+      sendError(res, e, headers)
+      return e.status
+    }
+
     const handle = async (req: IncomingMessage, res: ServerResponse, origin: string): Promise<number> => {
       const requestId = randomUUID()
       const headers = { "seam-request-id": requestId }
       const url = new URL(req.url ?? "/", origin)
       const path = url.pathname.replace(/\/+$/, "") || "/"
       const method = req.method ?? "GET"
+      const hid = /^\/hid\/callbacks\/([^/]+)$/.exec(path)?.[1]
+      if (hid !== undefined) return hidCallback(req, res, safeDecode(hid), path, headers)
       const route = routes[path]
       if (route === undefined) {
         sendError(res, routeNotFound(path), headers)
@@ -250,9 +308,16 @@ export const serve = (options: Options): Effect.Effect<Running, ServeError | Por
           server.closeAllConnections()
         })
     )
-    const byId = new Map(workspaces.map((w) => [w.id, w]))
+    const url = `http://${host}:${address.port}`
+    for (const ws of workspaces) {
+      // A registration that fails is reported, not fatal: polling and resync still reach HID.
+      yield* ws.registerHidCallbacks(url).pipe(
+        Effect.tap((registered) => Effect.sync(() => registered !== undefined && log(`workspace ${ws.id}: HID callbacks registered → ${registered}`))),
+        Effect.catch((e) => Effect.sync(() => log(`workspace ${ws.id}: registering HID callbacks failed: ${e.message}`)))
+      )
+    }
     return {
-      url: `http://${host}:${address.port}`,
+      url,
       port: address.port,
       workspaces,
       workspace: (id) => {

@@ -12,10 +12,28 @@
  * | `CREDSYNC_SEAM_SANDBOX` | `true` |
  * | `CREDSYNC_SEAM_SQLITE` | unset: in-memory store; else the SQLite file of the engine |
  * | `CREDSYNC_SEAM_ISSUE_DELAY_MS` | `0` (simulated issuance time) |
+ * | `CREDSYNC_SEAM_RESYNC_MS` | the engine's default (5 min): how often every identity is reconciled |
+ * | `CREDSYNC_SEAM_BACKEND` | `simulator`; `hid-origo` for HID Origo (the ACS stays in memory) |
+ *
+ * With `CREDSYNC_SEAM_BACKEND=hid-origo`, also the `HID_ORIGO_*` variables of
+ * `OrigoClient.config` (adapter-hid-origo) and:
+ *
+ * | variable | default |
+ * |---|---|
+ * | `CREDSYNC_HID_PART_NUMBERS` | required: `format/facility=PART,...`, e.g. `H10301/99=MID-SUB-CRD_FTPN_644245` |
+ * | `CREDSYNC_HID_MANAGER_ID` / `_NAME` | a UUID derived from the workspace id / `HID Origo` |
+ * | `CREDSYNC_HID_CALLBACK_SECRET` | unset: HID callbacks refused (polling and resync only) |
+ * | `CREDSYNC_HID_CALLBACK_HEADER` | `X-Callback-Secret` |
+ * | `CREDSYNC_HID_REGISTER_CALLBACK` | `false`: register the callback URL with HID at start |
+ * | `CREDSYNC_HID_CALLBACK_BASE_URL` | the server's own URL: the public base HID reaches it under |
+ * | `CREDSYNC_HID_POLL_MS` | `30000` (0: off) |
+ * | `CREDSYNC_HID_FAKE_URL` | unset; the local fake's URL: sandbox phones are redeemed through its `/test/*` controls |
  *
  * @since 0.1.0
  */
-import { Config, Effect, Option, Redacted } from "effect"
+import { OrigoClient } from "@credsync/adapter-hid-origo"
+import { Config, Duration, Effect, Option, Redacted, Schema } from "effect"
+import type * as HidOrigo from "./HidOrigo.js"
 import type * as Server from "./Server.js"
 
 /** The demo key served when none is configured. Not a secret: it only opens the local sandbox. */
@@ -33,8 +51,61 @@ export const config = Config.all({
   workspaceName: Config.String("CREDSYNC_SEAM_WORKSPACE_NAME").pipe(Config.withDefault("credsync sandbox")),
   sandbox: Config.Boolean("CREDSYNC_SEAM_SANDBOX").pipe(Config.withDefault(true)),
   sqlite: Config.option(Config.NonEmptyString("CREDSYNC_SEAM_SQLITE")),
-  issueDelayMs: Config.Int("CREDSYNC_SEAM_ISSUE_DELAY_MS").pipe(Config.withDefault(0))
+  issueDelayMs: Config.Int("CREDSYNC_SEAM_ISSUE_DELAY_MS").pipe(Config.withDefault(0)),
+  resyncMs: Config.option(Config.Int("CREDSYNC_SEAM_RESYNC_MS"))
 })
+
+const pair = String.raw`\s*[^\s=,/]+/[^\s=,/]+\s*=\s*[^\s=,]+\s*`
+const PartNumbersText = Schema.String.check(
+  Schema.isPattern(new RegExp(`^${pair}(,${pair})*$`), {
+    message: "Expected format/facility=PART_NUMBER pairs separated by commas, e.g. H10301/99=MID-SUB-CRD_FTPN_644245"
+  })
+)
+
+/** `"rfid48/9=MID-A, H10301/99=MID-B"` → `{ "rfid48/9": "MID-A", "H10301/99": "MID-B" }` (already checked). */
+export const parsePartNumbers = (text: string): Readonly<Record<string, string>> => {
+  const out: Record<string, string> = {}
+  for (const item of text.split(",")) {
+    const [profile = "", partNumber = ""] = item.split("=").map((x) => x.trim())
+    out[profile] = partNumber
+  }
+  return out
+}
+
+/** The HID Origo backend from the environment (only read when `CREDSYNC_SEAM_BACKEND=hid-origo`). */
+export const hidConfig: Config.Config<Omit<HidOrigo.Backend, "managerId"> & { readonly managerId: string | undefined }> = Config.all({
+  client: OrigoClient.config,
+  partNumbers: Config.schema(PartNumbersText, "CREDSYNC_HID_PART_NUMBERS").pipe(Config.map(parsePartNumbers)),
+  managerId: Config.option(Config.NonEmptyString("CREDSYNC_HID_MANAGER_ID")),
+  managerName: Config.NonEmptyString("CREDSYNC_HID_MANAGER_NAME").pipe(Config.withDefault("HID Origo")),
+  callbackSecret: Config.option(Config.Redacted("CREDSYNC_HID_CALLBACK_SECRET")),
+  callbackHeader: Config.NonEmptyString("CREDSYNC_HID_CALLBACK_HEADER").pipe(Config.withDefault("X-Callback-Secret")),
+  register: Config.Boolean("CREDSYNC_HID_REGISTER_CALLBACK").pipe(Config.withDefault(false)),
+  callbackBaseUrl: Config.option(Config.URL("CREDSYNC_HID_CALLBACK_BASE_URL")),
+  pollMs: Config.Int("CREDSYNC_HID_POLL_MS").pipe(Config.withDefault(30_000)),
+  fakeUrl: Config.option(Config.URL("CREDSYNC_HID_FAKE_URL"))
+}).pipe(
+  Config.map((c) => {
+    const secret = Option.getOrUndefined(c.callbackSecret)
+    const baseUrl = Option.getOrUndefined(c.callbackBaseUrl)?.toString()
+    return {
+      _tag: "hid-origo" as const,
+      client: c.client,
+      partNumbers: c.partNumbers,
+      managerId: Option.getOrUndefined(c.managerId),
+      managerName: c.managerName,
+      callbacks:
+        secret === undefined
+          ? undefined
+          : { header: c.callbackHeader, secret, register: c.register ? { baseUrl } : undefined },
+      pollMs: c.pollMs,
+      fakeControlUrl: Option.getOrUndefined(c.fakeUrl)?.toString()
+    }
+  })
+)
+
+/** Which credential manager backs the workspace. */
+export const backendConfig = Config.Literals(["simulator", "hid-origo"], "CREDSYNC_SEAM_BACKEND").pipe(Config.withDefault("simulator"))
 
 /**
  * Server options from the environment.
@@ -44,6 +115,7 @@ export const config = Config.all({
 export const fromEnv = (log?: (line: string) => void): Effect.Effect<Server.Options, Config.ConfigError> =>
   Effect.gen(function* () {
     const c = yield* config
+    const backend = (yield* backendConfig) === "hid-origo" ? yield* hidConfig : undefined
     return {
     host: c.host,
     port: c.port,
@@ -55,7 +127,9 @@ export const fromEnv = (log?: (line: string) => void): Effect.Effect<Server.Opti
         apiKeys: [c.apiKey],
         sandbox: c.sandbox,
         sqliteFile: Option.getOrUndefined(c.sqlite),
-        simulator: { issueDelay: c.issueDelayMs }
+        simulator: { issueDelay: c.issueDelayMs },
+        ...(backend === undefined ? {} : { backend }),
+        ...Option.match(c.resyncMs, { onNone: () => ({}), onSome: (ms) => ({ engine: { resyncEvery: Duration.millis(ms) } }) })
       }
     ]
     }

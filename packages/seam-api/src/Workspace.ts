@@ -7,7 +7,13 @@
  * - the engine's reconcile loop;
  * - a tail of the store's persisted event log that turns domain events into Seam events, delivers
  *   webhooks and, in sandbox workspaces, plays the phone SDK (redeems invitation codes);
- * - a pump of the simulator's provider callbacks into `engine.ingest`.
+ * - a pump of the simulator's provider callbacks into `engine.ingest`;
+ * - with the HID Origo backend (`backend: { _tag: "hid-origo", ... }`, see HidOrigo): a poll of the
+ *   HID users that wait on HID, as a fallback for lost callbacks (callbacks themselves arrive through
+ *   the server's `/hid/callbacks/:workspace_id` route and `hidCallback`).
+ *
+ * The credential manager is the simulator's (default) or HID Origo; the ACS is always the in-memory
+ * ACS of the simulator.
  *
  * @since 0.1.0
  */
@@ -23,7 +29,10 @@ import {
 import { MemoryStore, Simulator } from "@credsync/adapter-memory"
 import { SqliteStore } from "@credsync/store-sqlite"
 import { AccessControl as AccessControlTag, CredentialManager as ManagerTag, Store as StoreTag } from "@credsync/core"
+import type { OrigoEvents } from "@credsync/adapter-hid-origo"
 import { Effect, FiberSet, Option, Queue, type Redacted, Schedule, type Scope, Semaphore, Stream } from "effect"
+import * as HidOrigo from "./HidOrigo.js"
+import * as ProfileIndex from "./internal/profileIndex.js"
 import * as AcsUsers from "./internal/acsUsers.js"
 import { stableId } from "./internal/ids.js"
 import * as SeamEvents from "./SeamEvents.js"
@@ -42,6 +51,11 @@ export interface Options {
   readonly sqliteFile?: string | undefined
   /** Simulator settings (seed, issueDelay, faults...). Systems get UUID ids unless given. */
   readonly simulator?: Simulator.Options | undefined
+  /**
+   * The credential manager: the simulator's (default) or HID Origo. The ACS is the simulator's
+   * in-memory ACS either way.
+   */
+  readonly backend?: { readonly _tag: "simulator" } | HidOrigo.Backend | undefined
   readonly engine?: Engine.Config | undefined
   readonly webhookDelivery?: Webhooks.DeliveryOptions | undefined
   /** Fallback poll of the event log and provider callbacks, in ms. Default 250. */
@@ -77,8 +91,24 @@ export interface Workspace {
   readonly apiKeys: ReadonlyArray<Redacted.Redacted<string>>
   readonly engine: Engine.EngineShape
   readonly store: Store.StoreShape
-  /** The simulated credential manager and ACS (ground truth for tests). */
+  /** The simulated ACS, and the simulated credential manager unless HID Origo is configured (ground truth for tests). */
   readonly simulator: Simulator.Simulator
+  /** With HID Origo: the card profiles (`format/facility`) that have a part number; undefined: any. */
+  readonly cardProfiles: ReadonlySet<string> | undefined
+  /** The HID Origo side, when the workspace is backed by HID Origo. */
+  readonly hid: HidOrigo.HidSide | undefined
+  /**
+   * One HID callback delivery: authenticated and decoded by `OrigoEvents.ingest`, its observations
+   * fed to the engine. Undefined when HID callbacks are not configured for this workspace.
+   */
+  readonly hidCallback:
+    | ((request: OrigoEvents.CallbackRequest) => Effect.Effect<number, OrigoEvents.CallbackRejected | PortError.PortError>)
+    | undefined
+  /**
+   * Register this workspace's callback URL (`{baseUrl ?? serverUrl}/hid/callbacks/{id}`) with HID, if
+   * configured to; returns the URL registered.
+   */
+  readonly registerHidCallbacks: (serverUrl: string) => Effect.Effect<string | undefined, PortError.PortError>
   readonly managers: ReadonlyArray<CredentialManager.ManagerSystem>
   readonly acsSystems: ReadonlyArray<AccessControl.AcsSystem>
   /** The ACS port with UUID user ids, as the engine sees it. */
@@ -98,11 +128,14 @@ export interface Workspace {
   readonly identity: (id: string) => Effect.Effect<Identity.IdentityState | undefined, PortError.PortError>
   /** The live identity a lookup key (`phone:<id>`, `credential:<id>`, ...) points to. */
   readonly find: (key: string) => Effect.Effect<Identity.IdentityState | undefined, PortError.PortError>
+  /** Who holds an email address or phone number (unique per workspace; the engine has no such key). */
+  readonly profiles: ProfileIndex.ProfileIndex
 }
 
-const withUuidSystems = (workspaceId: string, options: Simulator.Options = {}): Simulator.Options => ({
+const withUuidSystems = (workspaceId: string, options: Simulator.Options = {}, hid: boolean): Simulator.Options => ({
   ...options,
-  managers: options.managers ?? [
+  // with HID Origo the simulator plays only the ACS
+  managers: hid ? [] : options.managers ?? [
     { id: stableId(`${workspaceId}|manager`), name: "Simulated HID Origo", externalType: "hid_credential_manager_organization" }
   ],
   acsSystems: options.acsSystems ?? [{ id: stableId(`${workspaceId}|acs`), name: "Simulated PTI site", externalType: "pti_site" }]
@@ -117,12 +150,15 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
   Effect.gen(function* () {
     const log = options.log ?? (() => {})
     const sandbox = options.sandbox ?? true
-    const simulator = Simulator.make(withUuidSystems(options.id, options.simulator))
+    const backend = options.backend?._tag === "hid-origo" ? options.backend : undefined
+    const simulator = Simulator.make(withUuidSystems(options.id, options.simulator, backend !== undefined))
+    const hid = backend === undefined ? undefined : yield* HidOrigo.make(backend, backend.managerId ?? stableId(`${options.id}|hid-origo`))
+    const manager = hid?.manager ?? simulator.manager
     const acs = AcsUsers.wrap(simulator.acs).port
     const store: Store.StoreShape =
       options.sqliteFile === undefined ? MemoryStore.make() : yield* SqliteStore.make({ filename: options.sqliteFile })
     const engine = yield* Engine.make(options.engine ?? {}).pipe(
-      Effect.provideService(ManagerTag.CredentialManager, simulator.manager),
+      Effect.provideService(ManagerTag.CredentialManager, manager),
       Effect.provideService(AccessControlTag.AccessControl, acs),
       Effect.provideService(StoreTag.Store, store)
     )
@@ -177,14 +213,70 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
     })
 
     // The phone SDK of a sandbox phone: redeem the code the engine handed out, if the phone is live.
+    // With HID Origo only the local fake can be asked to (its /test/redeem control); against HID itself
+    // the code waits for a real app (it is on the phone resource).
+    const fakeUrl = sandbox ? backend?.fakeControlUrl : undefined
     const playSdk = (e: Extract<Store.StoredEvent["event"], { _tag: "InvitationCreated" }>) =>
       Effect.gen(function* () {
-        if (!sandbox) return
+        if (!sandbox || (hid !== undefined && fakeUrl === undefined)) return
         const s = yield* identity(e.identity)
         if (s?.phones[e.phoneId]?.active !== true) return
-        yield* simulator.redeem(e.code).pipe(Effect.ignore)
-        yield* pump
+        if (fakeUrl === undefined) {
+          yield* simulator.redeem(e.code).pipe(Effect.ignore)
+          yield* pump
+        } else {
+          yield* HidOrigo.fakeControl(fakeUrl, "redeem", { code: e.code }).pipe(
+            Effect.catch((err) => Effect.sync(() => log(`workspace ${options.id}: fake redeem failed: ${err.message}`)))
+          )
+        }
       })
+    // A sandbox phone on the fake syncs once HID started issuing to it (ISSUE_INITIATED → ACTIVE).
+    const syncPhones = (e: Store.StoredEvent["event"]) =>
+      fakeUrl !== undefined && e._tag === "CredentialIssued" && !e.active
+        ? HidOrigo.fakeControl(fakeUrl, "settle").pipe(
+            Effect.catch((err) => Effect.sync(() => log(`workspace ${options.id}: fake settle failed: ${err.message}`)))
+          )
+        : Effect.void
+
+    // Identities that wait on HID (polled in case a callback is lost); rebuilt from the event log.
+    const waiting = new Set<Ids.UserIdentityId>()
+    const noteWaiting = (e: Store.StoredEvent["event"]) => {
+      if (hid === undefined) return
+      switch (e._tag) {
+        case "EnrollmentRequested":
+        case "InvitationCreated":
+        case "CredentialRequested":
+        case "CredentialIssued":
+        case "CredentialRetiring":
+          waiting.add(e.identity)
+          return
+        default:
+          return
+      }
+    }
+    const pollHid = (side: HidOrigo.HidSide) =>
+      Effect.gen(function* () {
+        const users: Array<Ids.ProviderRef> = []
+        for (const id of [...waiting]) {
+          const s = Option.getOrUndefined(yield* store.load(id))?.state
+          const user = s === undefined ? undefined : HidOrigo.hidUserOf(s, side.managerId)
+          if (s === undefined || !HidOrigo.waitsOnHid(s, side.managerId)) waiting.delete(id)
+          else if (user !== undefined) users.push(user)
+        }
+        if (users.length === 0) return
+        yield* HidOrigo.feed(engine, yield* side.events.poll(users))
+      })
+
+    const hidCallback =
+      hid === undefined || backend?.callbacks === undefined
+        ? undefined
+        : (request: OrigoEvents.CallbackRequest) =>
+            Effect.gen(function* () {
+              const observations = yield* hid.events.ingest(request)
+              yield* HidOrigo.feed(engine, observations)
+              yield* Queue.offer(wakeQueue, undefined)
+              return observations.length
+            })
 
     const sync = syncLock.withPermits(1)(
       Effect.gen(function* () {
@@ -193,7 +285,9 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
           if (page.length === 0) return
           for (const stored of page) {
             lastSeq = stored.seq
+            noteWaiting(stored.event)
             if (stored.event._tag === "InvitationCreated") yield* playSdk(stored.event)
+            yield* syncPhones(stored.event)
             for (const ev of translate(stored)) yield* publish(ev)
           }
         }
@@ -217,6 +311,18 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
       )
     )
 
+    const pollMs = backend?.pollMs ?? 30_000
+    if (hid !== undefined && pollMs > 0) {
+      yield* Effect.forkScoped(
+        Effect.forever(
+          Effect.sleep(`${pollMs} millis`).pipe(
+            Effect.andThen(pollHid(hid)),
+            Effect.catchCause(report(`workspace ${options.id}: HID poll`))
+          )
+        )
+      )
+    }
+
     return {
       id: options.id,
       name: options.name ?? "Sandbox workspace",
@@ -227,7 +333,16 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
       engine,
       store,
       simulator,
-      managers: simulator.manager.systems,
+      hid,
+      cardProfiles: backend === undefined ? undefined : new Set(Object.keys(backend.partNumbers)),
+      hidCallback,
+      registerHidCallbacks: (serverUrl) => {
+        const callbacks = backend?.callbacks
+        if (hid === undefined || callbacks?.register === undefined) return Effect.succeed(undefined)
+        const url = `${(callbacks.register.baseUrl ?? serverUrl).replace(/\/+$/, "")}/hid/callbacks/${encodeURIComponent(options.id)}`
+        return Effect.as(hid.client.registerCallback({ url, header: { name: callbacks.header, value: callbacks.secret } }), url)
+      },
+      managers: manager.systems,
       acsSystems: acs.systems,
       acs,
       acsUsers: new Map(),
@@ -238,6 +353,7 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
       wake: Effect.asVoid(Queue.offer(wakeQueue, undefined)),
       identities,
       identity,
-      find
+      find,
+      profiles: ProfileIndex.make(identities, identity)
     } satisfies Workspace
   })

@@ -25,7 +25,8 @@ const main = Effect.gen(function* () {
   }
   if (ws !== undefined) {
     log(`ACS systems: ${ws.acsSystems.map((a) => `${a.name} ${a.id}`).join(", ")}`)
-    log(`credential managers: ${ws.managers.map((m) => `${m.name} ${m.id}`).join(", ")}`)
+    log(`credential managers: ${ws.managers.map((m) => `${m.name} ${m.id}`).join(", ")}${ws.hid === undefined ? " (simulated)" : " (HID Origo)"}`)
+    if (ws.hidCallback !== undefined) log(`HID callbacks accepted on ${running.url}/hid/callbacks/${ws.id}`)
   }
   log(`try: curl -s -X POST ${running.url}/acs/systems/list -H 'Authorization: Bearer <key>' -H 'content-type: application/json' -d '{}'`)
   return scope
