@@ -19,7 +19,7 @@ describe("invariant (design.md §2) over adapter-seam and the Seam-compatible AP
         cleanup: SeamProvider.stop,
         maxCommands: 20
       }),
-      { numRuns: Property.runs(6), verbose: 1 }
+      { numRuns: Property.runs(6, 0.03), verbose: 1 }
     )
   }, 600_000)
 })

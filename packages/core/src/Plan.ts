@@ -371,7 +371,9 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
     if (keep !== undefined) {
       claimed.add(keep.ref)
       const active = keep.status === "active"
-      if (current.ref !== keep.ref || (current.issue === "active") !== active) emit(issued(identity, now, id, keep))
+      // a reissue at the manager may keep the credential's id and change its card number
+      const reissued = keep.cardNumber !== undefined && keep.cardNumber !== current.cardNumber
+      if (current.ref !== keep.ref || (current.issue === "active") !== active || reissued) emit(issued(identity, now, id, keep))
       // the manager imports and assigns its copies in the ACS itself
       if (active && !current.assigned) emit({ _tag: "CredentialAssigned", identity, at: now, credentialId: id })
       for (const extra of copies) {
