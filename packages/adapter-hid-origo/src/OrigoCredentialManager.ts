@@ -104,7 +104,7 @@ export const make = Effect.fnUntraced(function* (client: OrigoClientShape, optio
       {
         id: options.system,
         name: options.name ?? "HID Origo",
-        externalType: "hid_credential_manager",
+        externalType: "hid_credential_manager_organization",
         capabilities: { ...defaultCapabilities, ...options.capabilities }
       }
     ],

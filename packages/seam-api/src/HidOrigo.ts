@@ -61,7 +61,7 @@ export interface HidSide {
   readonly client: OrigoClient.OrigoClientShape
 }
 
-/** Seam's external type of an HID Origo organization (the adapter names it `hid_credential_manager`). */
+/** Seam's external type of an HID Origo organization. */
 export const externalType = "hid_credential_manager_organization"
 
 /** Build the client, the credential manager port and the event intake. */
