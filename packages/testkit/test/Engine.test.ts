@@ -142,6 +142,45 @@ describe("Engine", () => {
     }))
 })
 
+describe("Engine: enrolment lifecycle", () => {
+  it.effect("a phone whose endpoint was removed enrols again and gets a fresh credential", () =>
+    Effect.gen(function* () {
+      const { sim, engine, id } = yield* setup()
+      yield* engine.reconcile(id)
+      const before = (yield* sim.truth()).credentials.find((c) => c.live)!
+      yield* sim.removeEndpointBehindBack(before.endpoint)
+      yield* engine.resyncAll
+      yield* engine.drain
+      const state = yield* engine.get(id)
+      const enrollment = state.enrollments["p1|cm_sim"]!
+      assert.strictEqual(enrollment.status, "invited")
+      assert.strictEqual(enrollment.generation, 2)
+      yield* sim.redeem(enrollment.code!)
+      yield* engine.reconcile(id)
+      const live = (yield* sim.truth()).credentials.filter((c) => c.live)
+      assert.strictEqual(live.length, 1)
+      assert.notStrictEqual(live[0]!.endpoint, before.endpoint)
+      const children = Object.values((yield* engine.get(id)).children)
+      assert.strictEqual(children.length, 1)
+      assert.strictEqual(children[0]!.ref, live[0]!.ref)
+      assert.strictEqual((yield* sim.truth()).acsEntries.length, 1)
+    }))
+
+  it.effect("a deactivated phone loses its credential and its endpoint, and never gets another", () =>
+    Effect.gen(function* () {
+      const { sim, engine, id } = yield* setup()
+      yield* engine.reconcile(id)
+      yield* engine.execute({ _tag: "DeactivatePhone", userIdentityId: id, phoneId: "p1" })
+      yield* engine.drain
+      const truth = yield* sim.truth()
+      assert.strictEqual(truth.credentials.filter((c) => c.live).length, 0)
+      assert.strictEqual(truth.acsEntries.length, 0)
+      assert.isTrue(truth.endpoints.every((e) => e.status === "removed"))
+      const again = yield* Effect.flip(engine.execute({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p1", deviceType: "ios_phone" }))
+      assert.strictEqual(again.reason, "Conflict")
+    }))
+})
+
 describe("Client (Promise facade)", () => {
   it("runs the flow without Effect", async () => {
     const sim = Simulator.make()

@@ -337,11 +337,14 @@ export const make = (config: Config) =>
           const commit = unsaved.length === 0 ? p.events : [...unsaved, ...p.events]
           next = p.wakeAt
           // quiet: the next look (if any) is queued in the same write
-          const quiet = p.actions.length === 0 && retryAt === undefined
+          // quiet: nothing to do and nothing learned (what was learned may enable more work)
+          const settled = p.actions.length === 0 && p.events.length === 0
+          const quiet = settled && retryAt === undefined
           version = yield* save(id, version, state, commit, quiet ? next : undefined)
           unsaved = []
           if (quiet) scheduled = next
-          if (p.actions.length === 0) break
+          if (settled) break
+          if (p.actions.length === 0) continue
           actions += p.actions.length
           const acting = state
           const outcomes = yield* Effect.forEach(p.actions, (a) => run1(acting, a, now), {
