@@ -17,7 +17,7 @@ import type { CommandRejected } from "./Command.js"
 import { Engine, type ReconcileResult } from "./Engine.js"
 import type { DomainEvent } from "./Event.js"
 import type { IdentityState } from "./Identity.js"
-import { randomUuid, type UserIdentityId } from "./Ids.js"
+import { randomUuid, UserIdentityId } from "./Ids.js"
 
 
 /** @since 0.1.0 */
@@ -97,7 +97,7 @@ export const make = <E>(layer: Layer.Layer<Engine, E>): Client => {
     deleteEnrollmentAutomation: (input) => exec({ _tag: "DeleteAutomation", ...input }),
     createSyncCredential: async (input) => exec({ _tag: "CreateSyncCredential", ...(await withId(input, "credentialId")) }),
     deleteSyncCredential: (input) => exec({ _tag: "DeleteSyncCredential", ...input }),
-    get: (id) => run((e) => e.get(id as UserIdentityId)),
+    get: (id) => run((e) => e.get(UserIdentityId.make(id))),
     lookup: (key) => run((e) => e.lookup(key)),
     ingest: (observation) => run((e) => e.ingest(observation)),
     reconcile: (id) => run((e) => e.reconcile(id)),
