@@ -416,7 +416,15 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
         // drift) holds the endpoint. HID enforces the same rule with a 412.
         const view = observed.managers.get(p.managerId)
         const want = profileKey(p.card)
-        const held = view === undefined || view.credentials.some((x) => x.endpoint === e.endpoint && isLive(x) && profileKey(x) === want)
+        const twin = (x: Child) => {
+          const other = s.parents[x.parentId]
+          return x.id !== id && x.endpoint === e.endpoint && x.managerId === p.managerId && other !== undefined && profileKey(other.card) === want
+        }
+        // also a credential the engine still tracks there (a listing may not show it yet)
+        const held =
+          view === undefined ||
+          view.credentials.some((x) => x.endpoint === e.endpoint && isLive(x) && profileKey(x) === want) ||
+          Object.values(s.children).some(twin)
         if (held) {
           wake(now + pollMs)
           return
@@ -488,14 +496,17 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
     const ownAcs = !replicates(c.managerId)
     const entries = parent === undefined || !ownAcs ? undefined : observed.acs.get(parent.acsSystemId)
     if (view === undefined || (parent !== undefined && ownAcs && entries === undefined)) continue
-    const live = c.ref === undefined ? undefined : view.credentials.find((x) => x.ref === c.ref && isLive(x))
-    if (live !== undefined) actions.push({ _tag: "Revoke", managerId: c.managerId, credential: live.ref, why: "retiring" })
-    const unsure = c.ref === undefined && c.issue === "requested" && !lagPassed(c.managerId, c.requestedAt)
+    const seen = c.ref === undefined ? undefined : view.credentials.find((x) => x.ref === c.ref)
+    // a credential issued within the listing lag may be live though not listed yet
+    const fresh = !lagPassed(c.managerId, c.issuedAt ?? c.requestedAt)
+    const live = seen !== undefined ? isLive(seen) : c.ref !== undefined && fresh
+    if (live && c.ref !== undefined) actions.push({ _tag: "Revoke", managerId: c.managerId, credential: c.ref, why: "retiring" })
+    const unsure = c.ref === undefined && c.issue === "requested" && fresh
     const entry = entries?.find((x) => (c.acsRef !== undefined && x.ref === c.acsRef) || (c.cardNumber !== undefined && x.cardNumber === c.cardNumber))
     if (entry !== undefined && parent !== undefined) {
       actions.push({ _tag: "RemoveFromAcs", acsSystemId: parent.acsSystemId, entry: entry.ref, why: "retiring" })
     }
-    if (live === undefined && entry === undefined && !unsure) {
+    if (!live && entry === undefined && !unsure) {
       emit({ _tag: "CredentialRevoked", identity, at: now, credentialId: c.id })
     }
   }
