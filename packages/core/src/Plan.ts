@@ -188,15 +188,11 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
 
     for (const [key, e] of Object.entries(s.enrollments)) {
       if (e.managerId !== m) continue
-      if (e.status === "inviting" && e.invitation === undefined) {
-        // A lost invite response: any pending invitation nobody holds is as good as ours (its code
-        // was never handed out), so adopt it rather than create another.
-        const held = new Set(Object.values(s.enrollments).map((x) => x.invitation))
-        const free = view.invitations.find((i) => i.status === "pending" && !held.has(i.ref))
-        if (free !== undefined) {
-          emit({ _tag: "InvitationCreated", identity, at: now, key, invitation: free.ref, code: free.code, phoneId: e.phoneId })
-        }
-      } else if (e.status === "invited" && e.invitation !== undefined) {
+      // An enrollment still "inviting" had its invite response lost: it is re-requested after the
+      // listing lag (step 3), and the invitation that may have been created is cancelled below once
+      // nobody waits. Adopting it instead is unsafe: a pending invitation nobody holds now may be one
+      // whose code an earlier generation already handed to an app.
+      if (e.status === "invited" && e.invitation !== undefined) {
         const endpoint = view.endpoints.find((x) => x.invitation === e.invitation && x.status === "active")
         const inv = invitations.get(e.invitation)
         if (endpoint !== undefined) {
@@ -277,15 +273,10 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
         actions.push({ _tag: "Revoke", managerId: m, credential: cred.ref, why: "unclaimed" })
       }
     }
-    // Invitations nobody holds, once no enrollment is waiting for one.
+    // Invitations nobody holds (a lost invite response, a superseded generation).
     const held = new Set(Object.values(s.enrollments).map((x) => x.invitation))
-    const waiting = Object.values(s.enrollments).some((x) => x.managerId === m && x.status === "inviting" && x.invitation === undefined)
-    if (!waiting) {
-      for (const inv of view.invitations) {
-        if (inv.status === "pending" && !held.has(inv.ref)) {
-          actions.push({ _tag: "CancelInvitation", managerId: m, invitation: inv.ref })
-        }
-      }
+    for (const inv of view.invitations) {
+      if (inv.status === "pending" && !held.has(inv.ref)) actions.push({ _tag: "CancelInvitation", managerId: m, invitation: inv.ref })
     }
     // Endpoints that belong to no enrollment (e.g. redeemed after the phone was deactivated).
     const used = new Set<string>()

@@ -42,6 +42,9 @@ export const checkQuiet = async (world: World, model: Model): Promise<void> => {
       for (const profile of identity.parents.values()) {
         expected++
         const mine = live.filter((c) => endpoints.has(c.endpoint) && profileKey(c) === profile)
+        if (mine.length !== 1 && process.env.CREDSYNC_DEBUG) {
+          console.log(JSON.stringify({ endpoints: [...endpoints], mine, state: state!.children, enrollments: state!.enrollments, owners: [...world.endpointOwner] }, null, 1))
+        }
         if (mine.length !== 1) {
           fail(`phone ${phone} of ${identity.id} has ${mine.length} live credentials for ${profile} (want exactly 1)`)
         }
