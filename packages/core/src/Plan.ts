@@ -241,7 +241,17 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
           emit(issued(identity, now, c.id, cred))
         }
       } else if (!c.retiring && (c.issue === "issuing" || c.issue === "active" || c.issue === "requested")) {
-        if (cred !== undefined || lagPassed(m, c.requestedAt)) {
+        // Before forgetting its card number, take it out of the ACS: an entry the engine imported
+        // but could not assign is found by card number only.
+        const parent = s.parents[c.parentId]
+        const entries = parent === undefined ? undefined : observed.acs.get(parent.acsSystemId)
+        const imported =
+          c.cardNumber === undefined || parent === undefined ? undefined : entries?.find((x) => x.cardNumber === c.cardNumber)
+        if (imported !== undefined && parent !== undefined) {
+          actions.push({ _tag: "RemoveFromAcs", acsSystemId: parent.acsSystemId, entry: imported.ref, why: "credential lost" })
+        } else if (c.cardNumber !== undefined && entries === undefined) {
+          // the ACS was not observed: wait rather than lose track of an entry
+        } else if (cred !== undefined || lagPassed(m, c.requestedAt)) {
           emit({
             _tag: "CredentialLost",
             identity,
