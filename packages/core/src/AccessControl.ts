@@ -9,9 +9,11 @@ import type { CardProfile } from "./Card.js"
 import { AcsSystemId, AcsUserId, ProviderRef } from "./Ids.js"
 import type { PortError } from "./PortError.js"
 
+/** An access control system this service serves. */
 export const AcsSystem = Schema.Struct({ id: AcsSystemId, name: Schema.String, externalType: Schema.String })
 export type AcsSystem = typeof AcsSystem.Type
 
+/** A person's account in one ACS. */
 export const AcsUser = Schema.Struct({
   id: AcsUserId,
   acsSystemId: AcsSystemId,
@@ -33,6 +35,7 @@ export type AcsEntry = typeof AcsEntry.Type
 
 /** Entries the engine manages carry this label prefix. */
 export const managedLabel = (childId: string): string => `credsync:${childId}`
+/** Was this entry imported by the engine (and so is the engine's to remove)? */
 export const isManaged = (e: AcsEntry): boolean => e.label.startsWith("credsync:")
 
 /** @since 0.1.0 */

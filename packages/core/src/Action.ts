@@ -6,6 +6,7 @@
 import type { CardProfile } from "./Card.js"
 import type { AcsSystemId, AcsUserId, AutomationId, CredentialId, ProviderRef } from "./Ids.js"
 
+/** Every action `plan` can ask for; the engine runs each through a port. */
 export type Action =
   | { readonly _tag: "EnsureManagerUser"; readonly managerId: AcsSystemId }
   | { readonly _tag: "Invite"; readonly managerId: AcsSystemId; readonly key: string }

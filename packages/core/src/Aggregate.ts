@@ -50,6 +50,7 @@ export const decodeCommand = (input: unknown): Result.Result<Command, CommandRej
   return Result.succeed(r.success)
 }
 
+/** The state of an identity before its first event. */
 export const empty = (id: UserIdentityId, at: number): IdentityState => ({
   id,
   createdAt: at,
@@ -318,6 +319,7 @@ export const evolve = (state: IdentityState | undefined, event: DomainEvent): Id
   }
 }
 
+/** `evolve` over a list of events. */
 export const fold = (state: IdentityState | undefined, events: ReadonlyArray<DomainEvent>): IdentityState | undefined =>
   events.reduce<IdentityState | undefined>(evolve, state)
 

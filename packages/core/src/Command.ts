@@ -9,6 +9,7 @@ import { AcsSystemId, AcsUserId, AutomationId, CredentialId, PhoneId, UserIdenti
 
 const who = { userIdentityId: UserIdentityId }
 
+/** A new mobile-app user (Seam user identity). `key`, `email` and `phoneNumber` are unique. */
 export const CreateUserIdentity = Schema.TaggedStruct("CreateUserIdentity", {
   ...who,
   key: Schema.optional(Schema.NonEmptyString),
@@ -16,7 +17,9 @@ export const CreateUserIdentity = Schema.TaggedStruct("CreateUserIdentity", {
   phoneNumber: Schema.optional(Schema.String.check(Schema.isPattern(/^\+[1-9]\d{1,14}$/))),
   fullName: Schema.optional(Schema.String)
 })
+/** Retire everything the identity holds at the providers, then keep it as a tombstone. */
 export const DeleteUserIdentity = Schema.TaggedStruct("DeleteUserIdentity", who)
+/** The person's ACS user in one ACS (at most one per ACS). */
 export const LinkAcsUser = Schema.TaggedStruct("LinkAcsUser", {
   ...who,
   acsUserId: AcsUserId,
@@ -31,11 +34,13 @@ export const PhoneOnline = Schema.TaggedStruct("PhoneOnline", {
 })
 /** A lost phone: its credentials are revoked and it never receives another. */
 export const DeactivatePhone = Schema.TaggedStruct("DeactivatePhone", { ...who, phoneId: PhoneId })
+/** Enrol every phone of the identity with this credential manager as it comes online. */
 export const LaunchAutomation = Schema.TaggedStruct("LaunchAutomation", {
   ...who,
   automationId: AutomationId,
   managerId: AcsSystemId
 })
+/** Stop enrolling new phones with this manager (enrolled phones keep their credentials). */
 export const DeleteAutomation = Schema.TaggedStruct("DeleteAutomation", { ...who, automationId: AutomationId })
 /** A multi-phone sync credential: shared card details only; the manager allocates card numbers. */
 export const CreateSyncCredential = Schema.TaggedStruct("CreateSyncCredential", {
@@ -48,6 +53,7 @@ export const CreateSyncCredential = Schema.TaggedStruct("CreateSyncCredential", 
   startsAt: Schema.optional(Schema.String),
   endsAt: Schema.optional(Schema.String)
 })
+/** Revoke every phone credential of the parent, then forget it. */
 export const DeleteSyncCredential = Schema.TaggedStruct("DeleteSyncCredential", { ...who, credentialId: CredentialId })
 
 /** @since 0.1.0 */

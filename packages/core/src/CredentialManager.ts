@@ -30,6 +30,7 @@ export const ManagerSystem = Schema.Struct({
 })
 export type ManagerSystem = typeof ManagerSystem.Type
 
+/** A code the phone app redeems with the manager's SDK to enrol. */
 export const Invitation = Schema.Struct({
   ref: ProviderRef,
   code: Schema.String,
@@ -50,6 +51,7 @@ export type Endpoint = typeof Endpoint.Type
 export const CredentialStatus = Schema.Literals(["issuing", "active", "revoking", "revoked", "failed"])
 export type CredentialStatus = typeof CredentialStatus.Type
 
+/** A credential the manager holds on an endpoint, with its card profile and number. */
 export const ManagerCredential = Schema.Struct({
   ref: ProviderRef,
   endpoint: ProviderRef,
@@ -63,6 +65,7 @@ export const ManagerCredential = Schema.Struct({
 })
 export type ManagerCredential = typeof ManagerCredential.Type
 
+/** Issuing or active: the credential opens doors, or will. */
 export const isLive = (c: { readonly status: CredentialStatus }): boolean => c.status === "issuing" || c.status === "active"
 
 /** A multi-phone sync credential held by a replicating manager (Seam). */
@@ -88,6 +91,7 @@ export const ManagerView = Schema.Struct({
 })
 export type ManagerView = typeof ManagerView.Type
 
+/** Issue one credential of this card profile to this endpoint of this user. */
 export interface IssueRequest {
   readonly user: ProviderRef
   readonly endpoint: ProviderRef

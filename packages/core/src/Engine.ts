@@ -42,6 +42,7 @@ export interface Config {
   readonly planner?: typeof plan
 }
 
+/** In-call retries of `Transient` failures: exponential from 100 ms, jittered, capped at 5 s, 3 retries. */
 export const defaultRetry: Schedule.Schedule<unknown, PortError> = Schedule.max([
   Schedule.exponential("100 millis").pipe(
     Schedule.jittered,
@@ -56,6 +57,7 @@ export class InvalidObservation extends Schema.TaggedError<InvalidObservation>()
   field: Schema.optional(Schema.String)
 }) {}
 
+/** What one reconcile did. */
 export interface ReconcileResult {
   readonly rounds: number
   readonly actions: number
