@@ -21,11 +21,10 @@
  * is set far above anything a run does, the adapter has no in-call retry of its own, and the fake's rate
  * limits are raised too. The fake keeps real time (tokens and invitations last hours; no run gets near).
  */
-import { createServer, type IncomingHttpHeaders } from "node:http"
 import { Simulator } from "@credsync/adapter-memory"
 import { type CredentialManager, Ids, type Observation, PortError } from "@credsync/core"
 import { HidOrigoFake } from "@credsync/hid-origo-fake"
-import type { FaultProfile, Provider, Truth } from "@credsync/testkit"
+import { type FaultProfile, Loopback, type Provider, type Truth } from "@credsync/testkit"
 import { Effect, Exit, Redacted } from "effect"
 import { OrigoClient, OrigoCredentialManager, OrigoEvents } from "../src/index.js"
 
@@ -66,48 +65,6 @@ export class ProviderCrash extends Error {
   }
 }
 
-interface Captured {
-  readonly headers: IncomingHttpHeaders
-  readonly body: string
-}
-
-/** A loopback receiver for HID's callback deliveries: records each one, answers 200. */
-const startReceiver = async (path: string): Promise<{ readonly url: string; readonly take: () => Array<Captured>; readonly close: () => Promise<void> }> => {
-  const captured: Array<Captured> = []
-  const server = createServer((req, res) => {
-    const chunks: Array<Buffer> = []
-    req.on("data", (c: Buffer) => chunks.push(c))
-    req.on("end", () => {
-      captured.push({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8") })
-      res.writeHead(200).end()
-    })
-  })
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => resolve())
-  })
-  const address = server.address()
-  if (address === null || typeof address === "string") throw new Error("The callback receiver did not bind a TCP port")
-  return {
-    url: `http://127.0.0.1:${address.port}${path}`,
-    take: () => captured.splice(0),
-    close: async () => {
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    }
-  }
-}
-
-const mulberry32 = (seed: number): (() => number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const statusOf = (e: unknown): number | undefined =>
   typeof e === "object" && e !== null && "status" in e && typeof e.status === "number" ? e.status : undefined
@@ -136,7 +93,7 @@ export interface HidProvider extends Provider {
 /** Starts a fake, a callback receiver and the adapter on them. Stop everything with {@link stop}. */
 export const make = async (options: HidProviderOptions = {}): Promise<HidProvider> => {
   const seed = options.seed ?? 1
-  const random = mulberry32(seed ^ 0x9e3779b9)
+  const random = Loopback.seeded(seed ^ 0x9e3779b9)
   const fake = await HidOrigoFake.start({
     seed,
     partNumbers: pools,
@@ -145,7 +102,7 @@ export const make = async (options: HidProviderOptions = {}): Promise<HidProvide
     rateLimit: { limit: 10_000_000, windowMs: 300_000 },
     authRateLimit: { limit: 10_000_000, windowMs: 300_000 }
   })
-  const receiver = await startReceiver("/hid/callbacks")
+  const receiver = await Loopback.receiver("/hid/callbacks")
   const secret = Redacted.make(`cb-${seed}-${Math.random().toString(36).slice(2)}`)
   const config: OrigoClient.OrigoConfig = {
     clientId: fake.account.clientId,

@@ -34,7 +34,6 @@
  *   listings (the server itself never lists two), which the outer engine must revoke.
  */
 import { randomUUID } from "node:crypto"
-import { createServer, type IncomingHttpHeaders } from "node:http"
 import {
   type AccessControl,
   type CredentialManager,
@@ -44,7 +43,7 @@ import {
   PortError
 } from "@credsync/core"
 import { Server } from "@credsync/seam-api"
-import type { FaultProfile, Provider, Truth } from "@credsync/testkit"
+import { type FaultProfile, Loopback, type Provider, type Truth } from "@credsync/testkit"
 import { SeamHttp } from "@seamapi/http/connect"
 import { Effect, Exit, Redacted } from "effect"
 import { SeamAccessControl, SeamClient, SeamCredentialManager, SeamWebhooks } from "../src/index.js"
@@ -58,47 +57,6 @@ export class ProviderCrash extends Error {
   }
 }
 
-interface Delivery {
-  readonly headers: IncomingHttpHeaders
-  readonly body: string
-}
-
-const startReceiver = async () => {
-  const received: Array<Delivery> = []
-  const server = createServer((req, res) => {
-    const chunks: Array<Buffer> = []
-    req.on("data", (c: Buffer) => chunks.push(c))
-    req.on("end", () => {
-      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8") })
-      res.writeHead(204).end()
-    })
-  })
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => resolve())
-  })
-  const address = server.address()
-  if (address === null || typeof address === "string") throw new Error("the webhook receiver did not bind a TCP port")
-  return {
-    url: `http://127.0.0.1:${address.port}/seam/webhooks`,
-    take: () => received.splice(0),
-    close: async () => {
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    }
-  }
-}
-
-const mulberry32 = (seed: number): (() => number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Run an effect of the server's world on the real clock, never on the World's TestClock. */
 const real = <A, E>(eff: Effect.Effect<A, E>): Effect.Effect<A, E> =>
@@ -135,7 +93,7 @@ const stops = new WeakMap<Provider, () => Promise<void>>()
 /** Starts a server, a proxy, a webhook receiver and the adapter on them. Stop everything with {@link stop}. */
 export const make = async (options: SeamProviderOptions = {}): Promise<SeamProvider> => {
   const seed = options.seed ?? 1
-  const random = mulberry32(seed ^ 0x9e3779b9)
+  const random = Loopback.seeded(seed ^ 0x9e3779b9)
   const workspaceId = randomUUID()
   const key = `seam_test_${randomUUID().replaceAll("-", "")}`
   const server = await Server.start({
@@ -176,7 +134,7 @@ export const make = async (options: SeamProviderOptions = {}): Promise<SeamProvi
       else if (r < transient + rateLimited + lost) server.injectFault({ path, workspaceId, status: 502, afterHandling: true, times: 1 })
     }
   })
-  const receiver = await startReceiver()
+  const receiver = await Loopback.receiver("/seam/webhooks", 204)
 
   // --- the engine's client (through the proxy) and the test's own (straight to the server)
   const client = SeamClient.make({ apiKey: Redacted.make(key), endpoint: proxy.url })
