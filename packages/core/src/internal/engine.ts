@@ -44,8 +44,9 @@ const withAcs = (o: Observed, a: AcsSystemId, f: (entries: ReadonlyArray<AcsEntr
 
 const decodeObservation = Schema.decodeUnknownResult(Observation)
 
-/** Per ACS: the users and card numbers whose entries the identity cares about. */
-const acsQueries = (state: IdentityState) => {
+/** Per ACS: the users and card numbers whose entries the identity cares about. A replicating
+ *  manager imports into the ACS itself, so its parents need no ACS observation. */
+const acsQueries = (state: IdentityState, replicates: (m: AcsSystemId) => boolean) => {
   const queries = new Map<AcsSystemId, { users: Array<AcsUserId>; cardNumbers: Array<string> }>()
   const query = (a: AcsSystemId) => {
     let q = queries.get(a)
@@ -55,10 +56,14 @@ const acsQueries = (state: IdentityState) => {
     }
     return q
   }
-  for (const p of Object.values(state.parents)) if (!query(p.acsSystemId).users.includes(p.acsUserId)) query(p.acsSystemId).users.push(p.acsUserId)
+  for (const p of Object.values(state.parents)) {
+    if (replicates(p.managerId)) continue
+    const q = query(p.acsSystemId)
+    if (!q.users.includes(p.acsUserId)) q.users.push(p.acsUserId)
+  }
   for (const c of Object.values(state.children)) {
     const p = state.parents[c.parentId]
-    if (p !== undefined && c.cardNumber !== undefined) query(p.acsSystemId).cardNumbers.push(c.cardNumber)
+    if (p !== undefined && c.cardNumber !== undefined && !replicates(p.managerId)) query(p.acsSystemId).cardNumbers.push(c.cardNumber)
   }
   return queries
 }
@@ -185,7 +190,7 @@ export const make = (config: Config) =>
           })
         const reads = [
           ...Object.values(state.managerUsers).map((u) => read(observed.managers, u.managerId, cm.observe(u.managerId, u.ref))),
-          ...[...acsQueries(state)].map(([a, q]) => read(observed.acs, a, acs.observe(a, q)))
+          ...[...acsQueries(state, (m) => capabilities(m)?.replicates === true)].map(([a, q]) => read(observed.acs, a, acs.observe(a, q)))
         ]
         yield* Effect.all(reads, { concurrency: reads.length > 1 ? actionConcurrency : 1, discard: true })
         return { observed: observed satisfies Observed, failed }
