@@ -9,25 +9,18 @@
  *
  * @since 0.1.0
  */
-import type { AccessControl, CredentialManager, Identity } from "@credsync/core"
+import { type AccessControl, type CredentialManager, type Identity, Notices } from "@credsync/core"
 import { iso } from "./internal/ids.js"
 import type { AcsUserRecord, Workspace } from "./Workspace.js"
 
 /** A JSON object as the API returns it. */
 export type Resource = { readonly [field: string]: unknown }
 
-interface Notice {
-  readonly message: string
-  readonly created_at: string
-}
-type ErrorNotice = Notice & { readonly error_code: string }
-type WarningNotice = Notice & { readonly warning_code: string }
-
-const warning = (code: string, message: string, at: number): WarningNotice => ({
-  warning_code: code,
-  message,
-  created_at: iso(at)
-})
+// Seam's shape of the core's notices (packages/core/src/Notices.ts decides what they are).
+const errors = (ns: ReadonlyArray<Identity.Notice>) =>
+  ns.map((n) => ({ error_code: n.code, message: n.message, created_at: iso(n.at) }))
+const warnings = (ns: ReadonlyArray<Identity.Notice>) =>
+  ns.map((n) => ({ warning_code: n.code, message: n.message, created_at: iso(n.at) }))
 
 /** @since 0.1.0 */
 export const userIdentity = (ws: Workspace, s: Identity.IdentityState): Resource => ({
@@ -51,9 +44,7 @@ export const phone = (ws: Workspace, s: Identity.IdentityState, p: Identity.Phon
   const endpoints = Object.values(s.enrollments)
     .filter((e) => e.phoneId === p.id && e.endpoint !== undefined)
     .map((e) => ({ endpoint_id: e.endpoint, is_active: e.status === "enrolled" }))
-  const errors = Object.values(s.enrollments)
-    .filter((e) => e.phoneId === p.id && e.status === "failed" && e.error !== undefined)
-    .map((e) => ({ error_code: e.error?.code ?? "enrollment_failed", message: e.error?.message ?? "", created_at: iso(e.error?.at ?? e.requestedAt) }))
+  const notices = Notices.phone(s, p)
   // The code a phone app redeems with the credential manager's SDK (with HID Origo and no local fake,
   // a real app must redeem it: nothing else will).
   const pendingInvitations = Object.values(s.enrollments)
@@ -67,8 +58,8 @@ export const phone = (ws: Workspace, s: Identity.IdentityState, p: Identity.Phon
     workspace_id: ws.id,
     created_at: iso(p.createdAt),
     custom_metadata: p.metadata ?? {},
-    errors,
-    warnings: [],
+    errors: errors(notices.errors),
+    warnings: warnings(notices.warnings),
     device_type: p.deviceType,
     properties: {
       assa_abloy_credential_service_metadata: {
@@ -105,11 +96,7 @@ const credentialBase = (ws: Workspace, s: Identity.IdentityState, p: Identity.Pa
 /** A multi-phone sync credential (the parent). */
 export const parentCredential = (ws: Workspace, s: Identity.IdentityState, p: Identity.Parent): Resource => {
   const children = Object.values(s.children).filter((c) => c.parentId === p.id && !c.retiring)
-  const warnings: Array<WarningNotice> = []
-  if (p.deleting) warnings.push(warning("being_deleted", "The credential is being deleted.", p.createdAt))
-  else if (!children.some((c) => c.issue === "active")) {
-    warnings.push(warning("waiting_to_be_issued", "No phone of the user identity holds this credential yet.", p.createdAt))
-  }
+  const notices = Notices.parent(s, p)
   return {
     acs_credential_id: p.id,
     ...credentialBase(ws, s, p),
@@ -118,8 +105,8 @@ export const parentCredential = (ws: Workspace, s: Identity.IdentityState, p: Id
     is_issued: children.some((c) => c.issue === "active"),
     issued_at: null,
     created_at: iso(p.createdAt),
-    errors: [],
-    warnings,
+    errors: errors(notices.errors),
+    warnings: warnings(notices.warnings),
     is_multi_phone_sync_credential: true,
     is_latest_desired_state_synced_with_provider: !p.deleting && children.every((c) => c.issue === "active" && c.assigned),
     credential_manager_acs_system_id: p.managerId,
@@ -135,13 +122,7 @@ export const childCredential = (
   p: Identity.Parent,
   c: Identity.Child
 ): Resource => {
-  const errors: Array<ErrorNotice> =
-    c.error === undefined ? [] : [{ error_code: c.error.code, message: c.error.message, created_at: iso(c.error.at) }]
-  const warnings: Array<WarningNotice> = []
-  if (c.retiring) warnings.push(warning("being_deleted", "The credential is being revoked.", c.requestedAt))
-  else if (c.issue !== "active" && c.issue !== "failed") {
-    warnings.push(warning("waiting_to_be_issued", "The credential manager has not issued this credential yet.", c.requestedAt))
-  }
+  const notices = Notices.child(c)
   return {
     acs_credential_id: c.id,
     ...credentialBase(ws, s, p),
@@ -152,8 +133,8 @@ export const childCredential = (
     is_issued: c.issue === "active",
     issued_at: c.issuedAt === undefined ? null : iso(c.issuedAt),
     created_at: iso(c.requestedAt),
-    errors,
-    warnings,
+    errors: errors(notices.errors),
+    warnings: warnings(notices.warnings),
     is_multi_phone_sync_credential: false,
     is_latest_desired_state_synced_with_provider: c.issue === "active" && c.assigned && !c.retiring,
     credential_manager_acs_system_id: c.managerId
