@@ -17,7 +17,7 @@
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { MemoryAccessControl, MemoryCredentialManager, Simulator } from "@credsync/adapter-memory"
-import { type Event, Engine, type Identity, Ids, type Store } from "@credsync/core"
+import { type Event, Engine, type Identity, Ids, Notices, type Store } from "@credsync/core"
 import { SqliteStore } from "@credsync/store-sqlite"
 import { Effect, Exit, Layer, Option, Schedule } from "effect"
 import { TestClock } from "effect/testing"
@@ -306,6 +306,11 @@ const printTables = (states: Map<string, Identity.IdentityState>, truth: Simulat
   for (const p of people) {
     const s = states.get(p.id)!
     console.log(`${p.name}  (${p.id}, ACS user ${p.acsUserId})`)
+    for (const parent of Object.values(s.parents)) {
+      const n = Notices.parent(s, parent)
+      const shown = [...n.errors, ...n.warnings].map((x) => x.code).join(", ") || "in sync"
+      console.log(`  sync credential ${parent.card.cardFormat}/${parent.card.facilityCode}: ${shown}`)
+    }
     const rows: Array<Record<string, string>> = []
     for (const phone of phones.filter((x) => x.owner === p.id)) {
       const enrollment = Object.values(s.enrollments).find((e) => e.phoneId === phone.id)
