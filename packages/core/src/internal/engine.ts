@@ -28,6 +28,13 @@ interface Outcome {
 
 const done = (events: ReadonlyArray<DomainEvent> = []): Outcome => ({ events })
 
+/** Events recorded before a remote create, so a lost response or a crash is resolved by observing. */
+const isIntent = (e: DomainEvent): boolean =>
+  e._tag === "CredentialRequested" ||
+  e._tag === "EnrollmentRequested" ||
+  e._tag === "ParentRemoteRequested" ||
+  e._tag === "AutomationRemoteRequested"
+
 const withManager = (o: Observed, m: AcsSystemId, f: (v: ManagerView) => ManagerView): Observed => {
   const v = o.managers.get(m)
   if (v === undefined) return o
@@ -339,15 +346,20 @@ export const make = (config: Config) =>
           const now = yield* Clock.currentTimeMillis
           const p = planner(state, observed, { now, capabilities, ...planOptions })
           state = p.state
-          const commit = unsaved.length === 0 ? p.events : [...unsaved, ...p.events]
+          const pending = unsaved.length === 0 ? p.events : [...unsaved, ...p.events]
           next = p.wakeAt
-          // quiet: the next look (if any) is queued in the same write
-          // quiet: nothing to do and nothing learned (what was learned may enable more work)
+          // settled: nothing to do and nothing learned (what was learned may enable more work)
           const settled = p.actions.length === 0 && p.events.length === 0
           const quiet = settled && retryAt === undefined
-          version = yield* save(id, version, state, commit, quiet ? next : undefined)
-          unsaved = []
-          if (quiet) scheduled = next
+          // Intents must be durable before their calls; what was only learned can wait for the next
+          // commit (a crash loses nothing the next observation would not tell again).
+          if (settled || p.events.some(isIntent)) {
+            version = yield* save(id, version, state, pending, quiet ? next : undefined)
+            unsaved = []
+            if (quiet) scheduled = next
+          } else {
+            unsaved = pending
+          }
           if (settled) break
           if (p.actions.length === 0) continue
           actions += p.actions.length
@@ -355,8 +367,9 @@ export const make = (config: Config) =>
           const outcomes = yield* Effect.forEach(p.actions, (a) => run1(acting, a, now), {
             concurrency: p.actions.length > 1 ? actionConcurrency : 1
           })
-          unsaved = outcomes.flatMap((o) => o.events)
-          state = fold(state, unsaved) ?? state
+          const learned = outcomes.flatMap((o) => o.events)
+          unsaved = unsaved.length === 0 ? learned : [...unsaved, ...learned]
+          state = fold(state, learned) ?? state
           let patched: Observed | undefined = observed
           for (const o of outcomes) patched = o.patch === undefined || patched === undefined ? undefined : o.patch(patched)
           observed = patched
