@@ -78,7 +78,6 @@ const redeemError = (e: unknown): PortError.PortError =>
     cause: e
   })
 
-const stops = new WeakMap<Provider, () => Promise<void>>()
 
 export interface HidProviderOptions {
   /** Seeds the fake's fault draws and the callback shuffling. */
@@ -90,7 +89,7 @@ export interface HidProvider extends Provider {
   readonly fake: HidOrigoFake.RunningFake
 }
 
-/** Starts a fake, a callback receiver and the adapter on them. Stop everything with {@link stop}. */
+/** Starts a fake, a callback receiver and the adapter on them. `close()` stops everything. */
 export const make = async (options: HidProviderOptions = {}): Promise<HidProvider> => {
   const seed = options.seed ?? 1
   const random = Loopback.seeded(seed ^ 0x9e3779b9)
@@ -235,18 +234,11 @@ export const make = async (options: HidProviderOptions = {}): Promise<HidProvide
       crashArmed = true
     }),
     deleteCredential: (ref) => Effect.ignore(Effect.try(() => fake.controls.revokeCredential(ref))),
-    isCrash: (defect) => defect instanceof ProviderCrash
+    isCrash: (defect) => defect instanceof ProviderCrash,
+    close: async () => {
+      await fake.stop()
+      await receiver.close()
+    }
   }
-  stops.set(provider, async () => {
-    await fake.stop()
-    await receiver.close()
-  })
   return provider
-}
-
-/** Stops the fake and the callback receiver of a provider made by {@link make}. */
-export const stop = async (provider: Provider): Promise<void> => {
-  const f = stops.get(provider)
-  stops.delete(provider)
-  await f?.()
 }

@@ -15,7 +15,6 @@ describe("invariant (design.md §2) over the HID Origo adapter and fake", () => 
     await fc.assert(
       Property.invariantProperty({
         provider: () => HidProvider.make({ seed: ++run }),
-        cleanup: HidProvider.stop,
         maxCommands: 25
       }),
       { numRuns: Property.runs(8, 0.05), verbose: 1 }

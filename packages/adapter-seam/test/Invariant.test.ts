@@ -16,7 +16,6 @@ describe("invariant (design.md §2) over adapter-seam and the Seam-compatible AP
     await fc.assert(
       Property.invariantProperty({
         provider: () => SeamProvider.make({ seed: ++run }),
-        cleanup: SeamProvider.stop,
         maxCommands: 20
       }),
       { numRuns: Property.runs(6, 0.03), verbose: 1 }

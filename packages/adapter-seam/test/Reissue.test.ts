@@ -51,7 +51,7 @@ describe("a copy Seam reissues under the same id", () => {
       await Property.checkQuiet(world, model)
     } finally {
       await world.dispose()
-      await SeamProvider.stop(provider)
+      await provider.close?.()
     }
   })
 })

@@ -88,9 +88,8 @@ export interface SeamProvider extends Provider {
   readonly stats: { faults: number; planted: number; observations: number }
 }
 
-const stops = new WeakMap<Provider, () => Promise<void>>()
 
-/** Starts a server, a proxy, a webhook receiver and the adapter on them. Stop everything with {@link stop}. */
+/** Starts a server, a proxy, a webhook receiver and the adapter on them. `close()` stops everything. */
 export const make = async (options: SeamProviderOptions = {}): Promise<SeamProvider> => {
   const seed = options.seed ?? 1
   const random = Loopback.seeded(seed ^ 0x9e3779b9)
@@ -386,19 +385,12 @@ export const make = async (options: SeamProviderOptions = {}): Promise<SeamProvi
     deleteCredential,
     duplicateCredential,
     isCrash: (defect) => defect instanceof ProviderCrash,
-    createPhone
+    createPhone,
+    close: async () => {
+      await proxy.close()
+      await receiver.close()
+      await server.close()
+    }
   }
-  stops.set(provider, async () => {
-    await proxy.close()
-    await receiver.close()
-    await server.close()
-  })
   return provider
-}
-
-/** Stops the server, the proxy and the webhook receiver of a provider made by {@link make}. */
-export const stop = async (provider: Provider): Promise<void> => {
-  const f = stops.get(provider)
-  stops.delete(provider)
-  await f?.()
 }

@@ -66,4 +66,6 @@ export interface Provider {
    * names phones and enrols them through invitation codes.
    */
   readonly createPhone?: (userIdentityId: string) => Effect.Effect<string, PortError.PortError>
+  /** Stop what the provider started (fake servers, receivers); the property calls it after each run. */
+  readonly close?: () => Promise<void>
 }

@@ -47,6 +47,7 @@ export const invariantProperty = (options: PropertyOptions) =>
       await checkQuiet(world, model)
     } finally {
       await world.dispose()
+      await provider.close?.()
       await options.cleanup?.(provider)
     }
   })
