@@ -21,7 +21,7 @@
  * is set far above anything a run does, the adapter has no in-call retry of its own, and the fake's rate
  * limits are raised too. The fake keeps real time (tokens and invitations last hours; no run gets near).
  */
-import { Simulator } from "@credsync/adapter-memory"
+import { Seeded, Simulator } from "@credsync/adapter-memory"
 import { type CredentialManager, Ids, type Observation, PortError } from "@credsync/core"
 import { HidOrigoFake } from "@credsync/hid-origo-fake"
 import { type FaultProfile, Loopback, type Provider, type Truth } from "@credsync/testkit"
@@ -92,7 +92,7 @@ export interface HidProvider extends Provider {
 /** Starts a fake, a callback receiver and the adapter on them. `close()` stops everything. */
 export const make = async (options: HidProviderOptions = {}): Promise<HidProvider> => {
   const seed = options.seed ?? 1
-  const random = Loopback.seeded(seed ^ 0x9e3779b9)
+  const random = Seeded.random(seed ^ 0x9e3779b9)
   const fake = await HidOrigoFake.start({
     seed,
     partNumbers: pools,
@@ -178,16 +178,8 @@ export const make = async (options: HidProviderOptions = {}): Promise<HidProvide
       const exit = yield* Effect.exit(events.ingest({ headers: delivery.headers, body: delivery.body }))
       if (Exit.isSuccess(exit)) out.push(...exit.value)
     }
-    if (reorder > 0) {
-      for (let i = 0; i < out.length; i++) {
-        if (random() >= reorder) continue
-        const j = Math.floor(random() * out.length)
-        const a = out[i]!
-        out[i] = out[j]!
-        out[j] = a
-      }
-    }
-    return out
+    // the fake duplicates deliveries itself; reordering is done here
+    return Seeded.deliver(out, random, { reorder })
   })
 
   const truth: Effect.Effect<Truth> = Effect.gen(function* () {

@@ -22,7 +22,7 @@ import {
 import { Clock, Effect } from "effect"
 import * as Faults from "./Faults.js"
 import { MinHeap } from "./internal/heap.js"
-import { mulberry32 } from "./internal/prng.js"
+import * as Seeded from "./Seeded.js"
 
 // ---------------------------------------------------------------------------------------------
 // public types
@@ -293,8 +293,8 @@ export const make = (options: Options = {}): Simulator => {
   const invitationTtl = options.invitationTtl
   const recordCallbacks = options.recordCallbacks ?? true
   const seed = options.seed ?? 1
-  const rand = mulberry32(seed)
-  const codeRand = mulberry32(seed ^ 0x5bd1e995)
+  const rand = Seeded.random(seed)
+  const codeRand = Seeded.random(seed ^ 0x5bd1e995)
 
   let faults: Faults.Faults = options.faults ?? {}
   let resolved = new Map<Faults.Operation, Faults.ResolvedFaults>()
@@ -422,7 +422,7 @@ export const make = (options: Options = {}): Simulator => {
     lag > 0 && s.prev !== undefined && now - s.changedAt < lag ? s.prev : s.status
 
   // --- the call wrapper: counters, latency, faults ---------------------------------------------
-  const roll = (p: number): boolean => p > 0 && rand() < p
+  const roll = (p: number): boolean => Seeded.roll(rand, p)
   const call = <A>(
     op: Faults.Operation,
     mutates: boolean,
@@ -890,24 +890,7 @@ export const make = (options: Options = {}): Simulator => {
         settle(now)
         const taken = outbox
         outbox = []
-        const dup = faults.duplicateCallbacks ?? 0
-        const reorder = faults.reorderCallbacks ?? 0
-        const out: Array<Observation.Observation> = []
-        for (const o of taken) {
-          out.push(o)
-          if (roll(dup)) out.push(o)
-        }
-        if (reorder > 0) {
-          for (let i = 0; i < out.length; i++) {
-            if (roll(reorder)) {
-              const j = Math.floor(rand() * out.length)
-              const a = out[i]!
-              out[i] = out[j]!
-              out[j] = a
-            }
-          }
-        }
-        return out
+        return Seeded.deliver(taken, rand, { duplicate: faults.duplicateCallbacks, reorder: faults.reorderCallbacks })
       }),
     redeem: (code) =>
       control((now): Ids.ProviderRef | PortError.PortError => {

@@ -43,6 +43,7 @@ import {
   PortError
 } from "@credsync/core"
 import { Server } from "@credsync/seam-api"
+import { Seeded } from "@credsync/adapter-memory"
 import { type FaultProfile, Loopback, type Provider, type Truth } from "@credsync/testkit"
 import { SeamHttp } from "@seamapi/http/connect"
 import { Effect, Exit, Redacted } from "effect"
@@ -92,7 +93,7 @@ export interface SeamProvider extends Provider {
 /** Starts a server, a proxy, a webhook receiver and the adapter on them. `close()` stops everything. */
 export const make = async (options: SeamProviderOptions = {}): Promise<SeamProvider> => {
   const seed = options.seed ?? 1
-  const random = Loopback.seeded(seed ^ 0x9e3779b9)
+  const random = Seeded.random(seed ^ 0x9e3779b9)
   const workspaceId = randomUUID()
   const key = `seam_test_${randomUUID().replaceAll("-", "")}`
   const server = await Server.start({
@@ -319,24 +320,12 @@ export const make = async (options: SeamProviderOptions = {}): Promise<SeamProvi
   let duplicate = 0
   let reorder = 0
   const callbacks = Effect.gen(function* () {
-    const out: Array<Observation.Observation> = []
+    const received: Array<Observation.Observation> = []
     for (const d of receiver.take()) {
       const exit = yield* Effect.exit(webhooks.intake(d.body, d.headers))
-      if (Exit.isFailure(exit)) continue
-      for (const o of exit.value) {
-        out.push(o)
-        if (random() < duplicate) out.push(o)
-      }
+      if (Exit.isSuccess(exit)) received.push(...exit.value)
     }
-    if (reorder > 0) {
-      for (let i = 0; i < out.length; i++) {
-        if (random() >= reorder) continue
-        const j = Math.floor(random() * out.length)
-        const a = out[i]!
-        out[i] = out[j]!
-        out[j] = a
-      }
-    }
+    const out = Seeded.deliver(received, random, { duplicate, reorder })
     stats.observations += out.length
     return out
   })

@@ -15,7 +15,7 @@ import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
-import { Simulator } from "@credsync/adapter-memory"
+import { Seeded, Simulator } from "@credsync/adapter-memory"
 import type { Identity } from "@credsync/core"
 import { Ids } from "@credsync/core"
 import { SimServer } from "@credsync/sim-server"
@@ -34,14 +34,6 @@ const repoRoot = resolve(here, "../../..")
 const workerBundle = join(here, "..", "node_modules", ".cache", `credsync-kill-worker-${process.pid}.mjs`)
 const KILLS = 25
 const SEED = 20_261_128
-
-const mulberry32 = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0
-  let t = seed
-  t = Math.imul(t ^ (t >>> 15), t | 1)
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
 
 let dir = ""
 let server: SimServer.RunningServer | undefined
@@ -212,7 +204,7 @@ describe("crash safety under SIGKILL", () => {
       for (const v of atMostOne(sim.truthUnsafe())) if (seenTwice.length < 10) seenTwice.push(v)
     }, 10)
 
-    const random = mulberry32(SEED)
+    const random = Seeded.random(SEED)
     const lost: Array<string> = []
     let killsWithCommandsPending = 0
     try {

@@ -1,6 +1,6 @@
 /**
- * Test helpers shared by the HTTP adapters' property tests: a loopback receiver that records what
- * a provider delivers (callbacks, webhooks), and a seeded random source.
+ * A loopback receiver for the HTTP adapters' property tests: it records what a provider delivers
+ * (callbacks, webhooks). Seeded randomness lives in `@credsync/adapter-memory`'s `Seeded`.
  *
  * @since 0.1.0
  */
@@ -42,17 +42,5 @@ export const receiver = async (path: string, status = 200): Promise<Receiver> =>
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     }
-  }
-}
-
-/** A seeded generator of numbers in [0, 1) (mulberry32): the same seed, the same run. */
-export const seeded = (seed: number): (() => number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
