@@ -17,7 +17,7 @@
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { MemoryAccessControl, MemoryCredentialManager, Simulator } from "@credsync/adapter-memory"
-import { type Event, Engine, type Identity, Ids, Notices, type Store } from "@credsync/core"
+import { type Event, Engine, type Identity, Ids, Notices, Store } from "@credsync/core"
 import { SqliteStore } from "@credsync/store-sqlite"
 import { Effect, Exit, Layer, Option, Schedule } from "effect"
 import { TestClock } from "effect/testing"
@@ -67,7 +67,7 @@ const program = Effect.gen(function* () {
   const ports = Layer.mergeAll(
     MemoryCredentialManager.layer(sim),
     MemoryAccessControl.layer(sim),
-    Layer.succeed(Engine.Store, Engine.Store.of(store))
+    Layer.succeed(Store.Store, Store.Store.of(store))
   )
   // Virtual time: in-call retries must not sleep (nothing would wake them), so they retry at once;
   // the engine's back-off between reconciles still runs on the virtual clock.
@@ -400,4 +400,3 @@ Effect.runPromise(main).then(
   }
 )
 
-export type { Store }

@@ -323,4 +323,3 @@ export const evolve = (state: IdentityState | undefined, event: DomainEvent): Id
 export const fold = (state: IdentityState | undefined, events: ReadonlyArray<DomainEvent>): IdentityState | undefined =>
   events.reduce<IdentityState | undefined>(evolve, state)
 
-export { CommandRejected }

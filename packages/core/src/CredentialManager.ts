@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { Context, type Effect, Schema } from "effect"
-import { CardProfile } from "./Card.js"
+import type { CardProfile } from "./Card.js"
 import { AcsSystemId, type AcsUserId, ProviderRef, type UserIdentityId } from "./Ids.js"
 import type { PortError } from "./PortError.js"
 
@@ -131,4 +131,3 @@ export class CredentialManager extends Context.Service<CredentialManager, Creden
   "@credsync/core/CredentialManager"
 ) {}
 
-export { CardProfile }

@@ -5,16 +5,16 @@
  * @since 0.1.0
  */
 import { Context, Duration, Effect, Layer, Schedule, Schema, type Stream } from "effect"
-import { AccessControl } from "./AccessControl.js"
+import type { AccessControl } from "./AccessControl.js"
 import type { CommandRejected } from "./Command.js"
-import { CredentialManager } from "./CredentialManager.js"
+import type { CredentialManager } from "./CredentialManager.js"
 import type { DomainEvent } from "./Event.js"
 import type { IdentityState } from "./Identity.js"
 import type { UserIdentityId } from "./Ids.js"
 import * as internal from "./internal/engine.js"
 import type { PortError } from "./PortError.js"
 import type { plan } from "./Plan.js"
-import { Store } from "./Store.js"
+import type { Store } from "./Store.js"
 
 /** Tuning; every field has a default. */
 export interface Config {
@@ -103,4 +103,3 @@ export const make = (config: Config = {}): Effect.Effect<EngineShape, never, Cre
 export const layer = (config: Config = {}): Layer.Layer<Engine, never, CredentialManager | AccessControl | Store> =>
   Layer.effect(Engine, make(config))
 
-export { CredentialManager, AccessControl, Store }

@@ -12,8 +12,7 @@
  *
  * @since 0.1.0
  */
-import type { AcsEntry } from "./AccessControl.js"
-import { isManaged, managedLabel } from "./AccessControl.js"
+import { type AcsEntry, isManaged } from "./AccessControl.js"
 import type { Action } from "./Action.js"
 import { evolve } from "./Aggregate.js"
 import { profileKey } from "./Card.js"
@@ -610,4 +609,3 @@ const dedupe = (actions: ReadonlyArray<Action>): ReadonlyArray<Action> => {
   })
 }
 
-export { managedLabel }

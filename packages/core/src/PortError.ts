@@ -41,7 +41,3 @@ export class PortError extends Schema.TaggedError<PortError>()("PortError", {
 
 /** @since 0.1.0 */
 export const isRetryable = (e: PortError): boolean => e.reason === "Transient" || e.reason === "RateLimited"
-
-/** Terminal reasons: retrying will not help; the engine surfaces them on the resource. */
-export const isTerminal = (e: PortError): boolean =>
-  e.reason === "InvalidInput" || e.reason === "Unauthorized" || e.reason === "Unknown" || e.reason === "NotFound"

@@ -1,5 +1,5 @@
 import { MemoryAccessControl, MemoryCredentialManager, MemoryStore, Simulator } from "@credsync/adapter-memory"
-import { Client, Engine, Ids } from "@credsync/core"
+import { Client, Engine, Ids, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Schedule } from "effect"
 import { TestClock } from "effect/testing"
@@ -10,7 +10,7 @@ const setup = (options: Simulator.Options = {}, config: Engine.Config = {}) =>
     const store = MemoryStore.make()
     const engine = yield* Engine.make(config).pipe(
       Effect.provide(
-        Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), Layer.succeed(Engine.Store, Engine.Store.of(store)))
+        Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), Layer.succeed(Store.Store, Store.Store.of(store)))
       )
     )
     const acsUser = yield* sim.acs.createUser(Simulator.defaultAcsId, { fullName: "Ana" })
