@@ -4,16 +4,9 @@ import { Server } from "@credsync/seam-api"
 import { SeamHttp } from "@seamapi/http/connect"
 import { Effect, Layer, Redacted } from "effect"
 import { SeamAccessControl, SeamClient, SeamCredentialManager } from "../src/index.js"
+import { Loopback } from "@credsync/testkit"
 
-/** Poll until `check` returns a value: a bounded number of attempts, never an assertion on time. */
-export const until = async <A>(what: string, check: () => Promise<A | undefined>, tries = 400, everyMs = 25): Promise<A> => {
-  for (let i = 0; i < tries; i++) {
-    const v = await check()
-    if (v !== undefined) return v
-    await new Promise((r) => setTimeout(r, everyMs))
-  }
-  throw new Error(`did not converge: ${what}`)
-}
+export const until = Loopback.until
 
 export interface Started {
   readonly server: Server.Handle

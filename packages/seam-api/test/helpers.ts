@@ -1,16 +1,9 @@
 import { createServer, type IncomingHttpHeaders } from "node:http"
 import type { AddressInfo } from "node:net"
 import { SeamHttp } from "@seamapi/http/connect"
+import { Loopback } from "@credsync/testkit"
 
-/** Poll until `check` returns a value (bounded: never assert on timing, only on convergence). */
-export const until = async <A>(what: string, check: () => Promise<A | undefined>, tries = 400, everyMs = 25): Promise<A> => {
-  for (let i = 0; i < tries; i++) {
-    const v = await check()
-    if (v !== undefined) return v
-    await new Promise((r) => setTimeout(r, everyMs))
-  }
-  throw new Error(`did not converge: ${what}`)
-}
+export const until = Loopback.until
 
 /** The official client, as the brief says tests must configure it. */
 export const client = (apiKey: string, endpoint: string): SeamHttp =>

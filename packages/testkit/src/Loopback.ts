@@ -1,6 +1,7 @@
 /**
- * A loopback receiver for the HTTP adapters' property tests: it records what a provider delivers
- * (callbacks, webhooks). Seeded randomness lives in `@credsync/adapter-memory`'s `Seeded`.
+ * Helpers for tests against servers on loopback: a receiver that records what a provider delivers
+ * (callbacks, webhooks), and a bounded poll. Seeded randomness lives in `@credsync/adapter-memory`'s
+ * `Seeded`.
  *
  * @since 0.1.0
  */
@@ -43,4 +44,14 @@ export const receiver = async (path: string, status = 200): Promise<Receiver> =>
       await new Promise<void>((resolve) => server.close(() => resolve()))
     }
   }
+}
+
+/** Poll until `check` returns a value: a bounded number of attempts, never an assertion on time. */
+export const until = async <A>(what: string, check: () => Promise<A | undefined>, tries = 400, everyMs = 25): Promise<A> => {
+  for (let i = 0; i < tries; i++) {
+    const v = await check()
+    if (v !== undefined) return v
+    await new Promise((r) => setTimeout(r, everyMs))
+  }
+  throw new Error(`did not converge: ${what}`)
 }
