@@ -2,19 +2,27 @@
  * A Map-based `Store` for tests and single-process demos. It honours the Store contract
  * (optimistic versions, atomic saves of state + events + keys, unique keys, due queue, event log),
  * but it is not durable: everything is lost with the process, and it cannot be shared between
- * processes. States are kept by reference (not copied): callers must treat saved states as immutable,
+ * processes. Several engines in one process can share it (its leases and signals are real), which
+ * is how tests run two replicas on one store. States are kept by reference (not copied): callers must treat saved states as immutable,
  * as the engine does.
  *
  * @since 0.1.0
  */
 import { type Ids, PortError, Store } from "@credsync/core"
-import { Effect, Layer, Option } from "effect"
+import { type Cause, Effect, Layer, Option, Queue, Stream } from "effect"
 import { MinHeap } from "./internal/heap.js"
 
 /** Options of {@link make}. */
 export interface Options {
   /** How many of the latest events the log keeps (older ones are dropped). Default 10,000. */
   readonly retainEvents?: number | undefined
+}
+
+interface Held {
+  /** Undefined once released. */
+  owner: string | undefined
+  expires: number
+  holdUntil: number
 }
 
 interface Row {
@@ -41,6 +49,11 @@ export const make = (options: Options = {}): Store.StoreShape => {
   let sorted = true
   const due = new Map<string, number>()
   const heap = new MinHeap<Ids.UserIdentityId>()
+  const leases = new Map<string, Held>()
+  const listeners = new Set<Queue.Enqueue<void, Cause.Done>>()
+  const signal = () => {
+    for (const q of listeners) Queue.offerUnsafe(q, undefined)
+  }
   let log: Array<Store.StoredEvent> = []
   let logHead = 0
   let lastSeq = 0
@@ -62,6 +75,22 @@ export const make = (options: Options = {}): Store.StoreShape => {
     if (current !== undefined && current <= at) return
     due.set(id, at)
     heap.push({ at, id })
+    signal()
+  }
+
+  /** Another owner's unexpired lease on `id`, if any. */
+  const heldByOther = (owner: string, id: string, now: number): Held | undefined => {
+    const held = leases.get(id)
+    return held !== undefined && held.owner !== undefined && held.owner !== owner && held.expires > now ? held : undefined
+  }
+
+  const take = (lease: Store.Lease, now: number, id: Ids.UserIdentityId): Store.Claimed => {
+    const held = leases.get(id)
+    // an earlier holder that neither released nor renewed may still have calls in flight
+    const taken = held?.owner !== undefined && held.owner !== lease.owner
+    const holdUntil = Math.max(held?.holdUntil ?? 0, taken ? held.expires + lease.grace : 0)
+    leases.set(id, { owner: lease.owner, expires: now + lease.ttl, holdUntil })
+    return { id, holdUntil }
   }
 
   return Store.Store.of({
@@ -89,10 +118,20 @@ export const make = (options: Options = {}): Store.StoreShape => {
             conflict("save", `identity ${request.id} is at version ${current}, not ${request.expected}`)
           )
         }
+        if (request.owner !== undefined && leases.get(request.id)?.owner !== request.owner) {
+          return Effect.fail(conflict("save", `${request.owner} does not hold the lease of identity ${request.id}`))
+        }
         for (const k of request.keys) {
           const owner = keys.get(k)
           if (owner !== undefined && owner !== request.id) {
-            return Effect.fail(conflict("save", `key ${k} is held by identity ${owner}`))
+            return Effect.fail(
+              new PortError.PortError({
+                reason: "InvalidInput",
+                port: "Store",
+                method: "save",
+                message: `key ${k} is held by identity ${owner}; nothing was saved`
+              })
+            )
           }
         }
         // validated: apply everything synchronously (atomic)
@@ -141,23 +180,65 @@ export const make = (options: Options = {}): Store.StoreShape => {
         return all.slice(lo, lo + Math.max(0, limit))
       }),
     schedule: (id, at) => Effect.sync(() => scheduleNow(id, at)),
-    takeDue: (now, limit) =>
+    claim: (lease, now, limit) =>
       Effect.sync(() => {
-        const out: Array<Ids.UserIdentityId> = []
+        const claimed: Array<Store.Claimed> = []
+        const skipped: Array<{ at: number; id: Ids.UserIdentityId }> = []
         cleanTop()
-        for (let top = heap.peek(); top !== undefined && top.at <= now && out.length < limit; top = heap.peek()) {
+        for (let top = heap.peek(); top !== undefined && top.at <= now && claimed.length < limit; top = heap.peek()) {
           heap.pop()
-          due.delete(top.id)
-          out.push(top.id)
+          const other = heldByOther(lease.owner, top.id, now)
+          if (!rows.has(top.id)) due.delete(top.id) // never saved: nothing to work
+          else if (other === undefined) {
+            due.delete(top.id)
+            claimed.push(take(lease, now, top.id))
+          } else skipped.push(top)
           cleanTop()
         }
-        return out
+        for (const s of skipped) heap.push(s)
+        return claimed
       }),
-    nextDue: Effect.sync(() => {
-      cleanTop()
-      const top = heap.peek()
-      return top === undefined ? Option.none() : Option.some(top.at)
-    }),
+    acquire: (lease, now, id) =>
+      Effect.sync(() =>
+        !rows.has(id) || heldByOther(lease.owner, id, now) !== undefined ? Option.none() : Option.some(take(lease, now, id))
+      ),
+    renew: (lease, now, ids) =>
+      Effect.sync(() =>
+        ids.filter((id) => {
+          const held = leases.get(id)
+          if (held?.owner !== lease.owner) return false
+          held.expires = now + lease.ttl
+          return true
+        })
+      ),
+    release: (owner, id, at) =>
+      Effect.sync(() => {
+        const held = leases.get(id)
+        if (held?.owner === owner) {
+          held.owner = undefined
+          if (held.holdUntil === 0) leases.delete(id)
+        }
+        if (at !== undefined) scheduleNow(id, at)
+        if (due.has(id)) signal()
+      }),
+    signals: Stream.callback<void>((queue) =>
+      Effect.acquireRelease(
+        Effect.sync(() => listeners.add(queue)),
+        () => Effect.sync(() => listeners.delete(queue))
+      ),
+      { bufferSize: 1, strategy: "sliding" }
+    ),
+    nextDue: (owner, now) =>
+      Effect.sync(() => {
+        cleanTop()
+        const top = heap.peek()
+        if (top === undefined) return Option.none()
+        if (heldByOther(owner, top.id, now) === undefined) return Option.some(top.at)
+        // the earliest is leased elsewhere: look at everything queued (rare: replicas share a store)
+        let next = Number.POSITIVE_INFINITY
+        for (const [id, at] of due) next = Math.min(next, Math.max(at, heldByOther(owner, id, now)?.expires ?? at))
+        return Option.some(next)
+      }),
     events: ({ after, limit }) =>
       Effect.sync(() => {
         const first = log[logHead]?.seq

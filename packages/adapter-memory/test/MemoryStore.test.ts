@@ -7,7 +7,7 @@ import { Effect, Option } from "effect"
 const id = (s: string) => Ids.UserIdentityId.make(s)
 
 describe("MemoryStore", () => {
-  it.effect("conflicts name the identity (version) and the key (ownership)", () =>
+  it.effect("rejections name the identity (version conflict) and the key (held by another identity)", () =>
     Effect.gen(function* () {
       const store = MemoryStore.make()
       const a = id("alice")
@@ -19,7 +19,7 @@ describe("MemoryStore", () => {
       const taken = yield* Effect.flip(
         store.save({ id: b, expected: 0, state: sampleState(b), events: [], keys: ["phone:p1"] })
       )
-      assert.strictEqual(taken.reason, "Conflict")
+      assert.strictEqual(taken.reason, "InvalidInput", "a held key is no race: saving again cannot succeed")
       assert.include(taken.message, "phone:p1")
     })
   )
@@ -59,12 +59,14 @@ describe("MemoryStore", () => {
     })
   )
 
-  it.effect("due queue over many identities: takeDue returns each due identity once, earliest first", () =>
+  it.effect("due queue over many identities: claim returns each due identity once, earliest first", () =>
     Effect.gen(function* () {
       const store = MemoryStore.make()
       const n = 20_000
+      const lease = { owner: "r1", ttl: 1, grace: 0 }
       // deterministic pseudo-random times, each identity scheduled twice (the earlier wins)
       for (let i = 0; i < n; i++) {
+        yield* store.save({ id: id(`id-${i}`), expected: 0, state: sampleState(id(`id-${i}`)), events: [], keys: [] })
         const at = (i * 7919) % 10_007
         yield* store.schedule(id(`id-${i}`), at + 5)
         yield* store.schedule(id(`id-${i}`), at)
@@ -72,13 +74,13 @@ describe("MemoryStore", () => {
       const taken: Array<string> = []
       let last = -1
       for (;;) {
-        const next = yield* store.nextDue
+        const next = yield* store.nextDue("r1", 0)
         if (Option.isNone(next)) break
         assert.isAtLeast(next.value, last)
         last = next.value
-        const batch = yield* store.takeDue(next.value, 1000)
+        const batch = yield* store.claim(lease, next.value, 1000)
         assert.isAbove(batch.length, 0)
-        taken.push(...batch)
+        taken.push(...batch.map((c) => c.id))
       }
       assert.strictEqual(taken.length, n)
       assert.strictEqual(new Set(taken).size, n)

@@ -37,6 +37,16 @@ export interface Config {
   readonly poll?: Duration.Input
   /** Replicating managers: how long a phone may lack its copy of a parent before it is reported. Default 60 s. */
   readonly replicationBound?: Duration.Input
+  /** This engine's name among the replicas sharing a store (the owner of its leases). Unique per
+   *  process. Default: a random UUID. */
+  readonly replica?: string
+  /** How long a lease on an identity lasts without renewal; the holder renews it every third of
+   *  this while it works. A replica that dies is replaced after this much. Default 15 s. */
+  readonly leaseTtl?: Duration.Input
+  /** Longest a provider call may take: a call gets no answer after this is `Ambiguous` (settled by
+   *  observing), and no call starts unless the lease holds at least this much longer, so every call
+   *  ends while its replica still holds the lease. Must be below `leaseTtl`. Default 5 s. */
+  readonly callTimeout?: Duration.Input
   /** The planner. Only tests replace it (e.g. with a deliberately broken one, to show the property
    *  tests catch it). Default `Plan.plan`. */
   readonly planner?: typeof plan
@@ -76,13 +86,15 @@ export interface EngineShape {
   readonly lookup: (key: string) => Effect.Effect<UserIdentityId | undefined, PortError>
   /** Take a provider observation (callback/webhook): decode, route, queue a reconcile of its identity. */
   readonly ingest: (observation: unknown) => Effect.Effect<UserIdentityId, InvalidObservation | PortError>
-  /** One level-based reconcile of one identity now (observe → plan → act, repeated until quiet). */
+  /** One level-based reconcile of one identity now (observe → plan → act, repeated until quiet),
+   *  under its lease; does nothing (0 rounds) while another replica holds that lease. */
   readonly reconcile: (id: UserIdentityId) => Effect.Effect<ReconcileResult, PortError>
-  /** Reconcile every identity that is due now, in parallel up to the bound. Returns how many ran. */
+  /** Reconcile every identity that is due now and not leased by another replica, in parallel up to
+   *  the bound. Returns how many ran. */
   readonly drain: Effect.Effect<number, PortError>
   /** Queue every identity for a reconcile now. */
   readonly resyncAll: Effect.Effect<number, PortError>
-  /** The earliest time an identity is due, if any. */
+  /** The earliest time this engine could work an identity (due, and not leased by another replica), if any. */
   readonly nextDue: Effect.Effect<number | undefined, PortError>
   /** Run forever: resync everyone once (a restart loses nothing), then drain due work, sleep until
    *  the next due time or new work, and resync periodically. */

@@ -42,6 +42,9 @@ export interface PlanContext {
   readonly pollMs?: number
   /** Replicating managers: how long a phone may go without its copy of a parent before it is reported. */
   readonly replicationBoundMs?: number
+  /** Until this time, calls of an earlier lease holder (another replica that died or stalled) may
+   *  still land at a provider: no request recorded before it is concluded lost before it. */
+  readonly inFlightUntil?: number
 }
 
 export interface Plan {
@@ -89,8 +92,9 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
     return caps.get(m)
   }
   const lagOf = (m: AcsSystemId) => capabilities(m)?.listingLag ?? 0
+  const inFlightUntil = ctx.inFlightUntil ?? 0
   const lagPassed = (m: AcsSystemId, since: number) => {
-    const until = since + lagOf(m)
+    const until = since < inFlightUntil ? Math.max(since + lagOf(m), inFlightUntil) : since + lagOf(m)
     if (now >= until) return true
     wake(until)
     return false

@@ -1,4 +1,4 @@
-import { Clock, Duration, Effect, Option, PubSub, Queue, Result, Schema, Stream } from "effect"
+import { Clock, Duration, Effect, Fiber, Option, PubSub, Queue, Result, Schema, Stream } from "effect"
 import { AccessControl, type AcsEntry, managedLabel } from "../AccessControl.js"
 import type { Action } from "../Action.js"
 import { decide, decodeCommand, fold } from "../Aggregate.js"
@@ -7,11 +7,11 @@ import { CredentialManager, type ManagerView } from "../CredentialManager.js"
 import { type Config, defaultRetry, type EngineShape, InvalidObservation, type ReconcileResult } from "../Engine.js"
 import type { DomainEvent } from "../Event.js"
 import { type IdentityState, lookupKeys } from "../Identity.js"
-import type { AcsSystemId, AcsUserId, UserIdentityId } from "../Ids.js"
+import { type AcsSystemId, type AcsUserId, randomUuid, type UserIdentityId } from "../Ids.js"
 import { Observation } from "../Observation.js"
-import { isRetryable, type PortError } from "../PortError.js"
+import { isRetryable, PortError } from "../PortError.js"
 import { type Observed, plan } from "../Plan.js"
-import { Store } from "../Store.js"
+import { type Claimed, type Lease, Store } from "../Store.js"
 import { makeKeyedLock } from "./keyedLock.js"
 
 const ms = (d: Duration.Input | undefined, fallback: number) => (d === undefined ? fallback : Duration.toMillis(Duration.fromInputUnsafe(d)))
@@ -95,6 +95,18 @@ export const make = (config: Config) =>
       pollMs: ms(config.poll, 1_000),
       replicationBoundMs: ms(config.replicationBound, 60_000)
     }
+    const callTimeout = ms(config.callTimeout, 5_000)
+    const lease: Lease = {
+      owner: config.replica ?? (yield* randomUuid),
+      ttl: ms(config.leaseTtl, 15_000),
+      grace: callTimeout
+    }
+    if (lease.ttl <= callTimeout) {
+      return yield* Effect.die(new Error(`leaseTtl (${lease.ttl} ms) must be longer than callTimeout (${callTimeout} ms)`))
+    }
+    // When each lease this engine holds runs out, by its own clock (set before the store call that
+    // granted or renewed it, so never later than the store's record).
+    const held = new Map<string, number>()
     const managers: ReadonlySet<AcsSystemId> = new Set(cm.systems.map((s) => s.id))
     // read each time: a provider may change what it promises (e.g. its listing lag) while running
     const capabilities = (m: AcsSystemId) => cm.systems.find((s) => s.id === m)?.capabilities
@@ -127,13 +139,14 @@ export const make = (config: Config) =>
       version: number,
       state: IdentityState,
       events: ReadonlyArray<DomainEvent>,
-      due?: number
+      due?: number,
+      owner?: string
     ): Effect.Effect<number, PortError> =>
       events.length === 0
         ? due === undefined
           ? Effect.succeed(version)
           : Effect.as(store.schedule(id, due), version)
-        : store.save({ id, expected: version, state, events, keys: lookupKeys(state), due }).pipe(
+        : store.save({ id, expected: version, state, events, keys: lookupKeys(state), due, owner }).pipe(
             Effect.tap(() => PubSub.publishAll(pubsub, events))
           )
 
@@ -203,15 +216,35 @@ export const make = (config: Config) =>
         return { observed: observed satisfies Observed, failed }
       })
 
+    // A provider call starts only while this replica's lease on the identity holds for at least
+    // the call timeout, and is cut at the timeout: every call ends before the lease can pass to
+    // another replica. A call cut short may have taken effect, so it is Ambiguous.
+    const guarded = <A>(id: UserIdentityId, method: string, eff: Effect.Effect<A, PortError>): Effect.Effect<A, PortError> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const until = held.get(id)
+        if (until === undefined || until - now < callTimeout) {
+          return Effect.fail(
+            new PortError({ reason: "Conflict", port: "Store", method: "lease", message: `the lease on identity ${id} ran out before ${method}` })
+          )
+        }
+        return Effect.timeoutOrElse(eff, {
+          duration: Duration.millis(callTimeout),
+          orElse: () =>
+            Effect.fail(
+              new PortError({ reason: "Ambiguous", port: "CredentialManager", method, message: `${method} gave no answer within ${callTimeout} ms` })
+            )
+        })
+      })
+
     const run1 = (state: IdentityState, action: Action, now: number): Effect.Effect<Outcome> => {
       const identity = state.id
       const call = <A>(
-        eff: Effect.Effect<A, PortError>,
+        raw: Effect.Effect<A, PortError>,
         onOk: (a: A) => ReadonlyArray<DomainEvent>,
         onTerminal?: (e: PortError) => ReadonlyArray<DomainEvent>,
         patch?: (a: A) => (o: Observed) => Observed
       ) =>
-        retryTransient(eff, (e) => e.reason === "Transient").pipe(
+        retryTransient(guarded(identity, action._tag, raw), (e) => e.reason === "Transient").pipe(
           Effect.match({
             onSuccess: (a): Outcome => (patch === undefined ? done(onOk(a)) : { events: onOk(a), patch: patch(a) }),
             onFailure: (e): Outcome => {
@@ -324,7 +357,7 @@ export const make = (config: Config) =>
     // calls that all succeeded, their results are applied to that observation instead of observing
     // again. Each round commits once: the last round's results together with this round's intents,
     // and always before this round's calls.
-    const reconcileLocked = (id: UserIdentityId) =>
+    const reconcileLocked = (id: UserIdentityId, holdUntil: number) =>
       Effect.gen(function* () {
         let rounds = 0
         let actions = 0
@@ -344,7 +377,7 @@ export const make = (config: Config) =>
             if (o.failed !== undefined) retryAt = yield* Clock.currentTimeMillis
           }
           const now = yield* Clock.currentTimeMillis
-          const p = planner(state, observed, { now, capabilities, ...planOptions })
+          const p = planner(state, observed, { now, capabilities, ...planOptions, ...(holdUntil > now ? { inFlightUntil: holdUntil } : {}) })
           state = p.state
           const pending = unsaved.length === 0 ? p.events : [...unsaved, ...p.events]
           next = p.wakeAt
@@ -354,7 +387,7 @@ export const make = (config: Config) =>
           // Intents must be durable before their calls; what was only learned can wait for the next
           // commit (a crash loses nothing the next observation would not tell again).
           if (settled || p.events.some(isIntent)) {
-            version = yield* save(id, version, state, pending, quiet ? next : undefined)
+            version = yield* save(id, version, state, pending, quiet ? next : undefined, lease.owner)
             unsaved = []
             if (quiet) scheduled = next
           } else {
@@ -379,7 +412,7 @@ export const make = (config: Config) =>
             break
           }
         }
-        if (unsaved.length > 0) version = yield* save(id, version, state, unsaved)
+        if (unsaved.length > 0) version = yield* save(id, version, state, unsaved, undefined, lease.owner)
         if (rounds >= maxRounds) retryAt = retryAt ?? (yield* Clock.currentTimeMillis)
         return {
           rounds,
@@ -390,39 +423,79 @@ export const make = (config: Config) =>
         }
       })
 
+    // Keeps the lease while the identity is worked: renewed every third of its ttl; a renewal the
+    // store refuses (another replica took it over) ends it, and calls stop (see `guarded`).
+    const keepLease = (id: UserIdentityId) =>
+      Effect.gen(function* () {
+        while (true) {
+          yield* Effect.sleep(Duration.millis(lease.ttl / 3))
+          const now = yield* Clock.currentTimeMillis
+          const kept = yield* Effect.orElseSucceed(store.renew(lease, now, [id]), () => undefined)
+          // store unreachable: what was granted runs out on its own
+          if (kept === undefined) continue
+          if (kept.length === 0) {
+            held.delete(id)
+            return
+          }
+          held.set(id, now + lease.ttl)
+        }
+      })
+
+    /** Work one identity whose lease this engine was just granted (at `grantedAt`). */
+    const work = (claimed: Claimed, grantedAt: number) =>
+      Effect.gen(function* () {
+        const id = claimed.id
+        held.set(id, grantedAt + lease.ttl)
+        const renewer = yield* Effect.forkChild(keepLease(id))
+        const r = yield* reconcileLocked(id, claimed.holdUntil).pipe(
+          // The version moved (a command, or another replica after this one's lease ran out), or
+          // the lease is gone: look again soon.
+          Effect.catchIf(
+            (e) => e.reason === "Conflict",
+            () => Effect.map(Clock.currentTimeMillis, (now) => ({ rounds: 0, actions: 0, next: now, failedRound: true, scheduled: undefined }))
+          ),
+          Effect.ensuring(
+            Effect.suspend(() => {
+              held.delete(id)
+              return Fiber.interrupt(renewer)
+            })
+          ),
+          Effect.onError(() => Effect.ignore(store.release(lease.owner, id)))
+        )
+        const now = yield* Clock.currentTimeMillis
+        let next = r.next
+        if (r.failedRound) {
+          const n = (failures.get(id) ?? 0) + 1
+          failures.set(id, n)
+          next = Math.max(next ?? now, now + Math.min(backoffCap, backoffBase * 2 ** (n - 1)))
+        } else {
+          failures.delete(id)
+        }
+        yield* store.release(lease.owner, id, next !== undefined && next !== r.scheduled ? next : undefined)
+        return { rounds: r.rounds, actions: r.actions, next } satisfies ReconcileResult
+      })
+
     const reconcile: EngineShape["reconcile"] = (id) =>
       withLock(
         id,
         Effect.gen(function* () {
-          const r = yield* reconcileLocked(id).pipe(
-            // A concurrent writer (another process) moved the version: look again soon.
-            Effect.catchIf(
-              (e) => e.reason === "Conflict",
-              () => Effect.map(Clock.currentTimeMillis, (now) => ({ rounds: 0, actions: 0, next: now, failedRound: true, scheduled: undefined }))
-            )
-          )
           const now = yield* Clock.currentTimeMillis
-          let next = r.next
-          if (r.failedRound) {
-            const n = (failures.get(id) ?? 0) + 1
-            failures.set(id, n)
-            next = Math.max(next ?? now, now + Math.min(backoffCap, backoffBase * 2 ** (n - 1)))
-          } else {
-            failures.delete(id)
-          }
-          if (next !== undefined && next !== r.scheduled) yield* store.schedule(id, next)
-          return { rounds: r.rounds, actions: r.actions, next } satisfies ReconcileResult
+          const claimed = yield* store.acquire(lease, now, id)
+          // unknown, or another replica works it now (and will look again when it is done)
+          if (Option.isNone(claimed)) return { rounds: 0, actions: 0, next: undefined } satisfies ReconcileResult
+          return yield* work(claimed.value, now)
         })
       )
 
+    /** Claims and works due identities until none is left; returns how many. */
     const drain: EngineShape["drain"] = Effect.gen(function* () {
       let total = 0
       while (true) {
         const now = yield* Clock.currentTimeMillis
-        const due = yield* store.takeDue(now, Math.max(64, concurrency * 8))
-        if (due.length === 0) return total
-        total += due.length
-        yield* Effect.forEach(due, reconcile, { concurrency, discard: true })
+        const claimed = yield* store.claim(lease, now, Math.max(64, concurrency * 8))
+        if (claimed.length === 0) return total
+        total += claimed.length
+        yield* Effect.forEach(claimed, (c) => withLock(c.id, work(c, now)), { concurrency, discard: true })
       }
     })
 
@@ -441,7 +514,9 @@ export const make = (config: Config) =>
       return n
     })
 
-    const nextDue: EngineShape["nextDue"] = Effect.map(store.nextDue, Option.getOrUndefined)
+    const nextDue: EngineShape["nextDue"] = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.map(store.nextDue(lease.owner, now), Option.getOrUndefined)
+    )
 
     const ingest: EngineShape["ingest"] = (input) =>
       Effect.gen(function* () {
@@ -463,23 +538,27 @@ export const make = (config: Config) =>
         return id
       })
 
-    const run: EngineShape["run"] = Effect.gen(function* () {
-      // After a restart nothing in memory says what was in flight: look at everyone once (level-based).
-      yield* resyncAll
-      let lastResync = yield* Clock.currentTimeMillis
-      while (true) {
-        yield* drain
-        const now = yield* Clock.currentTimeMillis
-        if (now - lastResync >= resyncEvery) {
-          lastResync = now
-          yield* resyncAll
-          continue
+    const run: EngineShape["run"] = Effect.scoped(
+      Effect.gen(function* () {
+        // another replica queued work or let go of an identity: claim again
+        yield* Effect.forkScoped(Stream.runForEach(store.signals, () => Queue.offer(kick, undefined)))
+        // After a restart nothing in memory says what was in flight: look at everyone once (level-based).
+        yield* resyncAll
+        let lastResync = yield* Clock.currentTimeMillis
+        while (true) {
+          yield* drain
+          const now = yield* Clock.currentTimeMillis
+          if (now - lastResync >= resyncEvery) {
+            lastResync = now
+            yield* resyncAll
+            continue
+          }
+          const next = yield* nextDue
+          const wait = Math.max(0, Math.min(next ?? Number.POSITIVE_INFINITY, lastResync + resyncEvery) - now)
+          yield* Effect.raceFirst(Effect.sleep(Duration.millis(wait)), Queue.take(kick))
         }
-        const due = Option.getOrUndefined(yield* store.nextDue)
-        const wait = Math.max(0, Math.min(due ?? Number.POSITIVE_INFINITY, lastResync + resyncEvery) - now)
-        yield* Effect.raceFirst(Effect.sleep(Duration.millis(wait)), Queue.take(kick))
-      }
-    })
+      })
+    )
 
     return {
       execute,

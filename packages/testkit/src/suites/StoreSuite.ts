@@ -124,6 +124,13 @@ export const storeSuite = <E>(name: string, makeLayer: () => Layer.Layer<Store.S
     })
 
   const allEvents = (store: Store.StoreShape) => store.events({ after: 0, limit: 1_000_000 })
+  const lease = (owner: string): Store.Lease => ({ owner, ttl: 10_000, grace: 3_000 })
+  const ids = (claimed: ReadonlyArray<Store.Claimed>) => claimed.map((c) => c.id)
+  /** `n` stored identities (leases are only taken on identities that exist). */
+  const saved = (store: Store.StoreShape, label: string, n: number) =>
+    Effect.forEach(Array.from({ length: n }, () => freshId(label)), (id) =>
+      Effect.as(store.save({ id, expected: 0, state: sampleState(id), events: [], keys: [] }), id)
+    )
 
   describe(`Store conformance: ${name}`, () => {
     it.effect("load of a missing identity is none", () =>
@@ -189,10 +196,10 @@ export const storeSuite = <E>(name: string, makeLayer: () => Layer.Layer<Store.S
           const store = yield* Store.Store
           const id = freshId("due")
           yield* expectConflict(store.save({ id, expected: 3, state: sampleState(id), events: [], keys: [], due: 5 }))
-          assert.isTrue(Option.isNone(yield* store.nextDue))
+          assert.isTrue(Option.isNone(yield* store.nextDue("r1", 0)))
           yield* store.save({ id, expected: 0, state: sampleState(id), events: sampleEvents(id), keys: [], due: 7 })
-          assert.deepStrictEqual(yield* store.nextDue, Option.some(7))
-          assert.deepStrictEqual(yield* store.takeDue(7, 10), [id])
+          assert.deepStrictEqual(yield* store.nextDue("r1", 0), Option.some(7))
+          assert.deepStrictEqual(ids(yield* store.claim(lease("r1"), 7, 10)), [id])
         })
       )
     )
@@ -227,7 +234,7 @@ export const storeSuite = <E>(name: string, makeLayer: () => Layer.Layer<Store.S
       )
     )
 
-    it.effect("a key held by another identity fails the save with Conflict and writes nothing", () =>
+    it.effect("a key held by another identity fails the save with InvalidInput naming the key, and writes nothing", () =>
       run(
         Effect.gen(function* () {
           const store = yield* Store.Store
@@ -235,9 +242,11 @@ export const storeSuite = <E>(name: string, makeLayer: () => Layer.Layer<Store.S
           const b = freshId("taker")
           yield* store.save({ id: a, expected: 0, state: sampleState(a), events: [], keys: ["phone:1"] })
           const eventsBefore = yield* allEvents(store)
-          yield* expectConflict(
+          const error = yield* Effect.flip(
             store.save({ id: b, expected: 0, state: sampleState(b), events: sampleEvents(b), keys: ["b:own", "phone:1"] })
           )
+          assert.strictEqual(error.reason, "InvalidInput", error.message)
+          assert.include(error.message, "phone:1")
           assert.isTrue(Option.isNone(yield* store.load(b)))
           assert.isTrue(Option.isNone(yield* store.lookup("b:own")))
           assert.deepStrictEqual(yield* store.lookup("phone:1"), Option.some(a))
@@ -272,46 +281,105 @@ export const storeSuite = <E>(name: string, makeLayer: () => Layer.Layer<Store.S
       )
     )
 
-    it.effect("schedule / nextDue / takeDue: earliest wins, take removes, not yet due stays", () =>
+    it.effect("schedule / nextDue / claim: earliest wins, a claim removes, not yet due stays", () =>
       run(
         Effect.gen(function* () {
           const store = yield* Store.Store
-          const a = freshId("due-a")
-          const b = freshId("due-b")
-          const c = freshId("due-c")
-          assert.isTrue(Option.isNone(yield* store.nextDue))
-          assert.deepStrictEqual(yield* store.takeDue(10_000, 10), [])
+          const [a, b, c] = (yield* saved(store, "due", 3)) as [Ids.UserIdentityId, Ids.UserIdentityId, Ids.UserIdentityId]
+          const r = lease("r1")
+          assert.isTrue(Option.isNone(yield* store.nextDue("r1", 0)))
+          assert.deepStrictEqual(yield* store.claim(r, 10_000, 10), [])
           yield* store.schedule(a, 2000)
           yield* store.schedule(a, 1000)
           yield* store.schedule(a, 3000)
-          assert.deepStrictEqual(yield* store.nextDue, Option.some(1000), "an earlier request wins")
+          assert.deepStrictEqual(yield* store.nextDue("r1", 0), Option.some(1000), "an earlier request wins")
           yield* store.schedule(b, 1500)
           yield* store.schedule(c, 5000)
-          assert.deepStrictEqual(yield* store.takeDue(999, 10), [], "nothing due yet")
-          assert.deepStrictEqual(yield* store.takeDue(1000, 10), [a])
-          assert.deepStrictEqual(yield* store.nextDue, Option.some(1500))
-          assert.deepStrictEqual(yield* store.takeDue(1000, 10), [], "taken ids are removed")
-          assert.deepStrictEqual(yield* store.takeDue(4000, 10), [b])
-          assert.deepStrictEqual(yield* store.nextDue, Option.some(5000))
+          assert.deepStrictEqual(yield* store.claim(r, 999, 10), [], "nothing due yet")
+          assert.deepStrictEqual(ids(yield* store.claim(r, 1000, 10)), [a])
+          assert.deepStrictEqual(yield* store.nextDue("r1", 0), Option.some(1500))
+          assert.deepStrictEqual(ids(yield* store.claim(r, 1000, 10)), [], "claimed ids are removed")
+          assert.deepStrictEqual(ids(yield* store.claim(r, 4000, 10)), [b])
+          assert.deepStrictEqual(yield* store.nextDue("r1", 0), Option.some(5000))
           yield* store.schedule(a, 4500)
-          assert.deepStrictEqual(yield* store.nextDue, Option.some(4500), "a taken id can be scheduled again")
-          assert.deepStrictEqual([...(yield* store.takeDue(10_000, 10))].sort(), [a, c].sort())
-          assert.isTrue(Option.isNone(yield* store.nextDue))
+          assert.deepStrictEqual(yield* store.nextDue("r1", 0), Option.some(4500), "a claimed id can be scheduled again")
+          assert.deepStrictEqual([...ids(yield* store.claim(r, 10_000, 10))].sort(), [a, c].sort())
+          assert.isTrue(Option.isNone(yield* store.nextDue("r1", 0)))
         })
       )
     )
 
-    it.effect("takeDue honours limit and returns the earliest first", () =>
+    it.effect("claim honours limit and returns the earliest first", () =>
       run(
         Effect.gen(function* () {
           const store = yield* Store.Store
-          const ids = [freshId("lim"), freshId("lim"), freshId("lim")]
-          yield* store.schedule(ids[0]!, 300)
-          yield* store.schedule(ids[1]!, 100)
-          yield* store.schedule(ids[2]!, 200)
-          assert.deepStrictEqual(yield* store.takeDue(1000, 2), [ids[1]!, ids[2]!])
-          assert.deepStrictEqual(yield* store.takeDue(1000, 2), [ids[0]!])
-          assert.deepStrictEqual(yield* store.takeDue(1000, 2), [])
+          const list = yield* saved(store, "lim", 3)
+          const r = lease("r1")
+          yield* store.schedule(list[0]!, 300)
+          yield* store.schedule(list[1]!, 100)
+          yield* store.schedule(list[2]!, 200)
+          assert.deepStrictEqual(ids(yield* store.claim(r, 1000, 2)), [list[1]!, list[2]!])
+          assert.deepStrictEqual(ids(yield* store.claim(r, 1000, 2)), [list[0]!])
+          assert.deepStrictEqual(ids(yield* store.claim(r, 1000, 2)), [])
+        })
+      )
+    )
+
+    it.effect("leases: one owner at a time; others skip the identity until it is released", () =>
+      run(
+        Effect.gen(function* () {
+          const store = yield* Store.Store
+          const [x, y] = (yield* saved(store, "lease", 2)) as [Ids.UserIdentityId, Ids.UserIdentityId]
+          const one = lease("replica-1")
+          const two = lease("replica-2")
+          yield* store.schedule(x, 100)
+          assert.deepStrictEqual(yield* store.claim(one, 100, 10), [{ id: x, holdUntil: 0 }])
+          // queued again while replica-1 works it: replica-2 must leave it, and learns when to look again
+          yield* store.schedule(x, 200)
+          yield* store.schedule(y, 200)
+          assert.deepStrictEqual(ids(yield* store.claim(two, 300, 10)), [y], "replica-2 takes only what nobody holds")
+          assert.deepStrictEqual(yield* store.nextDue(two.owner, 300), Option.some(100 + one.ttl), "x is claimable when replica-1's lease runs out")
+          assert.deepStrictEqual(yield* store.nextDue(one.owner, 300), Option.some(200), "its holder may claim it at once")
+          assert.isTrue(Option.isNone(yield* store.acquire(two, 300, x)))
+          assert.deepStrictEqual(yield* store.acquire(one, 300, x), Option.some({ id: x, holdUntil: 0 }), "the holder may acquire again")
+          // released with a due time in the same write: replica-2 takes it over at once, nothing in flight
+          yield* store.release(one.owner, x, 400)
+          assert.deepStrictEqual(yield* store.claim(two, 400, 10), [{ id: x, holdUntil: 0 }])
+          assert.deepStrictEqual(yield* store.renew(one, 450, [x]), [], "a released lease is not renewed")
+          assert.deepStrictEqual(yield* store.renew(two, 450, [x, y]), [x, y])
+          assert.isTrue(Option.isNone(yield* store.acquire(lease("replica-3"), 450, Ids.UserIdentityId.make("never-saved"))))
+        })
+      )
+    )
+
+    it.effect("leases: an expired lease is taken over, the old holder is fenced off, in-flight calls are waited out", () =>
+      run(
+        Effect.gen(function* () {
+          const store = yield* Store.Store
+          const [x] = (yield* saved(store, "takeover", 1)) as [Ids.UserIdentityId]
+          const one = lease("replica-1")
+          const two = lease("replica-2")
+          assert.isTrue(Option.isSome(yield* store.acquire(one, 1000, x)))
+          assert.strictEqual(yield* store.save({ id: x, expected: 1, state: sampleState(x), events: [], keys: [], owner: one.owner }), 2)
+          yield* expectConflict(store.save({ id: x, expected: 2, state: sampleState(x), events: [], keys: [], owner: two.owner }))
+          assert.isTrue(Option.isNone(yield* store.acquire(two, 1000 + one.ttl - 1, x)), "not before expiry")
+          // replica-1 stalled and its lease ran out: replica-2 takes over, but replica-1's calls may
+          // still land until its expiry plus the grace
+          assert.deepStrictEqual(
+            yield* store.acquire(two, 1000 + one.ttl, x),
+            Option.some({ id: x, holdUntil: 1000 + one.ttl + two.grace })
+          )
+          assert.deepStrictEqual(yield* store.renew(one, 1000 + one.ttl, [x]), [], "the old holder cannot renew")
+          yield* expectConflict(store.save({ id: x, expected: 2, state: sampleState(x), events: [], keys: [], owner: one.owner }))
+          assert.strictEqual(yield* store.save({ id: x, expected: 2, state: sampleState(x), events: [], keys: [], owner: two.owner }), 3)
+          assert.strictEqual(yield* store.save({ id: x, expected: 3, state: sampleState(x), events: [], keys: [] }), 4, "commands need no lease")
+          // the hold survives a release, so the next holder still waits it out
+          yield* store.release(two.owner, x)
+          yield* store.release(one.owner, x)
+          assert.deepStrictEqual(
+            yield* store.acquire(one, 1000 + one.ttl + 1, x),
+            Option.some({ id: x, holdUntil: 1000 + one.ttl + two.grace })
+          )
         })
       )
     )
