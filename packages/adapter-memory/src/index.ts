@@ -8,6 +8,7 @@
 export * as Faults from "./Faults.js"
 export * as MemoryAccessControl from "./MemoryAccessControl.js"
 export * as MemoryCredentialManager from "./MemoryCredentialManager.js"
+export * as MemoryRecords from "./MemoryRecords.js"
 export * as MemoryStore from "./MemoryStore.js"
 export * as Seeded from "./Seeded.js"
 export * as Simulator from "./Simulator.js"

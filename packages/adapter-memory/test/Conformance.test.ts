@@ -1,5 +1,5 @@
-import { MemoryAccessControl, MemoryCredentialManager, MemoryStore, Simulator } from "@credsync/adapter-memory"
-import { accessControlSuite, credentialManagerSuite, storeSuite } from "@credsync/testkit"
+import { MemoryAccessControl, MemoryCredentialManager, MemoryRecords, MemoryStore, Simulator } from "@credsync/adapter-memory"
+import { accessControlSuite, credentialManagerSuite, recordsSuite, storeSuite } from "@credsync/testkit"
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
 
@@ -29,3 +29,4 @@ accessControlSuite("memory simulator", {
 
 storeSuite("memory store", () => MemoryStore.layer())
 storeSuite("memory store (small event retention)", () => MemoryStore.layer({ retainEvents: 100 }))
+recordsSuite("memory records", () => MemoryRecords.layer())

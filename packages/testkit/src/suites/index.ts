@@ -6,3 +6,4 @@
 export { type AccessControlHarness, accessControlSuite } from "./AccessControlSuite.js"
 export { type CredentialManagerHarness, credentialManagerSuite } from "./CredentialManagerSuite.js"
 export { sampleEvents, sampleState, storeSuite } from "./StoreSuite.js"
+export { recordsSuite } from "./RecordsSuite.js"
