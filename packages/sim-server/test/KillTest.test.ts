@@ -24,7 +24,8 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import Database from "better-sqlite3"
 import { build } from "esbuild"
 import { Effect, Option } from "effect"
-import { acsSystemId, commands, identityCount, identityId, missingFromStore, profileKey, type Wanted, wanted } from "./crash/workload.js"
+import { atMostOne, quietViolations } from "./crash/checks.js"
+import { commands, identityCount, identityId, missingFromStore, wanted } from "./crash/workload.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const repoRoot = resolve(here, "../../..")
@@ -122,57 +123,6 @@ const readStore = (filename: string): Promise<Map<string, Identity.IdentityState
       })
     )
   )
-
-/** Never two live credentials for one (endpoint, card profile). */
-const atMostOne = (truth: Simulator.Truth): ReadonlyArray<string> => {
-  const seen = new Map<string, string>()
-  const out: Array<string> = []
-  for (const c of truth.credentials) {
-    if (!c.live) continue
-    const k = `${c.endpoint}|${profileKey(c.cardFormat, c.facilityCode)}`
-    const other = seen.get(k)
-    if (other !== undefined) out.push(`two live credentials ${other} and ${c.ref} on endpoint ${c.endpoint} (${k})`)
-    seen.set(k, c.ref)
-  }
-  return out
-}
-
-/** §2.1-2.3 at quiet time, from the provider's truth and the phones' own record of their codes. */
-const quietViolations = (truth: Simulator.Truth, want: Wanted, phoneOfCode: ReadonlyMap<string, string>): ReadonlyArray<string> => {
-  const out = [...atMostOne(truth)]
-  const codeOfInvitation = new Map(truth.invitations.map((i) => [i.ref, i.code]))
-  const phoneOfEndpoint = new Map<string, string>()
-  for (const ep of truth.endpoints) {
-    if (ep.status !== "active" || ep.invitation === undefined) continue
-    const phone = phoneOfCode.get(codeOfInvitation.get(ep.invitation) ?? "")
-    if (phone !== undefined) phoneOfEndpoint.set(ep.ref, phone)
-  }
-  const live = truth.credentials.filter((c) => c.live)
-  const entries = truth.acsEntries.filter((e) => e.acsSystemId === acsSystemId && e.label.startsWith("credsync:"))
-  let expected = 0
-  for (const [id, identity] of want.identities) {
-    for (const [phone, active] of identity.phones) {
-      if (!active) continue
-      for (const profile of identity.parents.values()) {
-        expected++
-        const mine = live.filter((c) => phoneOfEndpoint.get(c.endpoint) === phone && profileKey(c.cardFormat, c.facilityCode) === profile)
-        if (mine.length !== 1) {
-          out.push(`${id}/${phone} holds ${mine.length} live credentials for ${profile} (want exactly 1)`)
-          continue
-        }
-        const c = mine[0]!
-        if (c.status !== "active") out.push(`${id}/${phone}: credential ${c.ref} is ${c.status}, not active`)
-        const inAcs = entries.filter((e) => e.cardNumber === c.cardNumber)
-        if (inAcs.length !== 1 || inAcs[0]!.assignedTo !== identity.acsUserId) {
-          out.push(`${id}/${phone}: card ${c.cardNumber} is not imported once and assigned to ${identity.acsUserId} (${inAcs.length} entries)`)
-        }
-      }
-    }
-  }
-  if (live.length !== expected) out.push(`${live.length} live credentials at the manager, want ${expected}`)
-  if (entries.length !== expected) out.push(`${entries.length} managed ACS entries, want ${expected}`)
-  return out
-}
 
 describe("crash safety under SIGKILL", () => {
   it("converges to §2 items 1-4 after repeated kills of the engine process", async () => {
