@@ -95,7 +95,7 @@ const alive = (pid: number): boolean => {
  */
 export type Verdict = "ours" | "dead" | "stale" | "live"
 
-/** @internal */
+/** How the open judges another open's holder row (see {@link Verdict}). @internal */
 export const judge = (row: HolderRow, now: number): Verdict => {
   const i = me()
   if (row.host === i.host && row.machine === i.machine) {

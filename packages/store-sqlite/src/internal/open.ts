@@ -25,7 +25,7 @@ import { inUse, judge, me } from "./holder.js"
 import { APPLICATION_ID, HOLDERS_VERSION, LATEST_VERSION, migrations } from "./migrations.js"
 import { FileHeader, HolderRows } from "./rows.js"
 
-/** @internal */
+/** The decoded options the open needs. @internal */
 export interface OpenOptions {
   readonly filename: string
   readonly synchronous: "NORMAL" | "FULL"

@@ -36,7 +36,7 @@ const upperBound = (prefix: string): string | undefined => {
   return undefined
 }
 
-/** @internal */
+/** The Records port for one workspace of an open, held file. @internal */
 export const makeRecords = (held: Held, workspace: string): Records.RecordsShape => {
   const { db } = held
   const ws = workspace

@@ -54,7 +54,7 @@ export const HolderRow = Schema.Struct({
   heartbeat: Schema.Number,
   stale_after: Schema.Number
 })
-/** @internal */
+/** A decoded `holders` row. @internal */
 export type HolderRow = typeof HolderRow.Type
 
 /** The holder rows of a file. @internal */
@@ -72,5 +72,5 @@ export const RecordRow = Schema.Struct({
   version: Schema.Int,
   value: Schema.fromJsonString(Schema.Unknown)
 })
-/** @internal */
+/** The rows of a `records` listing. @internal */
 export const RecordRows = Schema.Array(RecordRow)

@@ -24,7 +24,7 @@ import {
 } from "./rows.js"
 import * as Signals from "./signals.js"
 
-/** @internal */
+/** What `makeStore` needs beyond the open file. @internal */
 export interface StoreOptions {
   readonly workspace: string
   /** Keep at most this many of the newest events of the workspace; undefined = all. */
@@ -69,7 +69,7 @@ export const makeHolderCheck = (held: Held) => {
   return { holds, ensure }
 }
 
-/** @internal */
+/** The Store port for one workspace of an open, held file. @internal */
 export const makeStore = (held: Held, options: StoreOptions): Store.StoreShape => {
   const { db } = held
   const ws = options.workspace
