@@ -1,22 +1,33 @@
 /**
- * The embedded, durable `Store` for one engine process: a single SQLite file (WAL mode) through
- * better-sqlite3.
+ * The embedded, durable `Store` (and `Records`) for one engine process: a single SQLite file (WAL
+ * mode) through better-sqlite3.
  *
  * Driver choice: better-sqlite3 is used directly rather than through `effect/unstable/sql`'s
  * `SqlClient`. better-sqlite3 is synchronous; a statement costs microseconds, so an async client
  * (semaphore, fiber per query, row transforms) would cost more than the work itself, and its
  * transaction helper would have to hold a lock across async boundaries. Directly, every statement
- * is prepared once when the store opens, every `save` is one `BEGIN IMMEDIATE … COMMIT` run without
- * yielding, and two saves can never interleave inside one process — which is what makes the
+ * is prepared once when the store opens, every write is one `BEGIN IMMEDIATE … COMMIT` run without
+ * yielding, and two writes can never interleave inside one process — which is what makes the
  * optimistic version check exact. Nothing in the port asks for SQL composition, so the extra layer
  * would buy nothing.
  *
  * Durability: `journal_mode = WAL` with `synchronous = NORMAL` by default. A commit is in the WAL
  * file (in the OS page cache) when `save` returns, so a killed process (SIGKILL, crash, OOM) loses
  * no accepted request; only an OS crash or power loss can lose the last few transactions (never
- * corrupt the file). That is design.md §2 item 4 (a crash of the engine *process*). Pass
+ * corrupt the file). That is the invariant's "nothing lost": a crash of the engine *process*. Pass
  * `synchronous: "FULL"` to also fsync the WAL on every commit and survive power loss, at a large
  * throughput cost.
+ *
+ * Workspaces: every table is keyed by workspace; a store serves the one it was opened with, so
+ * several workspaces can share a file without ever seeing each other's identities, keys, events,
+ * queue, leases or records.
+ *
+ * One process per file: SQLite is the single-node store. Opening writes a holder row (pid, host,
+ * a random token, heartbeat) in a write transaction; a file another live process holds is refused
+ * with a `Conflict` naming the file and the holder. A holder is taken over when its process is
+ * gone from this machine (so a SIGKILLed engine restarts at once) or its heartbeat stopped; its
+ * leases are then released. Every write checks that this open still holds the file. Several
+ * stores in one process may share a file (other workspaces, or tests). Replicas belong on Postgres.
  *
  * Files: the schema version lives in `PRAGMA user_version` and is migrated forward by an ordered
  * list of migrations in one transaction; a file written by a newer credsync, a SQLite file that
@@ -29,12 +40,12 @@
  *
  * @since 0.1.0
  */
-import { type Ids, type PortError, Store } from "@credsync/core"
-import Database from "better-sqlite3"
-import { Config, Effect, Layer, Option, Result, Schema, type Scope } from "effect"
-import { Abort, toPortError } from "./internal/errors.js"
-import { APPLICATION_ID, LATEST_VERSION, migrations } from "./internal/migrations.js"
-import { EventRow, IdColumn, IdColumns, IntColumn, NullableNumber, StateRow } from "./internal/rows.js"
+import { PortError, Records, Store } from "@credsync/core"
+import { Config, Context, Effect, Layer, Result, Schema, type Scope } from "effect"
+import { LATEST_VERSION } from "./internal/migrations.js"
+import * as Open from "./internal/open.js"
+import { makeRecords } from "./internal/records.js"
+import { makeStore } from "./internal/store.js"
 
 /**
  * The schema version this build of the store writes (the file's `PRAGMA user_version`).
@@ -44,11 +55,24 @@ import { EventRow, IdColumn, IdColumns, IntColumn, NullableNumber, StateRow } fr
 export const schemaVersion: number = LATEST_VERSION
 
 /**
+ * The workspace a store serves when none is given (and where the rows of files written before
+ * workspaces existed land).
+ *
+ * @since 0.2.0
+ */
+export const defaultWorkspace = "default"
+
+/**
  * @since 0.1.0
  */
 export interface Options {
   /** Path of the database file; created (with its schema) when missing. `":memory:"` works for tests. */
   readonly filename: string
+  /**
+   * The workspace this store serves (default `"default"`). Stores of different workspaces may share
+   * a file; none reads, lists, leases or deletes another's identities, keys, events, queue or records.
+   */
+  readonly workspace?: string | undefined
   /**
    * `NORMAL` (default): survives process kills; an OS crash may lose the last transactions.
    * `FULL`: fsync on every commit; survives power loss too, much slower.
@@ -58,9 +82,10 @@ export interface Options {
   readonly busyTimeoutMs?: number | undefined
   /**
    * Event retention: keep at most this many of the newest events (older ones are pruned inside
-   * save transactions, amortised, so up to 256 saves' worth more may be present). At least 1: the
-   * newest event is always kept, which is what keeps `seq` from ever being reused. Default: keep
-   * every event.
+   * save transactions, amortised, so up to 256 saves' worth more may be present). Counted in
+   * `seq`, which is shared by every workspace of the file, so a workspace sharing its file keeps
+   * fewer. At least 1: the newest event is always kept, which is what keeps `seq` from ever being
+   * reused. Default: keep every event.
    */
   readonly retainEvents?: number | undefined
   /**
@@ -70,353 +95,123 @@ export interface Options {
    * never cached. Default 1024; 0 disables the cache.
    */
   readonly cacheSize?: number | undefined
+  /**
+   * How long after this process's last heartbeat another process may presume it dead and take the
+   * file over (default 15 000 ms; the heartbeat runs every fifth of it). Only matters when the
+   * holder cannot be checked by pid: another machine or container, or a hung process.
+   */
+  readonly staleAfterMs?: number | undefined
 }
 
-const PRUNE_EVERY_SAVES = 256
-/** WAL file is truncated back to this size after checkpoints, so it does not keep its peak size. */
-const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
+const NonNegative = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
 
-const decodeStateRow = Schema.decodeUnknownResult(StateRow)
-const decodeEventRow = Schema.decodeUnknownResult(EventRow)
-const decodeIds = Schema.decodeUnknownResult(IdColumns)
-const decodeId = Schema.decodeUnknownResult(IdColumn)
-const decodeNullableNumber = Schema.decodeUnknownResult(NullableNumber)
-const decodeInt = Schema.decodeUnknownResult(IntColumn)
+/** The options as decoded at the boundary (a host may hand them over from config or JSON). */
+const OptionsSchema = Schema.Struct({
+  filename: Schema.NonEmptyString,
+  workspace: Schema.optional(Schema.NonEmptyString),
+  synchronous: Schema.optional(Schema.Literals(["NORMAL", "FULL"])),
+  busyTimeoutMs: Schema.optional(NonNegative),
+  retainEvents: Schema.optional(NonNegative),
+  cacheSize: Schema.optional(NonNegative),
+  staleAfterMs: Schema.optional(Schema.Finite.check(Schema.isGreaterThan(0)))
+})
 
-const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+const decodeOptions = Schema.decodeUnknownResult(OptionsSchema)
 
-const readPragmaInt = (db: Database.Database, name: string): number => {
-  const decoded = decodeInt(db.pragma(name, { simple: true }))
-  if (Result.isFailure(decoded)) throw new Abort("Unknown", `PRAGMA ${name} returned a non-integer`)
-  return decoded.success
-}
-
-const newerFile = (filename: string, found: number): Abort =>
-  new Abort(
-    "Unknown",
-    `the store file ${filename} was written by a newer credsync: its schema version is ${found}, ` +
-      `this credsync supports schema versions up to ${LATEST_VERSION}. Upgrade credsync, or point it at another file; ` +
-      "the file was not modified."
-  )
-
-/** Opens, checks, configures and migrates the file. Throws `Abort` or a SQLite error; closes on failure. */
-const openDatabase = (options: Options): Database.Database => {
-  const { filename } = options
-  const db = new Database(filename, { timeout: options.busyTimeoutMs ?? 5000 })
-  try {
-    // Identify the file before writing anything to it: reading the header is what fails on a file
-    // that is not a database (SQLITE_NOTADB).
-    const applicationId = readPragmaInt(db, "application_id")
-    const fileVersion = readPragmaInt(db, "user_version")
-    if (applicationId !== 0 && applicationId !== APPLICATION_ID) {
-      throw new Abort(
-        "Unknown",
-        `${filename} is a SQLite database of another application (application_id ${applicationId}), not a credsync store; the file was not modified.`
-      )
-    }
-    if (fileVersion > LATEST_VERSION) throw newerFile(filename, fileVersion)
-    if (fileVersion === 0) {
-      const tables = decodeInt(db.prepare("SELECT count(*) FROM sqlite_schema").pluck().get())
-      if (Result.isFailure(tables) || tables.success > 0) {
-        throw new Abort(
-          "Unknown",
-          `${filename} is a non-empty SQLite database without a credsync schema version; refusing to migrate into it.`
-        )
-      }
-    }
-    const mode = db.pragma("journal_mode = WAL", { simple: true })
-    if (mode !== "wal" && !(db.memory && mode === "memory")) {
-      throw new Abort("Unknown", `${filename}: could not switch to WAL mode (journal_mode is ${String(mode)})`)
-    }
-    db.pragma(`synchronous = ${options.synchronous ?? "NORMAL"}`)
-    db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`)
-    migrate(db, filename)
-    return db
-  } catch (error) {
-    db.close()
-    throw error
-  }
-}
-
-const migrate = (db: Database.Database, filename: string): void => {
-  db.transaction(() => {
-    // Re-read under the write lock: another process may have migrated meanwhile.
-    const current = readPragmaInt(db, "user_version")
-    if (current > LATEST_VERSION) throw newerFile(filename, current)
-    for (const migration of migrations) {
-      if (migration.version <= current) continue
-      try {
-        db.exec(migration.sql)
-      } catch (error) {
-        throw new Abort(
-          "Unknown",
-          `${filename}: schema migration ${migration.version} (${migration.description}) failed: ${describe(error)}`
-        )
-      }
-      db.pragma(`user_version = ${migration.version}`)
-    }
-    if (current < LATEST_VERSION) db.pragma(`application_id = ${APPLICATION_ID}`)
-  }).immediate()
+/**
+ * An open store file: the engine's `Store` and a front-end's `Records`, on one connection and one
+ * workspace.
+ *
+ * @since 0.2.0
+ */
+export interface Opened {
+  readonly store: Store.StoreShape
+  readonly records: Records.RecordsShape
 }
 
 /**
- * A scoped SQLite store: opens (creating and migrating) the file, and closes it when the scope
- * closes. Fails with a `PortError` when the file cannot be used (newer schema, corrupt, foreign,
- * unreadable); the message says which and names the file.
+ * Opens (creating and migrating) the file and holds it until the scope closes: then the holder row
+ * is removed, this open's leases are released and the file is closed. Fails with a `PortError`
+ * when the file cannot be used: held by another live process (`Conflict`, naming the holder),
+ * newer schema, corrupt, foreign, unreadable (`Unknown`); options that do not decode
+ * (`InvalidInput`).
+ *
+ * @since 0.2.0
+ */
+export const open = (options: Options): Effect.Effect<Opened, PortError.PortError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const decoded = decodeOptions(options, { errors: "all" })
+    if (Result.isFailure(decoded)) {
+      return yield* new PortError.PortError({
+        reason: "InvalidInput",
+        port: "Store",
+        method: "open",
+        message: `invalid SQLite store options: ${decoded.failure.message}`
+      })
+    }
+    const o = decoded.success
+    const staleAfterMs = o.staleAfterMs ?? 15_000
+    const held = yield* Effect.acquireRelease(
+      Open.open({
+        filename: o.filename,
+        synchronous: o.synchronous ?? "NORMAL",
+        busyTimeoutMs: o.busyTimeoutMs ?? 5000,
+        staleAfterMs
+      }),
+      (held) => Effect.sync(() => Open.close(held))
+    )
+    // Keep the holder row fresh while the scope is open (interrupted before the close above runs).
+    // A failed beat (file busy) is tried again at the next; a vanished row means another process
+    // took the file over: every write fails from then on, so there is nothing left to refresh.
+    yield* Effect.forkScoped(
+      Effect.gen(function* () {
+        while (true) {
+          yield* Open.realSleep(staleAfterMs / 5)
+          const kept = Result.try(() => Open.beat(held))
+          if (Result.isSuccess(kept) && !kept.success) return
+        }
+      })
+    )
+    const workspace = o.workspace ?? defaultWorkspace
+    return {
+      store: makeStore(held, {
+        workspace,
+        retain: o.retainEvents === undefined ? undefined : Math.max(1, Math.floor(o.retainEvents)),
+        cacheSize: Math.floor(o.cacheSize ?? 1024)
+      }),
+      records: makeRecords(held, workspace)
+    }
+  })
+
+/**
+ * A scoped SQLite store (the `Store` of {@link open}).
  *
  * @since 0.1.0
  */
 export const make = (options: Options): Effect.Effect<Store.StoreShape, PortError.PortError, Scope.Scope> =>
-  Effect.map(
-    Effect.acquireRelease(
-      Effect.try({
-        try: () => openDatabase(options),
-        catch: (error) => toPortError("open", options.filename, error)
-      }),
-      (db) => Effect.sync(() => db.close())
-    ),
-    (db) => makeShape(db, options)
-  )
+  Effect.map(open(options), (opened) => opened.store)
 
-const makeShape = (db: Database.Database, options: Options): Store.StoreShape => {
-  const { filename } = options
-  const retain = options.retainEvents === undefined ? undefined : Math.max(1, Math.floor(options.retainEvents))
-  let savesSincePrune = 0
-  const cacheSize = Math.max(0, Math.floor(options.cacheSize ?? 1024))
-  /** Map insertion order is the LRU order: a hit is re-inserted at the end, eviction takes the first. */
-  const cache = new Map<string, Store.Stored>()
-  // The keys this connection last wrote for an identity, at that version: a save from that version
-  // need not read them back. Keys only change through a save, which moves the version.
-  const keysAt = new Map<string, { readonly version: number; readonly keys: ReadonlyArray<string> }>()
-  const remember = (id: string, stored: Store.Stored): void => {
-    if (cacheSize === 0) return
-    cache.delete(id)
-    cache.set(id, stored)
-    if (cache.size > cacheSize) {
-      const oldest = cache.keys().next()
-      if (oldest.done !== true) {
-        cache.delete(oldest.value)
-        keysAt.delete(oldest.value)
-      }
-    }
-  }
-
-  const stmt = {
-    selectState: db.prepare("SELECT version, state FROM identities WHERE id = ?"),
-    selectVersion: db.prepare("SELECT version FROM identities WHERE id = ?").pluck(),
-    insertState: db.prepare("INSERT INTO identities (id, version, state) VALUES (?, 1, ?) ON CONFLICT (id) DO NOTHING"),
-    updateState: db.prepare("UPDATE identities SET version = version + 1, state = ? WHERE id = ? AND version = ?"),
-    keysOf: db.prepare("SELECT key FROM keys WHERE identity = ?").pluck(),
-    keyOwner: db.prepare("SELECT identity FROM keys WHERE key = ?").pluck(),
-    insertKey: db.prepare("INSERT INTO keys (key, identity) VALUES (?, ?)"),
-    deleteKey: db.prepare("DELETE FROM keys WHERE key = ? AND identity = ?"),
-    insertEvent: db.prepare("INSERT INTO events (identity, tag, at, body) VALUES (?, ?, ?, ?)"),
-    pruneEvents: db.prepare("DELETE FROM events WHERE seq <= ?"),
-    listFirst: db.prepare("SELECT id FROM identities ORDER BY id LIMIT ?").pluck(),
-    listAfter: db.prepare("SELECT id FROM identities WHERE id > ? ORDER BY id LIMIT ?").pluck(),
-    schedule: db.prepare(
-      "INSERT INTO due (identity, at) VALUES (?, ?) ON CONFLICT (identity) DO UPDATE SET at = min(at, excluded.at)"
-    ),
-    selectDue: db.prepare("SELECT identity FROM due WHERE at <= ? ORDER BY at, identity LIMIT ?").pluck(),
-    deleteDue: db.prepare("DELETE FROM due WHERE identity = ?"),
-    nextDue: db.prepare("SELECT min(at) FROM due").pluck(),
-    selectEvents: db.prepare("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?")
-  }
-
-  const attempt = <A>(method: string, body: () => A): Effect.Effect<A, PortError.PortError> =>
-    Effect.try({ try: body, catch: (error) => toPortError(method, filename, error) })
-
-  const storedVersion = (id: string): number => {
-    const decoded = decodeNullableNumber(stmt.selectVersion.get(id) ?? null)
-    return Result.isSuccess(decoded) && decoded.success !== null ? decoded.success : 0
-  }
-
-  /** Diff the identity's keys against the requested set; a key owned by someone else aborts. */
-  const replaceKeys = (id: string, keys: ReadonlyArray<string>, expected: number): void => {
-    const wanted = new Set(keys)
-    const known = keysAt.get(id)
-    const owned = new Set<string>(known?.version === expected ? known.keys : [])
-    if (known?.version !== expected) for (const key of stmt.keysOf.all(id)) if (typeof key === "string") owned.add(key)
-    for (const key of wanted) {
-      if (owned.has(key)) continue
-      const owner: unknown = stmt.keyOwner.get(key)
-      if (owner !== undefined) {
-        throw new Abort("Conflict", `key ${JSON.stringify(key)} is held by identity ${String(owner)}; nothing was saved`)
-      }
-      stmt.insertKey.run(key, id)
-    }
-    for (const key of owned) if (!wanted.has(key)) stmt.deleteKey.run(key, id)
-  }
-
-  type Encoded = { readonly tag: string; readonly at: number; readonly body: string }
-
-  const saveTx = db.transaction(
-    (request: Store.SaveRequest, state: string, events: ReadonlyArray<Encoded>): number => {
-      const { id, expected } = request
-      const changes =
-        expected === 0 ? stmt.insertState.run(id, state).changes : stmt.updateState.run(state, id, expected).changes
-      if (changes !== 1) {
-        throw new Abort(
-          "Conflict",
-          `identity ${id} is at version ${storedVersion(id)}, the save expected version ${expected}; nothing was saved`
-        )
-      }
-      replaceKeys(id, request.keys, expected)
-      let lastSeq = 0
-      for (const event of events) {
-        lastSeq = Number(stmt.insertEvent.run(id, event.tag, event.at, event.body).lastInsertRowid)
-      }
-      if (request.due !== undefined && !Number.isNaN(request.due)) stmt.schedule.run(id, request.due)
-      if (retain !== undefined && events.length > 0 && ++savesSincePrune >= PRUNE_EVERY_SAVES) {
-        savesSincePrune = 0
-        stmt.pruneEvents.run(lastSeq - retain)
-      }
-      return expected + 1
-    }
-  )
-
-  const save = (request: Store.SaveRequest): Effect.Effect<number, PortError.PortError> =>
-    attempt("save", () => {
-      if (!Number.isSafeInteger(request.expected) || request.expected < 0) {
-        throw new Abort("InvalidInput", `expected version must be a non-negative integer, got ${request.expected}`)
-      }
-      // The state and event Schemas are JSON-native (no transformations), so their encoding is
-      // JSON.stringify; validating typed values again on every write cost a quarter of a save.
-      // Rows are still decoded with the Schemas on every load.
-      const state = { success: JSON.stringify(request.state) }
-      const events: Array<Encoded> = request.events.map((event) => ({ tag: event._tag, at: event.at, body: JSON.stringify(event) }))
-      // immediate: take the write lock up front, so a concurrent writer waits (busy timeout) instead
-      // of failing half way with SQLITE_BUSY on lock upgrade.
-      try {
-        const version = saveTx.immediate(request, state.success, events)
-        remember(request.id, { state: request.state, version })
-        if (cacheSize > 0) keysAt.set(request.id, { version, keys: request.keys })
-        return version
-      } catch (error) {
-        cache.delete(request.id)
-        keysAt.delete(request.id)
-        throw error
-      }
-    })
-
-  const load = (id: Ids.UserIdentityId) =>
-    attempt("load", () => {
-      const cached = cache.get(id)
-      if (cached !== undefined) {
-        if (storedVersion(id) === cached.version) {
-          remember(id, cached)
-          return Option.some(cached)
-        }
-        cache.delete(id)
-      }
-      const row: unknown = stmt.selectState.get(id)
-      if (row === undefined) return Option.none<Store.Stored>()
-      const decoded = decodeStateRow(row)
-      if (Result.isFailure(decoded)) {
-        throw new Abort(
-          "Unknown",
-          `${filename}: the stored row of identity ${id} (table identities) is damaged or was written by an incompatible credsync ` +
-            `(it does not decode as IdentityState): ${decoded.failure.message}`
-        )
-      }
-      const stored: Store.Stored = { state: decoded.success.state, version: decoded.success.version }
-      remember(id, stored)
-      return Option.some(stored)
-    })
-
-  const lookup = (key: string) =>
-    attempt("lookup", () => {
-      const owner: unknown = stmt.keyOwner.get(key)
-      if (owner === undefined) return Option.none()
-      const decoded = decodeId(owner)
-      if (Result.isFailure(decoded)) {
-        throw new Abort("Unknown", `${filename}: the owner of key ${JSON.stringify(key)} (table keys) is damaged`)
-      }
-      return Option.some(decoded.success)
-    })
-
-  const decodeIdList = (table: string, rows: ReadonlyArray<unknown>) => {
-    const decoded = decodeIds(rows)
-    if (Result.isFailure(decoded)) {
-      throw new Abort("Unknown", `${filename}: an identity id in table ${table} is damaged: ${decoded.failure.message}`)
-    }
-    return decoded.success
-  }
-
-  const limitOf = (limit: number): number => (Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0)
-
-  const list: Store.StoreShape["list"] = ({ after, limit }) =>
-    attempt("list", () => {
-      const n = limitOf(limit)
-      if (n === 0) return []
-      return decodeIdList("identities", after === undefined ? stmt.listFirst.all(n) : stmt.listAfter.all(after, n))
-    })
-
-  const schedule: Store.StoreShape["schedule"] = (id, at) =>
-    attempt("schedule", () => {
-      if (Number.isNaN(at)) throw new Abort("InvalidInput", `schedule time for ${id} is NaN`)
-      stmt.schedule.run(id, at)
-    })
-
-  const takeDueTx = db.transaction((now: number, n: number) => {
-    const ids = decodeIdList("due", stmt.selectDue.all(now, n))
-    for (const id of ids) stmt.deleteDue.run(id)
-    return ids
-  })
-
-  const takeDue: Store.StoreShape["takeDue"] = (now, limit) =>
-    attempt("takeDue", () => {
-      const n = limitOf(limit)
-      return n === 0 ? [] : takeDueTx.immediate(now, n)
-    })
-
-  const nextDue: Store.StoreShape["nextDue"] = attempt("nextDue", () => {
-    const decoded = decodeNullableNumber(stmt.nextDue.get() ?? null)
-    if (Result.isFailure(decoded)) throw new Abort("Unknown", `${filename}: a due time (table due) is damaged`)
-    return Option.fromNullishOr(decoded.success)
-  })
-
-  const events: Store.StoreShape["events"] = ({ after, limit }) =>
-    attempt("events", () => {
-      const n = limitOf(limit)
-      if (n === 0) return []
-      const out: Array<Store.StoredEvent> = []
-      for (const row of stmt.selectEvents.all(after, n)) {
-        const decoded = decodeEventRow(row)
-        if (Result.isFailure(decoded)) {
-          const seq = typeof row === "object" && row !== null && "seq" in row ? ` seq ${String(row.seq)}` : ""
-          throw new Abort(
-            "Unknown",
-            `${filename}: the stored event${seq} (table events) is damaged or was written by an incompatible credsync ` +
-              `(it does not decode as DomainEvent): ${decoded.failure.message}`
-          )
-        }
-        out.push({ seq: decoded.success.seq, event: decoded.success.body })
-      }
-      return out
-    })
-
-  return Store.Store.of({ load, save, lookup, list, schedule, takeDue, nextDue, events })
-}
+const services = (opened: Opened) =>
+  Context.make(Store.Store, opened.store).pipe(Context.add(Records.Records, opened.records))
 
 /**
- * The SQLite `Store` as a layer; the file is closed when the layer's scope closes.
+ * The SQLite `Store` and `Records` as a layer; the file is held until the layer's scope closes.
  *
  * @since 0.1.0
  */
-export const layer = (options: Options): Layer.Layer<Store.Store, PortError.PortError> =>
-  Layer.effect(Store.Store, make(options))
+export const layer = (options: Options): Layer.Layer<Store.Store | Records.Records, PortError.PortError> =>
+  Layer.effectContext(Effect.map(open(options), services))
 
 /**
- * The SQLite `Store`, its file path read from config `CREDSYNC_DB` (or the `filename` config given).
+ * The SQLite `Store` and `Records`, the file path read from config `CREDSYNC_DB` (or the
+ * `filename` config given).
  *
  * @since 0.1.0
  */
 export const layerConfig = (
   options: Omit<Options, "filename"> = {},
   filename: Config.Config<string> = Config.NonEmptyString("CREDSYNC_DB")
-): Layer.Layer<Store.Store, PortError.PortError | Config.ConfigError> =>
-  Layer.effect(
-    Store.Store,
-    Effect.flatMap(filename, (file) => make({ ...options, filename: file }))
+): Layer.Layer<Store.Store | Records.Records, PortError.PortError | Config.ConfigError> =>
+  Layer.effectContext(
+    Effect.flatMap(filename, (file) => Effect.map(open({ ...options, filename: file }), services))
   )

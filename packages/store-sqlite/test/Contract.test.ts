@@ -82,7 +82,7 @@ describe("SqliteStore contract", () => {
     })
   )
 
-  it.effect("keys: replaced on every save, looked up, and a clash is a Conflict naming the key", () =>
+  it.effect("keys: replaced on every save, looked up, and a clash is InvalidInput naming the key", () =>
     Effect.gen(function* () {
       const store = yield* open()
       yield* store.save({ id: a, expected: 0, state: stateOf("id-a"), events: [], keys: ["phone-1", "email-a"] })
@@ -96,7 +96,7 @@ describe("SqliteStore contract", () => {
           store.save({ id: b, expected: 0, state: stateOf("id-b"), events: [phoneRegistered("id-b", 0)], keys: ["b-own", "phone-2"] })
         )
       )
-      assert.strictEqual(error.reason, "Conflict")
+      assert.strictEqual(error.reason, "InvalidInput")
       assert.include(error.message, "phone-2")
       // nothing of b was written
       assert.isTrue(Option.isNone(yield* store.load(b)))
@@ -124,24 +124,67 @@ describe("SqliteStore contract", () => {
     })
   )
 
-  it.effect("due-queue: earliest request wins, takeDue removes what it returns, nextDue", () =>
+  it.effect("due-queue: earliest request wins, claim removes and leases what it returns, nextDue", () =>
     Effect.gen(function* () {
       const store = yield* open()
-      assert.isTrue(Option.isNone(yield* store.nextDue))
+      const c = identityId("id-c")
+      for (const id of [a, b, c]) yield* store.save({ id, expected: 0, state: stateOf(id), events: [], keys: [] })
+      const lease = { owner: "r1", ttl: 10_000, grace: 1_000 }
+      const claimed = (now: number, limit: number) => Effect.map(store.claim(lease, now, limit), (cs) => cs.map((x) => x.id))
+      assert.isTrue(Option.isNone(yield* store.nextDue("r1", 0)))
       yield* store.schedule(a, 500)
       yield* store.schedule(a, 300)
       yield* store.schedule(a, 900)
       yield* store.schedule(b, 400)
-      yield* store.schedule(identityId("id-c"), 2_000)
-      assert.deepStrictEqual(yield* store.nextDue, Option.some(300))
-      assert.deepStrictEqual(yield* store.takeDue(100, 10), idList())
-      assert.deepStrictEqual(yield* store.takeDue(1_000, 1), idList("id-a"))
-      assert.deepStrictEqual(yield* store.takeDue(1_000, 10), idList("id-b"))
-      assert.deepStrictEqual(yield* store.takeDue(1_000, 10), idList())
-      assert.deepStrictEqual(yield* store.nextDue, Option.some(2_000))
+      yield* store.schedule(c, 2_000)
+      assert.deepStrictEqual(yield* store.nextDue("r1", 0), Option.some(300))
+      assert.deepStrictEqual(yield* claimed(100, 10), idList())
+      assert.deepStrictEqual(yield* claimed(1_000, 1), idList("id-a"))
+      assert.deepStrictEqual(yield* claimed(1_000, 10), idList("id-b"))
+      assert.deepStrictEqual(yield* claimed(1_000, 10), idList())
+      assert.deepStrictEqual(yield* store.nextDue("r1", 0), Option.some(2_000))
       yield* store.schedule(a, 50)
-      assert.deepStrictEqual(yield* store.takeDue(3_000, 10), idList("id-a", "id-c"))
-      assert.isTrue(Option.isNone(yield* store.nextDue))
+      assert.deepStrictEqual(yield* claimed(3_000, 10), idList("id-a", "id-c"))
+      assert.isTrue(Option.isNone(yield* store.nextDue("r1", 0)))
+    })
+  )
+
+  it.effect("claim drops queue entries of identities never saved, and still fills its limit", () =>
+    Effect.gen(function* () {
+      const store = yield* open()
+      const lease = { owner: "r1", ttl: 10_000, grace: 1_000 }
+      for (let i = 0; i < 5; i++) yield* store.schedule(identityId(`ghost-${i}`), i)
+      yield* store.save({ id: a, expected: 0, state: stateOf("id-a"), events: [], keys: [], due: 10 })
+      yield* store.save({ id: b, expected: 0, state: stateOf("id-b"), events: [], keys: [], due: 11 })
+      assert.deepStrictEqual(yield* store.nextDue("r1", 0), Option.some(0))
+      assert.deepStrictEqual(
+        (yield* store.claim(lease, 100, 2)).map((c) => c.id),
+        idList("id-a", "id-b")
+      )
+      assert.isTrue(Option.isNone(yield* store.nextDue("r1", 0)), "the ghosts' entries are gone")
+    })
+  )
+
+  it.effect("a save fenced by an owner needs that owner's lease; nextDue waits out another owner's lease", () =>
+    Effect.gen(function* () {
+      const store = yield* open()
+      const one = { owner: "r1", ttl: 1_000, grace: 100 }
+      yield* store.save({ id: a, expected: 0, state: stateOf("id-a"), events: [], keys: [] })
+      yield* store.save({ id: b, expected: 0, state: stateOf("id-b"), events: [], keys: [] })
+      const fenced = failureReason(
+        yield* Effect.exit(store.save({ id: a, expected: 1, state: stateOf("id-a"), events: [], keys: [], owner: "r1" }))
+      )
+      assert.strictEqual(fenced.reason, "Conflict")
+      assert.include(fenced.message, "lease")
+      assert.isTrue(Option.isSome(yield* store.acquire(one, 0, a)))
+      assert.strictEqual(yield* store.save({ id: a, expected: 1, state: stateOf("id-a"), events: [], keys: [], owner: "r1" }), 2)
+      yield* store.schedule(a, 10)
+      assert.deepStrictEqual(yield* store.nextDue("r2", 20), Option.some(1_000), "a is r2's when r1's lease runs out")
+      assert.deepStrictEqual(yield* store.nextDue("r1", 20), Option.some(10), "and r1's at once")
+      yield* store.schedule(b, 500)
+      assert.deepStrictEqual(yield* store.nextDue("r2", 20), Option.some(500), "b is due before r1's lease on a runs out")
+      yield* store.release("r1", a)
+      assert.deepStrictEqual(yield* store.nextDue("r2", 20), Option.some(10), "released: a is claimable at its due time")
     })
   )
 

@@ -53,7 +53,7 @@ describe("SqliteStore file handling", () => {
           assert.strictEqual(loaded.version, 1)
           assert.deepStrictEqual(loaded.state, stateOf("id-a"))
           assert.deepStrictEqual(yield* store.lookup("k-a"), Option.some(a))
-          assert.deepStrictEqual(yield* store.nextDue, Option.some(1234))
+          assert.deepStrictEqual(yield* store.nextDue("r1", 0), Option.some(1234))
           const events = yield* store.events({ after: 0, limit: 10 })
           assert.deepStrictEqual(events, [{ seq: 1, event: phoneRegistered("id-a", 1) }])
           assert.strictEqual(

@@ -50,14 +50,19 @@ export const isCorruption = (e: unknown): boolean => {
   return code !== undefined && (code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB")
 }
 
-/** @internal */
-export const toPortError = (method: string, filename: string, e: unknown): PortError.PortError => {
+/**
+ * `filename` is given only when the store is opened (the host must know which file it gave); a
+ * failing operation on an open store says what failed, not where the file lives.
+ *
+ * @internal
+ */
+export const toPortError = (method: string, e: unknown, filename?: string): PortError.PortError => {
   if (e instanceof PortError.PortError) return e
   if (e instanceof Abort) return new PortError.PortError({ reason: e.reason, port: "Store", method, message: e.message })
   const code = codeOf(e)
   const what = isCorruption(e)
-    ? `the SQLite file ${filename} is corrupt or not a database`
-    : `SQLite failed on ${filename}`
+    ? `the SQLite file${filename === undefined ? "" : ` ${filename}`} is corrupt or not a database`
+    : `SQLite failed on ${filename ?? "the store"}`
   return new PortError.PortError({
     reason: reasonOf(e),
     port: "Store",
