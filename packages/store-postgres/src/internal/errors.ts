@@ -29,8 +29,8 @@ const stringField = (value: unknown, name: string): string | undefined => {
 /** The server's SQLSTATE of a failed statement, when the server answered. @internal */
 export const sqlState = (error: SqlError): string | undefined => stringField(error.reason.cause, "code")
 
-/** What the server (or the socket) said, without the driver's prefix. */
-const detail = (error: SqlError): string =>
+/** What the server (or the socket) said, without the driver's prefix. @internal */
+export const detail = (error: SqlError): string =>
   stringField(error.reason.cause, "message") ?? error.reason.message ?? error.message
 
 /**

@@ -9,7 +9,7 @@ import { type PortError, Records, Store } from "@credsync/core"
 import type { PgClient } from "@effect/sql-pg/PgClient"
 import { Duration, Effect, Option, Result, Schedule, Schema, type Scope, Stream } from "effect"
 import type { SqlError } from "effect/sql/SqlError"
-import { type Scrub, storeError, toPortError } from "./errors.js"
+import { detail, type Scrub, storeError, toPortError } from "./errors.js"
 import { migrate } from "./migrate.js"
 import { ClaimedRow, EventRow, IdRow, NextRow, RecordRow, StateRow, VersionRow } from "./rows.js"
 
@@ -317,7 +317,7 @@ export const make = (sql: PgClient, settings: Settings): Effect.Effect<Stores, P
     const signals: Stream.Stream<void> = subscription.pipe(
       Stream.tapError((e) =>
         Effect.logWarning(
-          scrub(`Postgres store (${context}): the LISTEN connection failed (${e.message}); listening again`)
+          scrub(`Postgres store (${context}): the LISTEN connection failed (${detail(e)}); listening again`)
         )
       ),
       Stream.retry(reconnect),
