@@ -121,7 +121,9 @@ export const make = (
 ): Effect.Effect<{ readonly store: Store.StoreShape; readonly records: Records.RecordsShape }, PortError.PortError, PgClient.PgClient | Scope.Scope> =>
   Effect.gen(function* () {
     const sql = yield* PgClient.PgClient
-    const settings = yield* resolve(target, makeScrub(secretsOf(sql.config.url)))
+    const { password } = sql.config
+    const secrets = [...secretsOf(sql.config.url), ...(Redacted.isRedacted(password) ? [String(Redacted.value(password))] : [])]
+    const settings = yield* resolve(target, makeScrub(secrets))
     return yield* internal.make(sql, settings)
   })
 

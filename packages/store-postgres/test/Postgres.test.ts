@@ -63,6 +63,18 @@ describe("PostgresStore", () => {
     )
   )
 
+  it.effect("runs over a PgClient layer the host provides", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const ctx = yield* Layer.build(PostgresStore.layer({ connection: PgClient.layer({ url: pg.url(), maxConnections: 2 }), workspace: unique("host") }))
+        const store = Context.get(ctx, Store.Store)
+        const x = yield* first(store, "hosted", ["hosted:key"])
+        assert.deepStrictEqual(yield* store.lookup("hosted:key"), Option.some(x))
+        assert.strictEqual(Option.getOrThrow(yield* store.load(x)).version, 1)
+      })
+    )
+  )
+
   it.effect("concurrent saves of one identity from two pools: exactly one wins, the other gets Conflict", () =>
     Effect.scoped(
       Effect.gen(function* () {
