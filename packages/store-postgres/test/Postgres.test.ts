@@ -1,3 +1,4 @@
+// Real time throughout: these tests do network I/O, and the times the port takes are passed explicitly.
 import { type Ids, PortError, Records, Store } from "@credsync/core"
 import { PostgresStore } from "@credsync/store-postgres"
 import { Postgres, sampleEvents, sampleState } from "@credsync/testkit"
@@ -35,7 +36,7 @@ const failure = <A>(effect: Effect.Effect<A, PortError.PortError>) =>
   })
 
 describe("PostgresStore", () => {
-  it.effect("two workspaces on one database never see each other's identities, keys, events, queue, leases or records", () =>
+  it.live("two workspaces on one database never see each other's identities, keys, events, queue, leases or records", () =>
     Effect.scoped(
       Effect.gen(function* () {
         const a = yield* open(unique("ws-a"))
@@ -63,7 +64,7 @@ describe("PostgresStore", () => {
     )
   )
 
-  it.effect("runs over a PgClient layer the host provides", () =>
+  it.live("runs over a PgClient layer the host provides", () =>
     Effect.scoped(
       Effect.gen(function* () {
         const ctx = yield* Layer.build(PostgresStore.layer({ connection: PgClient.layer({ url: pg.url(), maxConnections: 2 }), workspace: unique("host") }))
@@ -75,7 +76,7 @@ describe("PostgresStore", () => {
     )
   )
 
-  it.effect("concurrent saves of one identity from two pools: exactly one wins, the other gets Conflict", () =>
+  it.live("concurrent saves of one identity from two pools: exactly one wins, the other gets Conflict", () =>
     Effect.scoped(
       Effect.gen(function* () {
         const workspace = unique("race")
@@ -98,7 +99,7 @@ describe("PostgresStore", () => {
     )
   )
 
-  it.effect("a key wanted by two identities at once goes to one; the other save is InvalidInput and writes nothing", () =>
+  it.live("a key wanted by two identities at once goes to one; the other save is InvalidInput and writes nothing", () =>
     Effect.scoped(
       Effect.gen(function* () {
         const workspace = unique("keys")
@@ -123,7 +124,7 @@ describe("PostgresStore", () => {
     )
   )
 
-  it.effect("replicas claiming at once (separate pools) never lease an identity twice and lose none", () =>
+  it.live("replicas claiming at once (separate pools) never lease an identity twice and lose none", () =>
     Effect.scoped(
       Effect.gen(function* () {
         const workspace = unique("claims")
@@ -159,7 +160,7 @@ describe("PostgresStore", () => {
     )
   )
 
-  it.effect("event seq follows commit order: a reader paging with `after` never sees a gap", () =>
+  it.live("event seq follows commit order: a reader paging with `after` never sees a gap", () =>
     Effect.scoped(
       Effect.gen(function* () {
         const workspace = unique("order")
@@ -198,7 +199,7 @@ describe("PostgresStore", () => {
     )
   )
 
-  it.effect("several store layers starting at once on a fresh schema all open; the schema is migrated once", () =>
+  it.live("several store layers starting at once on a fresh schema all open; the schema is migrated once", () =>
     Effect.scoped(
       Effect.gen(function* () {
         const schema = `fresh_${++counter}`
@@ -210,7 +211,7 @@ describe("PostgresStore", () => {
     )
   )
 
-  it.effect("a schema written by a newer credsync, or one that belongs to something else, is refused and left alone", () =>
+  it.live("a schema written by a newer credsync, or one that belongs to something else, is refused and left alone", () =>
     Effect.scoped(
       Effect.gen(function* () {
         const sql = yield* raw
@@ -233,7 +234,7 @@ describe("PostgresStore", () => {
     )
   )
 
-  it.effect("a damaged row fails with Unknown naming the table and the identity", () =>
+  it.live("a damaged row fails with Unknown naming the table and the identity", () =>
     Effect.scoped(
       Effect.gen(function* () {
         const workspace = unique("damaged")
@@ -253,7 +254,7 @@ describe("PostgresStore", () => {
     )
   )
 
-  it.effect("the connection string and password never appear in an error", () =>
+  it.live("the connection string and password never appear in an error", () =>
     Effect.scoped(
       Effect.gen(function* () {
         const url = new URL(Redacted.value(pg.url()))
