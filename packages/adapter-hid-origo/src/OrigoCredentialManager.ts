@@ -6,7 +6,7 @@
  */
 import { Card, CredentialManager, Ids, PortError } from "@credsync/core"
 import { Effect, Layer, Ref } from "effect"
-import { containerStatus, credentialStatus, invitationStatus } from "./internal/mapping.js"
+import { containerStatus, credentialStatus, invitationStatus, userLive } from "./internal/mapping.js"
 import { OrigoClient, type OrigoClientShape, type OrigoUser } from "./OrigoClient.js"
 
 /** @since 0.1.0 */
@@ -23,7 +23,7 @@ export interface Options {
 }
 
 /**
- * HID issues asynchronously (ISSUE_INITIATED → ACTIVE). Its user GET reads back its own writes, so the
+ * HID issues asynchronously (ISSUE_INITIATED → ISSUED). Its user GET reads back its own writes, so the
  * listing is taken as consistent.
  */
 export const defaultCapabilities: CredentialManager.Capabilities = { replicates: false, asyncIssue: true, listingLag: 0 }
@@ -111,34 +111,55 @@ export const make = Effect.fnUntraced(function* (client: OrigoClientShape, optio
     ensureUser: (manager, identity) =>
       Effect.gen(function* () {
         yield* checkSystem("ensureUser", manager)
+        // HID does not keep externalId unique (its 409 DUPLICATE_USER is about the email): look for our user
+        // first, so a retry after a lost create response never makes a second one.
+        const ours = client
+          .searchUsers(`externalId eq "${identity.id.replace(/["\\]/g, "\\$&")}"`, { count: 10 })
+          .pipe(Effect.map((page) => page.users.find((u) => u.externalId === identity.id && userLive(u.status))))
+        const found = yield* ours
         const [givenName, ...rest] = (identity.fullName ?? "").split(" ")
-        const created = yield* client
-          .createUser({
-            externalId: identity.id,
-            email: identity.email,
-            givenName: givenName || undefined,
-            familyName: rest.join(" ") || undefined
-          })
-          .pipe(
-            Effect.map((u) => u.id),
-            Effect.catchIf(
-              (e) => e.reason === "Conflict" || e.reason === "Ambiguous",
-              // 409: it exists already. Ambiguous: it may. Either way the search tells.
-              (e) =>
-                client.searchUsers(`externalId eq "${identity.id.replace(/["\\]/g, "\\$&")}"`, { count: 2 }).pipe(
-                  Effect.flatMap((page) => {
-                    const found = page.users.find((u) => u.externalId === identity.id)
-                    return found ? Effect.succeed(found.id) : Effect.fail(e)
+        const id =
+          found?.id ??
+          (yield* client
+            .createUser({
+              externalId: identity.id,
+              email: identity.email,
+              givenName: givenName || undefined,
+              familyName: rest.join(" ") || undefined
+            })
+            .pipe(
+              Effect.map((u) => u.id),
+              Effect.catchIf(
+                (e) => e.reason === "Conflict" || e.reason === "Ambiguous",
+                // Ambiguous: it may have been created. 409: HID has a user with this email; ours only if it
+                // carries our externalId (a create whose answer was lost), never someone else's.
+                (e) =>
+                  Effect.flatMap(ours, (again) => {
+                    if (again !== undefined) return Effect.succeed(again.id)
+                    if (e.reason === "Ambiguous") return Effect.fail(e)
+                    return Effect.fail(
+                      new PortError.PortError({
+                        reason: "Conflict",
+                        port: "CredentialManager",
+                        method: "ensureUser",
+                        message:
+                          "HID Origo already has a user with this email address (409 DUPLICATE_USER) that credsync did not create; give the identity another email or remove that user at HID",
+                        cause: e
+                      })
+                    )
                   })
-                )
-            )
-          )
-        return Ids.ProviderRef.make(created)
+              )
+            ))
+        client.users.remember(id, identity.id)
+        return Ids.ProviderRef.make(id)
       }),
     observe: (manager, user) =>
       Effect.gen(function* () {
         yield* checkSystem("observe", manager)
-        return yield* viewOf(yield* client.getUser(user))
+        const found = yield* client.getUser(user)
+        // what the event intake resolves callbacks with, without asking HID
+        if (found.externalId !== undefined && userLive(found.status)) client.users.remember(found.id, found.externalId)
+        return yield* viewOf(found)
       }),
     invite: (manager, user) =>
       Effect.gen(function* () {
