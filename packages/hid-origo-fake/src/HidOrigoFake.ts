@@ -123,6 +123,8 @@ export interface Controls {
   readonly revokeCredential: (id: string) => void
   /** HID fails to create a credential that is being issued (ISSUE_INITIATED → CREATION_FAILURE). */
   readonly failCredential: (id: string) => void
+  /** From now on, this share (0..1, seeded draws) of the issuances a `settle` finishes fail (CREATION_FAILURE). */
+  readonly setIssuanceFailure: (probability: number) => void
   /** A live credential is no longer bound to its phone (→ UNBOUND). */
   readonly unbindCredential: (id: string) => void
   /** Terminates a container behind the adapter's back: INACTIVE, its credentials revoked. */
@@ -262,6 +264,9 @@ export const start = async (options: Options = {}): Promise<RunningFake> => {
       }),
     failCredential: (id) => withTick(() => credentialOrg(id).failCredential(Number(id))),
     unbindCredential: (id) => withTick(() => credentialOrg(id).unbindCredential(Number(id))),
+    setIssuanceFailure: (probability) => {
+      fake.issuanceFailure = probability
+    },
     terminateContainer: (id) =>
       withTick(() => {
         for (const org of fake.orgs.values()) {

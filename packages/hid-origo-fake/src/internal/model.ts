@@ -115,6 +115,8 @@ export interface ModelOptions {
   readonly invitationTtlMs: number
   readonly baseUrl: () => string
   readonly emit: (org: string, event: CloudEvent) => void
+  /** Drawn once per issuance a sync would finish: true makes it a CREATION_FAILURE instead. */
+  readonly failIssuance: () => boolean
 }
 
 const CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -494,7 +496,7 @@ export class Organization {
     let n = 0
     for (const c of this.credentials.values()) {
       if (c.status === "ISSUE_INITIATED" && c.containerId !== undefined) {
-        this.setCredential(c, "ISSUED")
+        this.setCredential(c, this.options.failIssuance() ? "CREATION_FAILURE" : "ISSUED")
         n++
       } else if (c.status === "REVOKE_INITIATED") {
         this.setCredential(c, "REVOKED")

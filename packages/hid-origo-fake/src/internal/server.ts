@@ -119,6 +119,8 @@ export class FakeServer {
   readonly eventLog: Array<{ org: string; event: CloudEvent }> = []
   readonly stats = { tokensIssued: 0, apiRequests: 0, rateLimited: 0, faultsInjected: 0 }
   delivery: CallbackDelivery = "deliver"
+  /** Share of issuances a sync finishes as CREATION_FAILURE (seeded). */
+  issuanceFailure = 0
   baseUrl = ""
   private readonly windows = new Map<string, Array<number>>()
   private readonly outbox: Array<{ org: string; event: CloudEvent }> = []
@@ -140,7 +142,8 @@ export class FakeServer {
           emit: (o, event) => {
             this.eventLog.push({ org: o, event })
             this.outbox.push({ org: o, event })
-          }
+          },
+          failIssuance: () => this.issuanceFailure > 0 && this.config.random() < this.issuanceFailure
         },
         this.config.partNumbers
       )
