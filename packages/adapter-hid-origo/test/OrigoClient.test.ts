@@ -254,8 +254,9 @@ describe("OrigoCredentialManager on the fake", () => {
       const cm = yield* CredentialManager.CredentialManager
       const id = Ids.UserIdentityId.make("ident-twice")
       fake.controls.injectFault({ kind: "lostResponse", match: { method: "POST", path: /\/users$/ } })
-      const first = yield* cm.ensureUser(system, { id, email: "twice@example.com" })
-      const second = yield* cm.ensureUser(system, { id, email: "twice@example.com" })
+      // no email: nothing else would make HID refuse the second create
+      const first = yield* cm.ensureUser(system, { id })
+      const second = yield* cm.ensureUser(system, { id })
       assert.strictEqual(first, second)
       assert.strictEqual(fake.controls.snapshot().users.filter((u) => u.externalId === id).length, 1)
     }).pipe(Effect.provide(stack()))
@@ -270,6 +271,7 @@ describe("OrigoCredentialManager on the fake", () => {
       const err = yield* Effect.flip(cm.ensureUser(system, { id: Ids.UserIdentityId.make("ident-ana"), email: "Ana@example.com" }))
       assert.strictEqual(err.reason, "Conflict")
       assert.include(err.message, "DUPLICATE_USER")
+      assert.include(err.message, "credsync did not create")
       assert.notInclude(err.message, "ana@example.com")
       assert.deepStrictEqual(
         fake.controls.snapshot().users.map((u) => u.externalId),
