@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { Card, CredentialManager, Ids, PortError } from "@credsync/core"
-import { Effect, Layer, Ref } from "effect"
+import { Clock, Effect, Layer, Ref } from "effect"
 import { containerStatus, credentialStatus, invitationStatus, userLive } from "./internal/mapping.js"
 import { OrigoClient, type OrigoClientShape, type OrigoUser } from "./OrigoClient.js"
 
@@ -20,6 +20,12 @@ export interface Options {
    */
   readonly partNumbers: Readonly<Record<string, string>>
   readonly capabilities?: Partial<CredentialManager.Capabilities>
+  /**
+   * After HID refused an identity's user because another user has its email (409 `DUPLICATE_USER`), the same
+   * identity with the same email is refused at once, without a request, for this long (ms). Default 10 minutes:
+   * the engine asks again every round, and only a person can resolve the clash.
+   */
+  readonly duplicateEmailHoldMs?: number
 }
 
 /**
@@ -70,6 +76,18 @@ export const toView = (
 
 /** Builds the port on a client. Exposed for the event intake, which reads users the same way. */
 export const make = Effect.fnUntraced(function* (client: OrigoClientShape, options: Options) {
+  const holdMs = options.duplicateEmailHoldMs ?? 10 * 60_000
+  // identity|email → until when HID's DUPLICATE_USER answer stands
+  const clashes = new Map<string, number>()
+  const duplicateEmail = (cause: unknown) =>
+    new PortError.PortError({
+      reason: "Conflict",
+      port: "CredentialManager",
+      method: "ensureUser",
+      message:
+        "HID Origo already has a user with this email address (409 DUPLICATE_USER) that credsync did not create; give the identity another email or remove that user at HID",
+      cause
+    })
   const byProfile = new Map(Object.entries(options.partNumbers))
   const byPartNumber = new Map<string, { cardFormat: string; facilityCode: string }>()
   for (const [key, pn] of byProfile) {
@@ -111,6 +129,11 @@ export const make = Effect.fnUntraced(function* (client: OrigoClientShape, optio
     ensureUser: (manager, identity) =>
       Effect.gen(function* () {
         yield* checkSystem("ensureUser", manager)
+        const clashKey = `${identity.id}|${identity.email ?? ""}`
+        const now = yield* Clock.currentTimeMillis
+        const held = clashes.get(clashKey)
+        if (held !== undefined && now < held) return yield* duplicateEmail(undefined)
+        clashes.delete(clashKey)
         // HID does not keep externalId unique (its 409 DUPLICATE_USER is about the email): look for our user
         // first, so a retry after a lost create response never makes a second one.
         const ours = client
@@ -137,16 +160,7 @@ export const make = Effect.fnUntraced(function* (client: OrigoClientShape, optio
                   Effect.flatMap(ours, (again) => {
                     if (again !== undefined) return Effect.succeed(again.id)
                     if (e.reason === "Ambiguous") return Effect.fail(e)
-                    return Effect.fail(
-                      new PortError.PortError({
-                        reason: "Conflict",
-                        port: "CredentialManager",
-                        method: "ensureUser",
-                        message:
-                          "HID Origo already has a user with this email address (409 DUPLICATE_USER) that credsync did not create; give the identity another email or remove that user at HID",
-                        cause: e
-                      })
-                    )
+                    return Effect.sync(() => clashes.set(clashKey, now + holdMs)).pipe(Effect.andThen(Effect.fail(duplicateEmail(e))))
                   })
               )
             ))

@@ -277,6 +277,14 @@ describe("OrigoCredentialManager on the fake", () => {
         fake.controls.snapshot().users.map((u) => u.externalId),
         ["someone-else"]
       )
+      // the engine asks again every round: HID is not asked again until the clash is old or the email changes
+      const sent = fake.controls.stats().apiRequests
+      const again = yield* Effect.flip(cm.ensureUser(system, { id: Ids.UserIdentityId.make("ident-ana"), email: "Ana@example.com" }))
+      assert.strictEqual(again.reason, "Conflict")
+      assert.strictEqual(fake.controls.stats().apiRequests, sent)
+      const other = yield* cm.ensureUser(system, { id: Ids.UserIdentityId.make("ident-ana"), email: "ana.work@example.com" })
+      assert.isAbove(fake.controls.stats().apiRequests, sent)
+      assert.isString(other)
     }).pipe(Effect.provide(stack()))
   )
 
