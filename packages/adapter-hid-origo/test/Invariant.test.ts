@@ -19,5 +19,6 @@ describe("invariant over the HID Origo adapter and fake", () => {
       }),
       { numRuns: Property.runs(8, 0.05), verbose: 1 }
     )
-  })
+    // each run starts a fake and a receiver on loopback: allow half a second per run on a loaded machine
+  }, Math.max(120_000, Property.runs(8, 0.05) * 500))
 })
