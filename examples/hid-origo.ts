@@ -1,17 +1,19 @@
 /**
- * The direct HID Origo flow (design.md §4), end to end on loopback: the engine on the real HID Origo
+ * The direct HID Origo flow, end to end on loopback: the engine on the real HID Origo
  * adapter (HTTP client + CredentialManager + callback intake), against the local HID Origo fake started
  * in-process on 127.0.0.1, with the in-memory ACS and store. Real time, no account needed.
  *
  *   phone online → invitation code (printed) → the app redeems it (the fake's control, as the mobile SDK
  *   would) → HID creates a credential container → the engine issues one credential from the card
- *   profile's part number (ISSUE_INITIATED → ACTIVE) → imported and assigned in the ACS → the phone is
+ *   profile's part number (ISSUE_INITIATED → ISSUED) → imported and assigned in the ACS → the phone is
  *   deactivated → revoked at HID (REVOKE_INITIATED → REVOKED) and removed from the ACS.
  *
  * Two phones of one person share one multi-phone sync credential; the second is the one lost. The flow
- * is driven by HID's callbacks (a loopback receiver registered with HID passes each CloudEvents batch to
- * `OrigoEvents.ingest`, and the observations to `engine.ingest`); when a step does not happen in time a
- * full resync is the fallback (and is counted). Exit code 0 only if every step holds.
+ * is driven by HID's callbacks: a loopback receiver is subscribed with HID (an event filter, and a callback
+ * registration on it that authenticates with an X-API-Key), and passes each CloudEvents batch to
+ * `OrigoEvents.ingest`, and the observations to `engine.ingest`. The intake resolves HID users locally
+ * (the engine's store), so HID's traffic about anybody else costs no HID request. When a step does not happen
+ * in time a full resync is the fallback (and is counted). Exit code 0 only if every step holds.
  *
  *   pnpm example:hid
  */
@@ -45,7 +47,6 @@ const acsSystemId = Simulator.defaultAcsId
 /** Card profile → HID part number (`Card.profileKey` → the fake's first pool, H10301 at facility code 99). */
 const card = { cardFormat: "H10301", facilityCode: "99" }
 const partNumbers = { "H10301/99": "MID-SUB-CRD_FTPN_644245" }
-const CALLBACK_HEADER = "X-Callback-Secret"
 
 class StepFailed extends Error {
   override readonly name = "StepFailed"
@@ -87,7 +88,8 @@ export const main = async (options: Options = {}): Promise<Result> => {
   // ---- HID (the fake), on loopback
   const fake = await HidOrigoFake.start({ host: "127.0.0.1", port: 0 })
   log(`HID Origo fake on ${fake.url} (organization ${fake.organizationId})`)
-  const secret = Redacted.make(`example-${Math.random().toString(36).slice(2)}`)
+  // the key HID sends in X-API-Key with each delivery (a real deployment keeps it in its secrets)
+  const apiKey = Redacted.make(`example-${Math.random().toString(36).slice(2)}`)
   const config: OrigoClient.OrigoConfig = {
     clientId: fake.account.clientId,
     clientSecret: Redacted.make(fake.account.clientSecret),
@@ -98,12 +100,15 @@ export const main = async (options: Options = {}): Promise<Result> => {
 
   // ---- the engine: HID adapter + memory ACS + memory store, on the real clock
   const sim = Simulator.make()
-  const ports = Layer.mergeAll(
-    OrigoCredentialManager.layer({ system: managerId, name: "HID Origo", partNumbers }),
-    OrigoEvents.layer({ system: managerId, authentication: { _tag: "Header", name: CALLBACK_HEADER, secret } })
-  ).pipe(Layer.provideMerge(OrigoClient.layer(config)))
+  const hid = OrigoCredentialManager.layer({ system: managerId, name: "HID Origo", partNumbers }).pipe(
+    Layer.provideMerge(OrigoClient.layer(config))
+  )
+  const engineLayer = Engine.layer({ poll: "250 millis" }).pipe(
+    Layer.provideMerge(Layer.mergeAll(hid, MemoryAccessControl.layer(sim), MemoryStore.layer()))
+  )
+  // the callback intake sits on the engine: it resolves HID users through the engine's store
   const runtime = ManagedRuntime.make(
-    Engine.layer({ poll: "250 millis" }).pipe(Layer.provideMerge(Layer.mergeAll(ports, MemoryAccessControl.layer(sim), MemoryStore.layer())))
+    OrigoEvents.layerWithEngine({ system: managerId, authentication: { _tag: "ApiKey", apiKey } }).pipe(Layer.provideMerge(engineLayer))
   )
   const run = <A, E>(effect: Effect.Effect<A, E, Engine.Engine | OrigoEvents.OrigoEvents | OrigoClient.OrigoClient | AccessControl.AccessControl>) =>
     runtime.runPromise(effect)
@@ -149,10 +154,10 @@ export const main = async (options: Options = {}): Promise<Result> => {
   await run(
     Effect.gen(function* () {
       const client = yield* OrigoClient.OrigoClient
-      yield* client.registerCallback({ url: receiverUrl, header: { name: CALLBACK_HEADER, value: secret } })
+      const { filter } = yield* OrigoEvents.subscribe(client, { url: receiverUrl, apiKey })
+      return filter
     })
-  )
-  log(`callbacks registered with HID → ${receiverUrl}`)
+  ).then((filter) => log(`callbacks registered with HID → ${receiverUrl} (filter: ${filter.filterSet.join(", ")})`))
 
   // the engine's loop: drain due work, sleep until the next due time or new work (restarted if it fails)
   const loop = runtime.runFork(engine.run.pipe(Effect.retry(Schedule.spaced("200 millis"))))
@@ -230,7 +235,7 @@ export const main = async (options: Options = {}): Promise<Result> => {
       // the phone syncs: HID finishes the issuance
       fake.controls.settle()
       const active = hidCredentials().find((c) => c.id === issuing.id)
-      step(`${phoneId}: HID finishes the issuance`, active?.status === "ACTIVE", `${issuing.status} → ${active?.status}`)
+      step(`${phoneId}: HID finishes the issuance`, active?.status === "ISSUED", `${issuing.status} → ${active?.status}`)
 
       const entry = await waitFor(`${phoneId}: imported and assigned in the ACS`, async () => {
         const child = Object.values((await state()).children).find((c) => c.phoneId === phoneId && !c.retiring)
@@ -243,7 +248,7 @@ export const main = async (options: Options = {}): Promise<Result> => {
 
     const iphone = await enrolPhone("phone-ana-iphone", "ios_phone", "iPhone15,2")
     const pixel = await enrolPhone("phone-ana-pixel", "android_phone", "Pixel 8")
-    const live = hidCredentials().filter((c) => c.status === "ACTIVE" || c.status === "ISSUE_INITIATED")
+    const live = hidCredentials().filter((c) => c.status === "ISSUED" || c.status === "ISSUE_INITIATED")
     step(
       "one sync credential, one credential per phone",
       live.length === 2 && new Set(live.map((c) => c.containerId)).size === 2 && iphone.cardNumber !== pixel.cardNumber,
@@ -267,7 +272,7 @@ export const main = async (options: Options = {}): Promise<Result> => {
     step("phone-ana-pixel: card removed from the ACS", true, `card ${pixel.cardNumber} no longer in the ACS`)
 
     // ---- the end state, from HID's and the ACS's own records
-    const finalLive = hidCredentials().filter((c) => c.status === "ACTIVE" || c.status === "ISSUE_INITIATED")
+    const finalLive = hidCredentials().filter((c) => c.status === "ISSUED" || c.status === "ISSUE_INITIATED")
     const finalAcs = (await acsEntries()).filter((e) => e.label.startsWith("credsync:"))
     step(
       "end state: the iPhone keeps exactly one credential, in HID and in the ACS",

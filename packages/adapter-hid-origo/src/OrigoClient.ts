@@ -1,7 +1,9 @@
 /**
  * A client for the HID Origo Mobile Identities v2.2 REST API: OAuth2 client-credentials tokens,
- * the Application-ID headers and vendor media type, typed decoding of every answer, a client-side rate
- * limiter, and errors mapped onto the core's closed `PortError` reasons (the vendor error kept as `cause`).
+ * the Application-ID headers and vendor media type, typed decoding of every answer, HID's request budget
+ * spent by priority (issue and revoke before the engine's reads, those before polling), event filters and
+ * callback registrations, and errors mapped onto the core's closed `PortError` reasons (the vendor error kept
+ * as `cause`).
  *
  * @since 0.1.0
  */
@@ -13,7 +15,8 @@ import * as Wire from "./internal/wire.js"
 
 // ---------------------------------------------------------------------------------------------- config
 
-/** Base URLs of one HID environment. `mi` includes `/credential-management`. */
+/** Base URLs of one HID environment. `mi` includes `/credential-management`. `events` serves event filters,
+ *  `callbacks` callback registrations. */
 export interface Endpoints {
   readonly idp: string
   readonly mi: string
@@ -52,11 +55,30 @@ export interface OrigoConfig {
   readonly timeoutMs?: number | undefined
   /** Refresh a token this long before it expires, ms. Default 60 s. */
   readonly refreshSkewMs?: number | undefined
-  /** Client-side limiter. Default 300 requests / 5 min, waiting for a free slot. */
-  readonly rateLimit?:
-    | { readonly limit: number; readonly windowMs: number; readonly onLimit?: "wait" | "fail" | undefined }
-    | undefined
+  /** HID's request budget, kept on this side. Default: see {@link RateLimit}. */
+  readonly rateLimit?: RateLimit | undefined
 }
+
+/**
+ * How the client spends HID's request budget: at most `limit` requests per `windowMs` to the MI API (HID: 300
+ * per 5 minutes per source; the events and callbacks hosts are counted apart with the same numbers).
+ * Requests are ranked: `high` (createUser and the externalId search behind it, invitations, issue, revoke,
+ * removing an endpoint) may use the whole window, `normal` (the engine's reads of a user) `shares.normal` of
+ * it (default 0.9), `low` (polling, the part-number catalogue) `shares.low` (default 0.7).
+ *
+ * `onLimit`: `"fail"` (default) answers `RateLimited` with `retryAfter` at once, without calling HID; the
+ * engine re-queues the work for then, so no engine fiber sits waiting and no call runs into the engine's call
+ * timeout. `"wait"` waits for a slot on the Effect clock (for scripts calling the client directly).
+ */
+export interface RateLimit {
+  readonly limit: number
+  readonly windowMs: number
+  readonly onLimit?: "wait" | "fail" | undefined
+  readonly shares?: { readonly low?: number | undefined; readonly normal?: number | undefined } | undefined
+}
+
+/** Request priorities, highest first. */
+export type Priority = Limiter.Priority
 
 // ---------------------------------------------------------------------------------------------- model
 
@@ -94,6 +116,32 @@ export interface OrigoUser {
   readonly containers: ReadonlyArray<OrigoContainer>
 }
 
+/**
+ * The HID users credsync manages, as this process met them (created or found by the port, read by it):
+ * HID user id → identity id (the user's `externalId`). The event intake resolves callbacks with it without
+ * asking HID. Plain in-memory state: a restarted process fills it again as the engine observes its users.
+ */
+export interface UserDirectory {
+  readonly identityOf: (hidUserId: string) => string | undefined
+  readonly remember: (hidUserId: string, identity: string) => void
+  readonly forget: (hidUserId: string) => void
+  readonly size: () => number
+}
+
+/** An event filter: the event statuses it selects (e.g. `CREDENTIAL_ISSUED`). */
+export interface EventFilter {
+  readonly id: string
+  readonly filterSet: ReadonlyArray<string>
+}
+
+/** A callback registration as HID lists it (HID never reads the API key back). */
+export interface CallbackRegistration {
+  readonly id: string
+  readonly url: string
+  readonly filterId: string | undefined
+  readonly authenticationType: string | undefined
+}
+
 /** @since 0.1.0 */
 export interface UserPage {
   readonly totalResults: number
@@ -114,6 +162,7 @@ export interface OrigoPartNumber {
   readonly formatNumber: string | undefined
 }
 
+/** What `createUser` sends. */
 export interface NewUser {
   readonly externalId: string
   readonly email?: string | undefined
@@ -125,8 +174,14 @@ export interface NewUser {
 export interface OrigoClientShape {
   readonly organizationId: string
   readonly endpoints: Endpoints
+  /** HID users credsync manages, met by this client's port; see {@link UserDirectory}. */
+  readonly users: UserDirectory
+  /** Requests counted against HID's MI budget in the current window. */
+  readonly budgetUsed: Effect.Effect<number>
+  /** `POST /users`. A second user with the same email is refused (409 `DUPLICATE_USER`, a Conflict). */
   readonly createUser: (user: NewUser) => Effect.Effect<OrigoUser, PortError.PortError>
-  readonly getUser: (id: string) => Effect.Effect<OrigoUser, PortError.PortError>
+  /** `GET /users/{id}`: the user with its invitations, containers and credentials. Priority `normal` by default. */
+  readonly getUser: (id: string, options?: { readonly priority?: Priority | undefined }) => Effect.Effect<OrigoUser, PortError.PortError>
   /** One page of `POST /users/.search`; `startIndex` is 1-based. */
   readonly searchUsers: (
     filter: string,
@@ -134,6 +189,10 @@ export interface OrigoClientShape {
   ) => Effect.Effect<UserPage, PortError.PortError>
   /** Every page of a search. */
   readonly searchAllUsers: (filter: string, pageSize?: number) => Effect.Effect<ReadonlyArray<OrigoUser>, PortError.PortError>
+  /**
+   * `DELETE /users/{id}`. HID deletes asynchronously: the user reads `DELETE_INITIATED` (its invitations
+   * cancelled, credentials revoking, containers inactive) until HID reports `USER_DELETED`; then 404.
+   */
   readonly deleteUser: (id: string) => Effect.Effect<void, PortError.PortError>
   /** Creates an invitation code; with `partNumber` a Mobile ID is reserved and delivered on redemption. */
   readonly createInvitation: (
@@ -152,15 +211,23 @@ export interface OrigoClientShape {
   readonly getCredential: (id: string) => Effect.Effect<OrigoCredential, PortError.PortError>
   /** `DELETE /credential/{id}`. 412 (already revoking / revoked) → Conflict. */
   readonly revokeCredential: (id: string) => Effect.Effect<void, PortError.PortError>
+  /** `POST {events}/organization/{org}/events/filter` with `{filterSet}`: a filter of event statuses. */
+  readonly createFilter: (filterSet: ReadonlyArray<string>) => Effect.Effect<EventFilter, PortError.PortError>
+  readonly listFilters: () => Effect.Effect<ReadonlyArray<EventFilter>, PortError.PortError>
+  /** ASSUMPTION: `DELETE .../events/filter/{id}` (public code shows only create, list and get). */
+  readonly deleteFilter: (id: string) => Effect.Effect<void, PortError.PortError>
   /**
-   * Registers a callback URL. ASSUMPTION: `POST {callbacks}/organization/{org}/callback` with
-   * `{url, filterSet, httpHeader: {name, value}}`; HID publishes this body only to partners.
+   * `POST {callbacks}/organization/{org}/callback` with `{url, filterId, authenticationType: "X-API-Key", apiKey}`:
+   * HID posts the events the filter selects to `url`, with the key in an `X-API-Key` header.
    */
   readonly registerCallback: (registration: {
     readonly url: string
-    readonly filterSet?: ReadonlyArray<string>
-    readonly header?: { readonly name: string; readonly value: Redacted.Redacted<string> }
-  }) => Effect.Effect<{ readonly id: string }, PortError.PortError>
+    readonly filterId: string
+    readonly apiKey: Redacted.Redacted<string>
+  }) => Effect.Effect<CallbackRegistration, PortError.PortError>
+  readonly listCallbacks: () => Effect.Effect<ReadonlyArray<CallbackRegistration>, PortError.PortError>
+  /** ASSUMPTION: `DELETE .../callback/{id}` answers 204 (HID's v1.0 callback registrations did). 404 is done. */
+  readonly deleteCallback: (id: string) => Effect.Effect<void, PortError.PortError>
 }
 
 /** @since 0.1.0 */
@@ -250,6 +317,29 @@ const decodeScimError = Schema.decodeUnknownOption(Wire.ScimError)
 
 // ---------------------------------------------------------------------------------------------- make
 
+const makeDirectory = (): UserDirectory => {
+  const byUser = new Map<string, string>()
+  return {
+    identityOf: (id) => byUser.get(id),
+    remember: (id, identity) => {
+      byUser.set(id, identity)
+    },
+    forget: (id) => {
+      byUser.delete(id)
+    },
+    size: () => byUser.size
+  }
+}
+
+const toFilter = (f: Wire.EventFilter): EventFilter => ({ id: String(f.id), filterSet: f.filterSet })
+
+const toRegistration = (r: Wire.CallbackRegistration): CallbackRegistration => ({
+  id: String(r.id),
+  url: r.url,
+  filterId: r.filterId === undefined ? undefined : String(r.filterId),
+  authenticationType: r.authenticationType
+})
+
 /** Builds the client. Tokens are fetched lazily on first use. */
 export const make = Effect.fnUntraced(function* (config: OrigoConfig) {
   const endpoints: Endpoints = typeof config.environment === "string" ? environments[config.environment] : config.environment
@@ -257,7 +347,14 @@ export const make = Effect.fnUntraced(function* (config: OrigoConfig) {
   const timeoutMs = config.timeoutMs ?? 30_000
   const skew = config.refreshSkewMs ?? 60_000
   const rate = config.rateLimit ?? { limit: 300, windowMs: 300_000 }
-  const limiter = yield* Limiter.make(rate.limit, rate.windowMs, rate.onLimit ?? "wait")
+  const shares: Limiter.Shares = {
+    low: rate.shares?.low ?? Limiter.defaultShares.low,
+    normal: rate.shares?.normal ?? Limiter.defaultShares.normal
+  }
+  const onLimit = rate.onLimit ?? "fail"
+  // MI, and the events and callbacks hosts (documented with their own 300 per 5 minutes), are budgeted apart.
+  const miLimiter = yield* Limiter.make(rate.limit, rate.windowMs, onLimit, shares)
+  const eventsLimiter = yield* Limiter.make(rate.limit, rate.windowMs, onLimit, shares)
   const tokenRef = yield* Ref.make<Option.Option<{ readonly token: Redacted.Redacted<string>; readonly expiresAt: number }>>(Option.none())
   const tokenLock = yield* Semaphore.make(1)
   const miBase = `${endpoints.mi.replace(/\/$/, "")}/customer/${encodeURIComponent(organizationId)}`
@@ -316,16 +413,22 @@ export const make = Effect.fnUntraced(function* (config: OrigoConfig) {
       readonly schema?: S
       readonly base?: string
       readonly json?: boolean
+      /** Default: `high` for changes, `normal` for reads. */
+      readonly priority?: Priority | undefined
     } = {}
   ): Effect.Effect<S["Type"] | undefined, PortError.PortError, S["DecodingServices"]> =>
     Effect.gen(function* () {
       const mutating = method !== "GET"
       const url = `${options.base ?? miBase}${path}`
       const mediaType = options.json ? "application/json" : Wire.MEDIA_TYPE
+      const limiter = options.base === undefined ? miLimiter : eventsLimiter
+      const priority = options.priority ?? (mutating ? "high" : "normal")
       const attempt = (token: Redacted.Redacted<string>) =>
         Effect.gen(function* () {
-          const wait = yield* limiter.acquire
-          if (wait > 0) return yield* fail("RateLimited", op, "Client-side HID Origo rate limit reached", { retryAfter: wait })
+          const wait = yield* limiter.acquire(priority)
+          if (wait > 0) {
+            return yield* fail("RateLimited", op, `HID Origo request budget reached for ${priority}-priority requests`, { retryAfter: wait })
+          }
           const headers: Record<string, string> = {
             authorization: `Bearer ${Redacted.value(token)}`,
             "application-id": config.applicationId,
@@ -365,7 +468,9 @@ export const make = Effect.fnUntraced(function* (config: OrigoConfig) {
           return yield* fail("Unauthorized", op, message, { cause })
         case res.status === 403 || res.status === 429: {
           // HID answers 403 (not 429) when the per-source limit is exceeded; no Retry-After is documented.
-          const retryAfter = retryAfterHeader(res.headers, now) ?? Math.max(1000, yield* limiter.estimate)
+          // Other users of the same source may have spent the budget: stop everyone here until then.
+          const retryAfter = retryAfterHeader(res.headers, now) ?? Math.max(5_000, yield* limiter.estimate("high"))
+          yield* limiter.pause(retryAfter)
           return yield* fail("RateLimited", op, message, { cause, retryAfter })
         }
         case res.status === 404:
@@ -384,9 +489,9 @@ export const make = Effect.fnUntraced(function* (config: OrigoConfig) {
     op: string,
     path: string,
     schema: S,
-    body?: unknown
+    options: { readonly body?: unknown; readonly priority?: Priority | undefined; readonly base?: string; readonly json?: boolean } = {}
   ): Effect.Effect<S["Type"], PortError.PortError, S["DecodingServices"]> =>
-    request(method, op, path, body === undefined ? { schema } : { schema, body }).pipe(
+    request(method, op, path, { ...options, schema }).pipe(
       Effect.flatMap((a) => (a === undefined ? Effect.fail(fail("Unknown", op, `Empty HID Origo response to ${method} ${path}`)) : Effect.succeed(a)))
     )
 
@@ -397,11 +502,16 @@ export const make = Effect.fnUntraced(function* (config: OrigoConfig) {
 
   const searchUsers: OrigoClientShape["searchUsers"] = (filter, page = {}) =>
     required("POST", "searchUsers", "/users/.search", Wire.UserList, {
-      schemas: [Wire.URN.searchRequest],
-      filter,
-      sortOrder: "ascending",
-      startIndex: page.startIndex ?? 1,
-      count: page.count ?? 20
+      // a search is how a user is found before (or after an unconfirmed) create: ranked with the create
+      priority: "high",
+      body: {
+        schemas: [Wire.URN.searchRequest],
+        filter,
+        sortOrder: "ascending",
+        // SCIM is 1-based (public clients send 1)
+        startIndex: page.startIndex ?? 1,
+        count: page.count ?? 20
+      }
     }).pipe(
       Effect.map((l) => ({
         totalResults: l.totalResults,
@@ -410,18 +520,30 @@ export const make = Effect.fnUntraced(function* (config: OrigoConfig) {
       }))
     )
 
+  const eventsBase = (op: string, which: "events" | "callbacks"): Effect.Effect<string, PortError.PortError> => {
+    const base = endpoints[which]
+    return base === undefined
+      ? Effect.fail(fail("InvalidInput", op, `No ${which} base URL in this HID Origo environment`))
+      : Effect.succeed(`${base.replace(/\/$/, "")}/organization/${seg(organizationId)}`)
+  }
+
   const client: OrigoClientShape = {
     organizationId,
     endpoints,
+    users: makeDirectory(),
+    budgetUsed: miLimiter.used,
     createUser: (user) =>
       required("POST", "createUser", "/users", Wire.User, {
-        schemas: [Wire.URN.user],
-        externalId: user.externalId,
-        ...(user.givenName || user.familyName ? { name: { givenName: user.givenName ?? "", familyName: user.familyName ?? "" } } : {}),
-        ...(user.email ? { emails: [{ value: user.email }] } : {}),
-        meta: { resourceType: "PACSUser" }
+        body: {
+          schemas: [Wire.URN.user],
+          externalId: user.externalId,
+          ...(user.givenName || user.familyName ? { name: { givenName: user.givenName ?? "", familyName: user.familyName ?? "" } } : {}),
+          ...(user.email ? { emails: [{ value: user.email }] } : {}),
+          meta: { resourceType: "PACSUser" }
+        }
       }).pipe(Effect.map(toUser)),
-    getUser: (id) => required("GET", "getUser", `/users/${seg(id)}`, Wire.User).pipe(Effect.map(toUser)),
+    getUser: (id, options = {}) =>
+      required("GET", "getUser", `/users/${seg(id)}`, Wire.User, { priority: options.priority }).pipe(Effect.map(toUser)),
     searchUsers,
     searchAllUsers: (filter, pageSize = 100) =>
       Effect.gen(function* () {
@@ -436,21 +558,24 @@ export const make = Effect.fnUntraced(function* (config: OrigoConfig) {
     deleteUser: (id) => request("DELETE", "deleteUser", `/users/${seg(id)}`).pipe(Effect.asVoid),
     createInvitation: (userId, options = {}) =>
       required("POST", "createInvitation", `/users/${seg(userId)}/invitation`, Wire.InvitationEnvelope, {
-        schemas: [Wire.URN.userAction],
-        [Wire.URN.userAction]: {
-          createInvitationCode: "Y",
-          sendInvitationEmail: "N",
-          assignCredential: options.partNumber ? "Y" : "N",
-          partNumber: options.partNumber ?? "",
-          credential: ""
-        },
-        meta: { resourceType: "PACSUser" }
+        body: {
+          schemas: [Wire.URN.userAction],
+          [Wire.URN.userAction]: {
+            createInvitationCode: "Y",
+            sendInvitationEmail: "N",
+            assignCredential: options.partNumber ? "Y" : "N",
+            partNumber: options.partNumber ?? "",
+            credential: ""
+          },
+          meta: { resourceType: "PACSUser" }
+        }
       }).pipe(
         Effect.flatMap((e) => first("createInvitation", e[Wire.URN.invitation])),
         Effect.map(toInvitation)
       ),
     getInvitation: (id) =>
-      required("GET", "getInvitation", `/invitation/${seg(id)}`, Wire.InvitationEnvelope).pipe(
+      // read while cancelling an invitation: ranked with the cancel
+      required("GET", "getInvitation", `/invitation/${seg(id)}`, Wire.InvitationEnvelope, { priority: "high" }).pipe(
         Effect.flatMap((e) => first("getInvitation", e[Wire.URN.invitation])),
         Effect.map(toInvitation)
       ),
@@ -466,18 +591,20 @@ export const make = Effect.fnUntraced(function* (config: OrigoConfig) {
       ),
     deleteContainer: (id) => request("DELETE", "deleteContainer", `/credential-container/${seg(id)}`).pipe(Effect.asVoid),
     listPartNumbers: () =>
-      required("GET", "listPartNumbers", "/part-number", Wire.PartNumberList).pipe(
+      required("GET", "listPartNumbers", "/part-number", Wire.PartNumberList, { priority: "low" }).pipe(
         Effect.map((l) => (l.Resources ?? []).map((p) => toPartNumber({ ...p, id: idOf(p.id, p.meta?.location) })))
       ),
     getPartNumber: (id) =>
-      required("GET", "getPartNumber", `/part-number/${seg(id)}`, Wire.PartNumberEnvelope).pipe(
+      required("GET", "getPartNumber", `/part-number/${seg(id)}`, Wire.PartNumberEnvelope, { priority: "low" }).pipe(
         Effect.flatMap((e) => first("getPartNumber", e[Wire.URN.partNumber])),
         Effect.map(toPartNumber)
       ),
     issueCredential: (containerId, partNumber) =>
       required("POST", "issueCredential", `/credential-container/${seg(containerId)}/credential`, Wire.CredentialEnvelope, {
-        schemas: [Wire.URN.userAction],
-        [Wire.URN.userAction]: { assignCredential: "Y", partNumber, credential: "" }
+        body: {
+          schemas: [Wire.URN.userAction],
+          [Wire.URN.userAction]: { assignCredential: "Y", partNumber, credential: "" }
+        }
       }).pipe(
         Effect.flatMap((e) => first("issueCredential", e[Wire.URN.credential])),
         Effect.map(toCredential)
@@ -488,23 +615,42 @@ export const make = Effect.fnUntraced(function* (config: OrigoConfig) {
         Effect.map(toCredential)
       ),
     revokeCredential: (id) => request("DELETE", "revokeCredential", `/credential/${seg(id)}`).pipe(Effect.asVoid),
-    registerCallback: (registration) => {
-      if (!endpoints.callbacks) {
-        return Effect.fail(fail("InvalidInput", "registerCallback", "No callbacks base URL in this environment"))
-      }
-      return request("POST", "registerCallback", "/callback", {
-        base: `${endpoints.callbacks.replace(/\/$/, "")}/organization/${seg(organizationId)}`,
-        json: true,
-        schema: Wire.CallbackRegistration,
-        body: {
-          url: registration.url,
-          filterSet: registration.filterSet ?? [],
-          ...(registration.header ? { httpHeader: { name: registration.header.name, value: Redacted.value(registration.header.value) } } : {})
-        }
-      }).pipe(
-        Effect.flatMap((r) => (r === undefined ? Effect.fail(fail("Unknown", "registerCallback", "Empty response")) : Effect.succeed({ id: String(r.id) })))
+    createFilter: (filterSet) =>
+      Effect.flatMap(eventsBase("createFilter", "events"), (base) =>
+        required("POST", "createFilter", "/events/filter", Wire.EventFilter, { base, json: true, body: { filterSet } })
+      ).pipe(Effect.map(toFilter)),
+    listFilters: () =>
+      Effect.flatMap(eventsBase("listFilters", "events"), (base) =>
+        required("GET", "listFilters", "/events/filter", Wire.EventFilterList, { base, json: true })
+      ).pipe(Effect.map((l) => l.map(toFilter))),
+    deleteFilter: (id) =>
+      Effect.flatMap(eventsBase("deleteFilter", "events"), (base) =>
+        request("DELETE", "deleteFilter", `/events/filter/${seg(id)}`, { base, json: true })
+      ).pipe(Effect.asVoid),
+    registerCallback: (registration) =>
+      Effect.flatMap(eventsBase("registerCallback", "callbacks"), (base) =>
+        required("POST", "registerCallback", "/callback", Wire.CallbackRegistration, {
+          base,
+          json: true,
+          body: {
+            url: registration.url,
+            filterId: registration.filterId,
+            authenticationType: "X-API-Key",
+            apiKey: Redacted.value(registration.apiKey)
+          }
+        })
+      ).pipe(Effect.map(toRegistration)),
+    listCallbacks: () =>
+      Effect.flatMap(eventsBase("listCallbacks", "callbacks"), (base) =>
+        required("GET", "listCallbacks", "/callback", Wire.CallbackRegistrationList, { base, json: true })
+      ).pipe(Effect.map((l) => l.map(toRegistration))),
+    deleteCallback: (id) =>
+      Effect.flatMap(eventsBase("deleteCallback", "callbacks"), (base) =>
+        request("DELETE", "deleteCallback", `/callback/${seg(id)}`, { base, json: true })
+      ).pipe(
+        Effect.catchIf((e) => e.reason === "NotFound", () => Effect.void),
+        Effect.asVoid
       )
-    }
   }
   return client
 })

@@ -5,8 +5,8 @@
  * @since 0.1.0
  */
 import { Card, CredentialManager, Ids, PortError } from "@credsync/core"
-import { Effect, Layer, Ref } from "effect"
-import { containerStatus, credentialStatus, invitationStatus } from "./internal/mapping.js"
+import { Clock, Effect, Layer, Ref } from "effect"
+import { containerStatus, credentialStatus, invitationStatus, userLive } from "./internal/mapping.js"
 import { OrigoClient, type OrigoClientShape, type OrigoUser } from "./OrigoClient.js"
 
 /** @since 0.1.0 */
@@ -20,10 +20,16 @@ export interface Options {
    */
   readonly partNumbers: Readonly<Record<string, string>>
   readonly capabilities?: Partial<CredentialManager.Capabilities>
+  /**
+   * After HID refused an identity's user because another user has its email (409 `DUPLICATE_USER`), the same
+   * identity with the same email is refused at once, without a request, for this long (ms). Default 10 minutes:
+   * the engine asks again every round, and only a person can resolve the clash.
+   */
+  readonly duplicateEmailHoldMs?: number
 }
 
 /**
- * HID issues asynchronously (ISSUE_INITIATED → ACTIVE). Its user GET reads back its own writes, so the
+ * HID issues asynchronously (ISSUE_INITIATED → ISSUED). Its user GET reads back its own writes, so the
  * listing is taken as consistent.
  */
 export const defaultCapabilities: CredentialManager.Capabilities = { replicates: false, asyncIssue: true, listingLag: 0 }
@@ -70,6 +76,18 @@ export const toView = (
 
 /** Builds the port on a client. Exposed for the event intake, which reads users the same way. */
 export const make = Effect.fnUntraced(function* (client: OrigoClientShape, options: Options) {
+  const holdMs = options.duplicateEmailHoldMs ?? 10 * 60_000
+  // identity|email → until when HID's DUPLICATE_USER answer stands
+  const clashes = new Map<string, number>()
+  const duplicateEmail = (cause: unknown) =>
+    new PortError.PortError({
+      reason: "Conflict",
+      port: "CredentialManager",
+      method: "ensureUser",
+      message:
+        "HID Origo already has a user with this email address (409 DUPLICATE_USER) that credsync did not create; give the identity another email or remove that user at HID",
+      cause
+    })
   const byProfile = new Map(Object.entries(options.partNumbers))
   const byPartNumber = new Map<string, { cardFormat: string; facilityCode: string }>()
   for (const [key, pn] of byProfile) {
@@ -111,34 +129,51 @@ export const make = Effect.fnUntraced(function* (client: OrigoClientShape, optio
     ensureUser: (manager, identity) =>
       Effect.gen(function* () {
         yield* checkSystem("ensureUser", manager)
+        const clashKey = `${identity.id}|${identity.email ?? ""}`
+        const now = yield* Clock.currentTimeMillis
+        const held = clashes.get(clashKey)
+        if (held !== undefined && now < held) return yield* duplicateEmail(undefined)
+        clashes.delete(clashKey)
+        // HID does not keep externalId unique (its 409 DUPLICATE_USER is about the email): look for our user
+        // first, so a retry after a lost create response never makes a second one.
+        const ours = client
+          .searchUsers(`externalId eq "${identity.id.replace(/["\\]/g, "\\$&")}"`, { count: 10 })
+          .pipe(Effect.map((page) => page.users.find((u) => u.externalId === identity.id && userLive(u.status))))
+        const found = yield* ours
         const [givenName, ...rest] = (identity.fullName ?? "").split(" ")
-        const created = yield* client
-          .createUser({
-            externalId: identity.id,
-            email: identity.email,
-            givenName: givenName || undefined,
-            familyName: rest.join(" ") || undefined
-          })
-          .pipe(
-            Effect.map((u) => u.id),
-            Effect.catchIf(
-              (e) => e.reason === "Conflict" || e.reason === "Ambiguous",
-              // 409: it exists already. Ambiguous: it may. Either way the search tells.
-              (e) =>
-                client.searchUsers(`externalId eq "${identity.id.replace(/["\\]/g, "\\$&")}"`, { count: 2 }).pipe(
-                  Effect.flatMap((page) => {
-                    const found = page.users.find((u) => u.externalId === identity.id)
-                    return found ? Effect.succeed(found.id) : Effect.fail(e)
+        const id =
+          found?.id ??
+          (yield* client
+            .createUser({
+              externalId: identity.id,
+              email: identity.email,
+              givenName: givenName || undefined,
+              familyName: rest.join(" ") || undefined
+            })
+            .pipe(
+              Effect.map((u) => u.id),
+              Effect.catchIf(
+                (e) => e.reason === "Conflict" || e.reason === "Ambiguous",
+                // Ambiguous: it may have been created. 409: HID has a user with this email; ours only if it
+                // carries our externalId (a create whose answer was lost), never someone else's.
+                (e) =>
+                  Effect.flatMap(ours, (again) => {
+                    if (again !== undefined) return Effect.succeed(again.id)
+                    if (e.reason === "Ambiguous") return Effect.fail(e)
+                    return Effect.sync(() => clashes.set(clashKey, now + holdMs)).pipe(Effect.andThen(Effect.fail(duplicateEmail(e))))
                   })
-                )
-            )
-          )
-        return Ids.ProviderRef.make(created)
+              )
+            ))
+        client.users.remember(id, identity.id)
+        return Ids.ProviderRef.make(id)
       }),
     observe: (manager, user) =>
       Effect.gen(function* () {
         yield* checkSystem("observe", manager)
-        return yield* viewOf(yield* client.getUser(user))
+        const found = yield* client.getUser(user)
+        // what the event intake resolves callbacks with, without asking HID
+        if (found.externalId !== undefined && userLive(found.status)) client.users.remember(found.id, found.externalId)
+        return yield* viewOf(found)
       }),
     invite: (manager, user) =>
       Effect.gen(function* () {

@@ -3,19 +3,22 @@
  * the real HTTP client and CredentialManager, the fake plays HID (on 127.0.0.1, port 0), the phone apps
  * redeem through the fake's control, and an in-memory ACS (the simulator's) stands in for the door system.
  *
- * - callbacks: the fake delivers CloudEvents batches over HTTP to a loopback receiver registered with it;
+ * - callbacks: the loopback receiver is subscribed with HID as the adapter does it (an event filter and a
+ *   callback registration with an X-API-Key); the fake delivers CloudEvents batches over HTTP to it and
  *   `callbacks` turns the batches received since the last call into core Observations through
  *   `OrigoEvents.ingest` (a batch whose intake fails, e.g. on an injected fault, is lost, as it would be
  *   when the receiver answers HID 5xx: HID does not redeliver).
  * - faults: `transient` → 503, `rateLimited` → 403, `lostResponse` → the request is applied and the socket
  *   closed (no answer), each on that share of HID requests (the fake's seeded `probability`); the same mix
- *   is applied to the memory ACS. `duplicateCallbacks` → the fake delivers every batch twice;
- *   `reorderCallbacks` → observations shuffled here. `lagMs` does not apply: HID's listing reads back
- *   its own writes (capability `listingLag: 0`).
+ *   is applied to the memory ACS. The `transient` plus `lostResponse` share (at most 30%) of the issuances a
+ *   sync finishes fail (CREDENTIAL_CREATION_FAILURE), which the engine must repair. `duplicateCallbacks` → the fake delivers
+ *   every batch twice; `reorderCallbacks` → observations shuffled here. `lagMs` does not apply: HID's listing
+ *   reads back its own writes (capability `listingLag: 0`).
  * - crashNext: the next issue goes through to HID, then the engine dies (a defect), like the simulator's
  *   `failNext("issue", "Crash")`.
- * - drift: `deleteCredential` revokes a credential from HID's back office; `duplicateCredential` is not
- *   offered (HID refuses a second credential of one part number on a container with 412).
+ * - drift: `deleteCredential` takes a credential from its phone behind the engine's back: revoked from HID's
+ *   back office, or (an issued one, on a seeded coin toss) UNBOUND; `duplicateCredential` is not offered (HID refuses a second credential
+ *   of one part number on a container with 412).
  *
  * Time: the engine runs on the World's TestClock. Nothing on its path sleeps: the client's rate limiter
  * is set far above anything a run does, the adapter has no in-call retry of its own, and the fake's rate
@@ -55,8 +58,6 @@ export const pools: ReadonlyArray<HidOrigoFake.PartNumberSeed> = [
   }
 ]
 
-const CALLBACK_HEADER = "X-Callback-Secret"
-
 /** The defect a provoked engine crash dies with. */
 export class ProviderCrash extends Error {
   override readonly name = "ProviderCrash"
@@ -82,27 +83,37 @@ const redeemError = (e: unknown): PortError.PortError =>
 export interface HidProviderOptions {
   /** Seeds the fake's fault draws and the callback shuffling. */
   readonly seed?: number
+  /**
+   * HID's request limit, applied by the fake (per real-time window) and by the client (per the engine's
+   * clock). Default: far above anything a run does, so that only injected 403s limit.
+   */
+  readonly rateLimit?: { readonly limit: number; readonly windowMs: number }
 }
 
-/** A provider with its fake at hand (for tests that look at what HID saw). */
+/** A provider with its fake and adapter at hand (for tests that look at what HID saw). */
 export interface HidProvider extends Provider {
   readonly fake: HidOrigoFake.RunningFake
+  readonly client: OrigoClient.OrigoClientShape
+  readonly events: OrigoEvents.OrigoEventsShape
+  /** The key HID sends in X-API-Key with each delivery. */
+  readonly apiKey: Redacted.Redacted<string>
 }
 
 /** Starts a fake, a callback receiver and the adapter on them. `close()` stops everything. */
 export const make = async (options: HidProviderOptions = {}): Promise<HidProvider> => {
   const seed = options.seed ?? 1
   const random = Seeded.random(seed ^ 0x9e3779b9)
+  // The engine makes thousands of requests in a run: keep HID's (documented) limits out of the way unless a
+  // test asks for them; the 403 behaviour has its own tests and is injected below as a fault.
+  const rateLimit = options.rateLimit ?? { limit: 10_000_000, windowMs: 300_000 }
   const fake = await HidOrigoFake.start({
     seed,
     partNumbers: pools,
-    // The engine makes thousands of requests in a run: keep HID's (documented) limits out of the way here;
-    // the 403 behaviour has its own tests and is injected below as a fault.
-    rateLimit: { limit: 10_000_000, windowMs: 300_000 },
+    rateLimit,
     authRateLimit: { limit: 10_000_000, windowMs: 300_000 }
   })
   const receiver = await Loopback.receiver("/hid/callbacks")
-  const secret = Redacted.make(`cb-${seed}-${Math.random().toString(36).slice(2)}`)
+  const apiKey = Redacted.make(`cb-${seed}-${Math.random().toString(36).slice(2)}`)
   const config: OrigoClient.OrigoConfig = {
     clientId: fake.account.clientId,
     clientSecret: Redacted.make(fake.account.clientSecret),
@@ -111,17 +122,17 @@ export const make = async (options: HidProviderOptions = {}): Promise<HidProvide
     environment: fake.environment,
     timeoutMs: 10_000,
     // Never wait on the limiter (it would sleep on the engine's TestClock).
-    rateLimit: { limit: 10_000_000, windowMs: 300_000, onLimit: "fail" }
+    rateLimit: { ...rateLimit, onLimit: "fail" }
   }
-  const { manager: origo, events } = await Effect.runPromise(
+  const { client, manager: origo, events } = await Effect.runPromise(
     Effect.gen(function* () {
       // Registration is set-up, done with its own client on the real clock.
       const setup = yield* OrigoClient.make(config)
-      yield* setup.registerCallback({ url: receiver.url, header: { name: CALLBACK_HEADER, value: secret } })
+      yield* OrigoEvents.subscribe(setup, { url: receiver.url, apiKey })
       const client = yield* OrigoClient.make(config)
       const manager = yield* OrigoCredentialManager.make(client, { system: managerId, name: "HID Origo (fake)", partNumbers })
-      const events = yield* OrigoEvents.make(client, { system: managerId, authentication: { _tag: "Header", name: CALLBACK_HEADER, secret } })
-      return { manager, events }
+      const events = yield* OrigoEvents.make(client, { system: managerId, authentication: { _tag: "ApiKey", apiKey } })
+      return { client, manager, events }
     })
   )
   const sim = Simulator.make({ seed })
@@ -159,6 +170,7 @@ export const make = async (options: HidProviderOptions = {}): Promise<HidProvide
       if (transient > 0) c.injectFault({ kind: "status", status: 503, probability: transient, times })
       if (rateLimited > 0) c.injectFault({ kind: "status", status: 403, probability: rateLimited, times })
       if (lostResponse > 0) c.injectFault({ kind: "lostResponse", probability: lostResponse, times })
+      c.setIssuanceFailure(Math.min(0.3, transient + lostResponse))
       c.setCallbackDelivery((f.duplicateCallbacks ?? 0) > 0 ? "duplicate" : "deliver")
       reorder = f.reorderCallbacks ?? 0
       const clean = { transient: 0, rateLimited: 0, lostResponse: 0, crash: 0 }
@@ -196,7 +208,7 @@ export const make = async (options: HidProviderOptions = {}): Promise<HidProvide
             cardFormat: profile.cardFormat,
             facilityCode: profile.facilityCode,
             cardNumber: c.cardNumber,
-            live: c.status === "ISSUE_INITIATED" || c.status === "ACTIVE"
+            live: c.status === "ISSUE_INITIATED" || c.status === "ISSUED"
           }
         ]
       }),
@@ -207,6 +219,9 @@ export const make = async (options: HidProviderOptions = {}): Promise<HidProvide
   const provider: HidProvider = {
     name: "hid-origo",
     fake,
+    client,
+    events,
+    apiKey,
     manager,
     acs: sim.acs,
     managerId,
@@ -225,7 +240,14 @@ export const make = async (options: HidProviderOptions = {}): Promise<HidProvide
     crashNext: Effect.sync(() => {
       crashArmed = true
     }),
-    deleteCredential: (ref) => Effect.ignore(Effect.try(() => fake.controls.revokeCredential(ref))),
+    deleteCredential: (ref) =>
+      Effect.ignore(
+        Effect.try(() => {
+          const status = fake.controls.snapshot().credentials.find((c) => c.id === ref)?.status
+          if (status === "ISSUED" && random() < 0.5) fake.controls.unbindCredential(ref)
+          else fake.controls.revokeCredential(ref)
+        })
+      ),
     isCrash: (defect) => defect instanceof ProviderCrash,
     close: async () => {
       await fake.stop()

@@ -54,7 +54,7 @@ describe("OrigoClient", () => {
     }).pipe(Effect.provide(client({ clientSecret: Redacted.make("not-the-secret") })))
   )
 
-  it.live("HID's 403 rate limit is RateLimited with a retryAfter; the limit resets", () =>
+  it.effect("HID's 403 rate limit is RateLimited with a retryAfter; nothing is sent until then; the limit resets", () =>
     Effect.gen(function* () {
       const fake = yield* Fake
       const c = yield* OrigoClient.OrigoClient
@@ -62,38 +62,58 @@ describe("OrigoClient", () => {
       yield* c.listPartNumbers()
       const err = yield* reasonOf(c.listPartNumbers())
       assert.strictEqual(err.reason, "RateLimited")
-      assert.isAbove(err.retryAfter ?? 0, 0)
+      const retryAfter = err.retryAfter ?? 0
+      assert.isAbove(retryAfter, 0)
+      // Other users of the same source may have spent HID's budget: the client holds back, whatever the priority.
+      const sent = fake.controls.stats().apiRequests
+      const held = yield* reasonOf(c.revokeCredential("1"))
+      assert.strictEqual(held.reason, "RateLimited")
+      assert.strictEqual(fake.controls.stats().apiRequests, sent)
       fake.controls.resetRateLimit()
+      yield* TestClock.adjust(retryAfter)
       yield* c.listPartNumbers()
     }).pipe(Effect.provide(client({}, { rateLimit: { limit: 2, windowMs: 300_000 } })))
   )
 
-  it.live("the client-side limiter fails fast without calling HID (fail mode)", () =>
+  it.effect("HID's budget is spent by priority: polling stops first, the engine's reads next, issue and revoke last", () =>
     Effect.gen(function* () {
       const fake = yield* Fake
       const c = yield* OrigoClient.OrigoClient
-      yield* c.listPartNumbers()
-      yield* c.listPartNumbers()
-      const before = fake.controls.stats().apiRequests
-      const err = yield* reasonOf(c.listPartNumbers())
-      assert.strictEqual(err.reason, "RateLimited")
-      assert.isAbove(err.retryAfter ?? 0, 0)
-      assert.strictEqual(fake.controls.stats().apiRequests, before)
-    }).pipe(Effect.provide(client({ rateLimit: { limit: 2, windowMs: 300_000, onLimit: "fail" } })))
+      const user = yield* c.createUser({ externalId: "budget" }) // high: 1 of 10
+      // low (polling) may fill 70% of the window: 6 more
+      for (let i = 0; i < 6; i++) yield* c.getUser(user.id, { priority: "low" })
+      const sent = fake.controls.stats().apiRequests
+      const low = yield* reasonOf(c.getUser(user.id, { priority: "low" }))
+      assert.strictEqual(low.reason, "RateLimited")
+      assert.isAbove(low.retryAfter ?? 0, 0)
+      assert.strictEqual(fake.controls.stats().apiRequests, sent, "refused without calling HID")
+      // normal (the engine's observe) may fill 90%: 2 more
+      yield* c.getUser(user.id)
+      yield* c.getUser(user.id)
+      assert.strictEqual((yield* reasonOf(c.getUser(user.id))).reason, "RateLimited")
+      // high (issue, revoke, invite...) gets the rest
+      const inv = yield* c.createInvitation(user.id)
+      assert.strictEqual(inv.status, "PENDING")
+      assert.strictEqual(yield* c.budgetUsed, 10)
+      assert.strictEqual((yield* reasonOf(c.createInvitation(user.id))).reason, "RateLimited")
+      // the window slides: the oldest requests leave it and low priority may send again
+      yield* TestClock.adjust("300 seconds")
+      yield* c.getUser(user.id, { priority: "low" })
+    }).pipe(Effect.provide(client({ rateLimit: { limit: 10, windowMs: 300_000 } })))
   )
 
-  it.effect("the client-side limiter waits for a free slot (wait mode, default)", () =>
+  it.effect("the client-side limiter waits for a free slot (wait mode)", () =>
     Effect.gen(function* () {
       const fake = yield* Fake
       const c = yield* OrigoClient.OrigoClient
-      yield* c.listPartNumbers()
-      const fiber = yield* Effect.forkChild(c.listPartNumbers())
+      yield* c.getUser("1").pipe(Effect.ignore)
+      const fiber = yield* Effect.forkChild(c.getUser("1").pipe(Effect.ignore))
       yield* Effect.promise(() => new Promise((r) => setTimeout(r, 50)))
       assert.strictEqual(fake.controls.stats().apiRequests, 1)
       yield* TestClock.adjust("60 seconds")
       yield* Fiber.join(fiber)
       assert.strictEqual(fake.controls.stats().apiRequests, 2)
-    }).pipe(Effect.provide(client({ rateLimit: { limit: 1, windowMs: 60_000 } })))
+    }).pipe(Effect.provide(client({ rateLimit: { limit: 1, windowMs: 60_000, onLimit: "wait" } })))
   )
 
   it.live("maps 5xx to Transient, a lost GET to Transient, 404 to NotFound, 409 to Conflict", () =>
@@ -105,9 +125,10 @@ describe("OrigoClient", () => {
       fake.controls.injectFault({ kind: "lostResponse" })
       assert.strictEqual((yield* reasonOf(c.listPartNumbers())).reason, "Transient")
       assert.strictEqual((yield* reasonOf(c.getUser("424242"))).reason, "NotFound")
-      yield* c.createUser({ externalId: "dup" })
-      const dup = yield* reasonOf(c.createUser({ externalId: "dup" }))
+      yield* c.createUser({ externalId: "dup", email: "dup@example.com" })
+      const dup = yield* reasonOf(c.createUser({ externalId: "dup-2", email: "dup@example.com" }))
       assert.strictEqual(dup.reason, "Conflict")
+      assert.include(dup.message, "DUPLICATE_USER")
       assert.include(JSON.stringify(dup.cause), "uniqueness", "the vendor error is kept as cause")
     }).pipe(Effect.provide(client()))
   )
@@ -216,13 +237,94 @@ describe("OrigoClient", () => {
 })
 
 describe("OrigoCredentialManager on the fake", () => {
-  it.live("ensureUser resolves a 409 by searching the externalId", () =>
+  it.live("ensureUser finds the identity's user by externalId before creating one", () =>
     Effect.gen(function* () {
       const cm = yield* CredentialManager.CredentialManager
       const c = yield* OrigoClient.OrigoClient
       const existing = yield* c.createUser({ externalId: "ident-1" })
       const ref = yield* cm.ensureUser(system, { id: Ids.UserIdentityId.make("ident-1") })
       assert.strictEqual(ref, existing.id)
+      assert.strictEqual(c.users.identityOf(existing.id), "ident-1", "remembered for the event intake")
+    }).pipe(Effect.provide(stack()))
+  )
+
+  it.live("HID does not keep externalId unique: ensuring a user again (e.g. after a lost answer) never makes a second one", () =>
+    Effect.gen(function* () {
+      const fake = yield* Fake
+      const cm = yield* CredentialManager.CredentialManager
+      const id = Ids.UserIdentityId.make("ident-twice")
+      fake.controls.injectFault({ kind: "lostResponse", match: { method: "POST", path: /\/users$/ } })
+      // no email: nothing else would make HID refuse the second create
+      const first = yield* cm.ensureUser(system, { id })
+      const second = yield* cm.ensureUser(system, { id })
+      assert.strictEqual(first, second)
+      assert.strictEqual(fake.controls.snapshot().users.filter((u) => u.externalId === id).length, 1)
+    }).pipe(Effect.provide(stack()))
+  )
+
+  it.live("409 DUPLICATE_USER is about the email: another system's user with it is not adopted, the identity gets a Conflict", () =>
+    Effect.gen(function* () {
+      const fake = yield* Fake
+      const cm = yield* CredentialManager.CredentialManager
+      const c = yield* OrigoClient.OrigoClient
+      yield* c.createUser({ externalId: "someone-else", email: "ana@example.com" })
+      const err = yield* Effect.flip(cm.ensureUser(system, { id: Ids.UserIdentityId.make("ident-ana"), email: "Ana@example.com" }))
+      assert.strictEqual(err.reason, "Conflict")
+      assert.include(err.message, "DUPLICATE_USER")
+      assert.include(err.message, "credsync did not create")
+      assert.notInclude(err.message, "ana@example.com")
+      assert.deepStrictEqual(
+        fake.controls.snapshot().users.map((u) => u.externalId),
+        ["someone-else"]
+      )
+      // the engine asks again every round: HID is not asked again until the clash is old or the email changes
+      const sent = fake.controls.stats().apiRequests
+      const again = yield* Effect.flip(cm.ensureUser(system, { id: Ids.UserIdentityId.make("ident-ana"), email: "Ana@example.com" }))
+      assert.strictEqual(again.reason, "Conflict")
+      assert.strictEqual(fake.controls.stats().apiRequests, sent)
+      const other = yield* cm.ensureUser(system, { id: Ids.UserIdentityId.make("ident-ana"), email: "ana.work@example.com" })
+      assert.isAbove(fake.controls.stats().apiRequests, sent)
+      assert.isString(other)
+    }).pipe(Effect.provide(stack()))
+  )
+
+  it.live("a user being deleted (USER_DELETE_INITIATED) is not adopted; the identity gets a new user", () =>
+    Effect.gen(function* () {
+      const cm = yield* CredentialManager.CredentialManager
+      const c = yield* OrigoClient.OrigoClient
+      const id = Ids.UserIdentityId.make("ident-deleting")
+      const old = yield* cm.ensureUser(system, { id })
+      yield* c.deleteUser(old)
+      assert.strictEqual((yield* c.getUser(old)).status, "DELETE_INITIATED")
+      const fresh = yield* cm.ensureUser(system, { id })
+      assert.notStrictEqual(fresh, old)
+    }).pipe(Effect.provide(stack()))
+  )
+
+  it.live("ISSUED is the issued end state; UNBOUND and CREATION_FAILURE read as no longer live, with HID's reason", () =>
+    Effect.gen(function* () {
+      const fake = yield* Fake
+      const cm = yield* CredentialManager.CredentialManager
+      const user = yield* cm.ensureUser(system, { id: Ids.UserIdentityId.make("ident-states") })
+      const endpointFor = () =>
+        Effect.map(cm.invite(system, user), (inv) => Ids.ProviderRef.make(fake.controls.redeem(inv.code).containerId))
+      const a = yield* cm.issue(system, { user, endpoint: yield* endpointFor(), card })
+      assert.strictEqual(a.status, "issuing")
+      const b = yield* cm.issue(system, { user, endpoint: yield* endpointFor(), card })
+      fake.controls.failCredential(b.ref)
+      fake.controls.settle()
+      const c = yield* cm.issue(system, { user, endpoint: yield* endpointFor(), card })
+      fake.controls.settle()
+      fake.controls.unbindCredential(c.ref)
+      const rest = new Map(fake.controls.snapshot().credentials.map((x) => [x.id, x.status]))
+      assert.deepStrictEqual([rest.get(a.ref), rest.get(b.ref), rest.get(c.ref)], ["ISSUED", "CREATION_FAILURE", "UNBOUND"])
+      const view = yield* cm.observe(system, user)
+      const byRef = new Map(view.credentials.map((x) => [x.ref, x]))
+      assert.strictEqual(byRef.get(a.ref)?.status, "active")
+      assert.strictEqual(byRef.get(b.ref)?.status, "revoked")
+      assert.include(byRef.get(b.ref)?.error ?? "", "CREATION_FAILURE")
+      assert.strictEqual(byRef.get(c.ref)?.status, "revoked")
+      assert.include(byRef.get(c.ref)?.error ?? "", "UNBOUND")
     }).pipe(Effect.provide(stack()))
   )
 

@@ -16,6 +16,8 @@ export const fakeLayer = (options: HidOrigoFake.Options = {}): Layer.Layer<Fake>
   )
 
 export const SECRET = "fake-client-secret"
+/** The key HID sends in X-API-Key with each callback delivery (the test stack's). */
+export const API_KEY = "callback-api-key"
 export const system = Ids.AcsSystemId.make("hid-origo-test")
 export const partNumbers = { "H10301/99": "MID-SUB-CRD_FTPN_644245", "H10301/100": "MID-SUB-CRD_FTPN_644246" }
 export const card = { cardFormat: "H10301", facilityCode: "99" }
@@ -40,12 +42,9 @@ export const clientLayer = (overrides: Partial<OrigoClient.OrigoConfig> = {}): L
 
 /** Fake + client + port + event intake. */
 export const stack = (
-  options: { fake?: HidOrigoFake.Options; client?: Partial<OrigoClient.OrigoConfig>; callbackSecret?: string } = {}
+  options: { fake?: HidOrigoFake.Options; client?: Partial<OrigoClient.OrigoConfig>; apiKey?: string } = {}
 ): Layer.Layer<CredentialManager.CredentialManager | OrigoEvents.OrigoEvents | OrigoClient.OrigoClient | Fake> =>
   Layer.mergeAll(
     OrigoCredentialManager.layer({ system, partNumbers }),
-    OrigoEvents.layer({
-      system,
-      authentication: { _tag: "Header", name: "X-Callback-Secret", secret: Redacted.make(options.callbackSecret ?? "callback-secret") }
-    })
+    OrigoEvents.layer({ system, authentication: { _tag: "ApiKey", apiKey: Redacted.make(options.apiKey ?? API_KEY) } })
   ).pipe(Layer.provideMerge(clientLayer(options.client)), Layer.provideMerge(fakeLayer(options.fake)))

@@ -1,19 +1,53 @@
 /**
  * A local fake of the HID Origo Mobile Identities v2.2 API (plus its token IdP, events and callbacks),
- * built from `shared/reference/hid-origo-api.md`. Everything beyond the documented API is marked
- * `ASSUMPTION:` in the sources. Started in-process by tests on 127.0.0.1.
+ * built from HID's public documentation and from public code that talks to HID (the evidence is listed in
+ * `@credsync/adapter-hid-origo`'s README). Everything beyond that material is marked `ASSUMPTION:` in the
+ * sources. Started in-process by tests on 127.0.0.1.
  *
  * Path prefixes on one host: `/authentication/customer/{org}/token` (IdP),
- * `/credential-management/customer/{org}/...` (MI v2.2), `/event/organization/{org}/events`,
- * `/callback/organization/{org}/callback`, and `/test/...` (controls over HTTP).
+ * `/credential-management/customer/{org}/...` (MI v2.2), `/event/organization/{org}/events` (events and
+ * `/events/filter`), `/callback/organization/{org}/callback` (registrations), and `/test/...` (controls
+ * over HTTP).
  *
  * @since 0.1.0
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
-import type { CloudEvent, ContainerStatus, CredentialStatus, DeviceInfo, InvitationStatus, PartNumber } from "./internal/model.js"
-import { type Account, type CallbackDelivery, type DeliveryRecord, type Fault, FakeServer, isRecord, orgOf } from "./internal/server.js"
+import {
+  type CloudEvent,
+  type ContainerStatus,
+  type CredentialStatus,
+  type DeviceInfo,
+  type InvitationStatus,
+  isLiveCredential,
+  type PartNumber,
+  type UserStatus
+} from "./internal/model.js"
+import {
+  type Account,
+  type CallbackDelivery,
+  type CallbackRegistration,
+  type DeliveryRecord,
+  type EventFilter,
+  type Fault,
+  FakeServer,
+  isRecord,
+  orgOf
+} from "./internal/server.js"
 
-export type { Account, CallbackDelivery, CloudEvent, DeliveryRecord, DeviceInfo, Fault }
+export type {
+  Account,
+  CallbackDelivery,
+  CallbackRegistration,
+  CloudEvent,
+  ContainerStatus,
+  CredentialStatus,
+  DeliveryRecord,
+  DeviceInfo,
+  EventFilter,
+  Fault,
+  InvitationStatus,
+  UserStatus
+}
 
 /** A part-number pool the fake starts with. */
 export interface PartNumberSeed {
@@ -58,7 +92,7 @@ export interface Options {
 
 /** Ground truth for tests. */
 export interface Snapshot {
-  readonly users: ReadonlyArray<{ id: string; externalId: string; status: string }>
+  readonly users: ReadonlyArray<{ id: string; externalId: string; emails: ReadonlyArray<string>; status: UserStatus }>
   readonly invitations: ReadonlyArray<{ id: string; userId: string; code: string; status: InvitationStatus }>
   readonly containers: ReadonlyArray<{ id: string; userId: string; invitationId: string; status: ContainerStatus }>
   readonly credentials: ReadonlyArray<{
@@ -76,7 +110,10 @@ export interface Snapshot {
 export interface Controls {
   /** As the mobile SDK's `setupEndpoint(code)`: creates an ACTIVE container; reserved credentials delivered. */
   readonly redeem: (code: string, device?: Partial<DeviceInfo>) => { containerId: string; userId: string }
-  /** As the phones' next sync: ISSUE_INITIATED → ACTIVE, REVOKE_INITIATED → REVOKED. Returns how many moved. */
+  /**
+   * As the phones' next sync: ISSUE_INITIATED → ISSUED, REVOKE_INITIATED → REVOKED, and users being deleted
+   * whose revocations are done → DELETED. Returns how many moved.
+   */
   readonly settle: () => number
   readonly expireInvitation: (idOrCode: string) => void
   /**
@@ -84,7 +121,13 @@ export interface Controls {
    * REVOKED on the next `settle`. A credential already revoking or revoked is left as it is.
    */
   readonly revokeCredential: (id: string) => void
-  /** Terminates a container behind the adapter's back (its credentials are revoked). */
+  /** HID fails to create a credential that is being issued (ISSUE_INITIATED → CREATION_FAILURE). */
+  readonly failCredential: (id: string) => void
+  /** From now on, this share (0..1, seeded draws) of the issuances a `settle` finishes fail (CREATION_FAILURE). */
+  readonly setIssuanceFailure: (probability: number) => void
+  /** A live credential is no longer bound to its phone (→ UNBOUND). */
+  readonly unbindCredential: (id: string) => void
+  /** Terminates a container behind the adapter's back: INACTIVE, its credentials revoked. */
   readonly terminateContainer: (id: string) => void
   /** Every issued token becomes invalid (401 until the client fetches a new one). */
   readonly expireTokens: () => void
@@ -99,6 +142,9 @@ export interface Controls {
   readonly callbacksIdle: () => Promise<void>
   readonly deliveries: () => ReadonlyArray<DeliveryRecord>
   readonly events: () => ReadonlyArray<CloudEvent>
+  /** Callback registrations and event filters as HID holds them (API keys included, for tests). */
+  readonly registrations: () => ReadonlyArray<CallbackRegistration>
+  readonly filters: () => ReadonlyArray<EventFilter>
   readonly snapshot: (org?: string) => Snapshot
   /** `faultsInjected`: requests an injected fault hit (those never reach the API and are not in `apiRequests`). */
   readonly stats: () => { readonly tokensIssued: number; readonly apiRequests: number; readonly rateLimited: number; readonly faultsInjected: number }
@@ -187,6 +233,10 @@ export const start = async (options: Options = {}): Promise<RunningFake> => {
     return a
   }
   const orgFor = (id?: string) => fake.org(id ?? organizationId)
+  const credentialOrg = (id: string) => {
+    for (const org of fake.orgs.values()) if (org.credentials.has(Number(id))) return org
+    throw new Error(`Unknown credential ${id}`)
+  }
 
   const controls: Controls = {
     redeem: (code, device = {}) => fake.redeem(code, device),
@@ -206,12 +256,17 @@ export const start = async (options: Options = {}): Promise<RunningFake> => {
         for (const org of fake.orgs.values()) {
           const c = org.credentials.get(Number(id))
           if (c) {
-            if (c.status === "ISSUE_INITIATED" || c.status === "ACTIVE") org.revoke(c.id)
+            if (isLiveCredential(c.status)) org.revoke(c.id)
             return
           }
         }
         throw new Error(`Unknown credential ${id}`)
       }),
+    failCredential: (id) => withTick(() => credentialOrg(id).failCredential(Number(id))),
+    unbindCredential: (id) => withTick(() => credentialOrg(id).unbindCredential(Number(id))),
+    setIssuanceFailure: (probability) => {
+      fake.issuanceFailure = probability
+    },
     terminateContainer: (id) =>
       withTick(() => {
         for (const org of fake.orgs.values()) {
@@ -244,10 +299,12 @@ export const start = async (options: Options = {}): Promise<RunningFake> => {
     callbacksIdle: () => fake.idle(),
     deliveries: () => [...fake.deliveries],
     events: () => fake.eventLog.map((e) => e.event),
+    registrations: () => [...fake.registrations],
+    filters: () => [...fake.filters],
     snapshot: (orgId) => {
       const org = orgFor(orgId)
       return {
-        users: [...org.users.values()].map((u) => ({ id: String(u.id), externalId: u.externalId, status: u.status })),
+        users: [...org.users.values()].map((u) => ({ id: String(u.id), externalId: u.externalId, emails: u.emails, status: u.status })),
         invitations: [...org.invitations.values()].map((i) => ({ id: String(i.id), userId: String(i.userId), code: i.code, status: i.status })),
         containers: [...org.containers.values()].map((c) => ({
           id: String(c.id),
@@ -293,6 +350,12 @@ export const start = async (options: Options = {}): Promise<RunningFake> => {
           return send(200, { settled: controls.settle() })
         case "expire-invitation":
           controls.expireInvitation(String(body.invitation ?? ""))
+          return send(204)
+        case "fail-credential":
+          controls.failCredential(String(body.credential ?? ""))
+          return send(204)
+        case "unbind-credential":
+          controls.unbindCredential(String(body.credential ?? ""))
           return send(204)
         case "terminate-container":
           controls.terminateContainer(String(body.container ?? ""))

@@ -2,8 +2,10 @@
  * The HID Origo backend of a workspace: the engine's credential manager is `@credsync/adapter-hid-origo`
  * (a direct HID integration) instead of the simulator. The ACS stays the in-memory ACS.
  *
- * - callbacks: HID posts CloudEvents batches to `POST /hid/callbacks/:workspace_id` (Server); each is
- *   authenticated and decoded by `OrigoEvents.ingest` and its observations go to `engine.ingest`;
+ * - callbacks: HID posts CloudEvents batches to `POST /hid/callbacks/:workspace_id` (Server), with the
+ *   registration's key in `X-API-Key`; each is authenticated and decoded by `OrigoEvents.ingest` (which
+ *   resolves HID users through the engine's store, never through HID) and its observations go to
+ *   `engine.ingest`;
  * - polling: the HID users of identities waiting on HID (an invitation not yet redeemed, a credential
  *   being issued or revoked) are read every `pollMs` with `OrigoEvents.poll`, in case a callback was
  *   lost; the engine's periodic resync of every identity stays the last fallback;
@@ -29,16 +31,17 @@ export interface Backend {
   /** Default `HID Origo`. */
   readonly managerName?: string | undefined
   /**
-   * HID callbacks: accepted on `/hid/callbacks/:workspace_id` when they carry `header: secret`.
+   * HID callbacks: accepted on `/hid/callbacks/:workspace_id` when their `X-API-Key` header carries
+   * `apiKey` (HID registrations authenticate with `authenticationType: "X-API-Key"`).
    * Unset: callbacks are refused (404) and the workspace relies on polling and resync.
    */
   readonly callbacks?:
     | {
-        readonly header: string
-        readonly secret: Redacted.Redacted<string>
+        readonly apiKey: Redacted.Redacted<string>
         /**
-         * Register `{baseUrl}/hid/callbacks/{workspace_id}` with HID when the server starts (default:
-         * do not register). `baseUrl` defaults to the server's own URL (right for the local fake only).
+         * Subscribe `{baseUrl}/hid/callbacks/{workspace_id}` with HID when the server starts (an event filter
+         * and a callback registration on it, replacing an earlier one for the same URL; default: do not
+         * register). `baseUrl` defaults to the server's own URL (right for the local fake only).
          */
         readonly register?: { readonly baseUrl?: string | undefined } | undefined
       }
@@ -57,14 +60,18 @@ export interface Backend {
 export interface HidSide {
   readonly managerId: Ids.AcsSystemId
   readonly manager: CredentialManager.CredentialManagerShape
-  readonly events: OrigoEvents.OrigoEventsShape
   readonly client: OrigoClient.OrigoClientShape
+}
+
+/** The HID side with its callback and polling intake (which needs the engine). */
+export interface HidIntake extends HidSide {
+  readonly events: OrigoEvents.OrigoEventsShape
 }
 
 /** Seam's external type of an HID Origo organization. */
 export const externalType = "hid_credential_manager_organization"
 
-/** Build the client, the credential manager port and the event intake. */
+/** Build the client and the credential manager port. */
 export const make = (backend: Backend, managerId: string): Effect.Effect<HidSide> =>
   Effect.gen(function* () {
     const system = Ids.AcsSystemId.make(managerId)
@@ -74,19 +81,23 @@ export const make = (backend: Backend, managerId: string): Effect.Effect<HidSide
       name: backend.managerName ?? "HID Origo",
       partNumbers: backend.partNumbers
     })
-    const events = yield* OrigoEvents.make(client, {
-      system,
-      authentication:
-        backend.callbacks === undefined
-          ? { _tag: "None" }
-          : { _tag: "Header", name: backend.callbacks.header, secret: backend.callbacks.secret }
-    })
     const manager: CredentialManager.CredentialManagerShape = {
       ...origo,
       systems: origo.systems.map((s) => ({ ...s, externalType }))
     }
-    return { managerId: system, manager, events, client }
+    return { managerId: system, manager, client }
   })
+
+/** Add the event intake, resolving HID users through the engine's store (no HID request for that). */
+export const intake = (side: HidSide, backend: Backend, engine: Engine.EngineShape): Effect.Effect<HidIntake> =>
+  Effect.map(
+    OrigoEvents.make(side.client, {
+      system: side.managerId,
+      authentication: backend.callbacks === undefined ? { _tag: "None" } : { _tag: "ApiKey", apiKey: backend.callbacks.apiKey },
+      lookup: OrigoEvents.engineLookup(engine, side.managerId)
+    }),
+    (events) => ({ ...side, events })
+  )
 
 /** Does this identity wait on HID (so that a lost callback would delay it)? */
 export const waitsOnHid = (s: Identity.IdentityState, managerId: string): boolean =>

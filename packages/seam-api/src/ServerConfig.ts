@@ -22,9 +22,8 @@
  * |---|---|
  * | `CREDSYNC_HID_PART_NUMBERS` | required: `format/facility=PART,...`, e.g. `H10301/99=MID-SUB-CRD_FTPN_644245` |
  * | `CREDSYNC_HID_MANAGER_ID` / `_NAME` | a UUID derived from the workspace id / `HID Origo` |
- * | `CREDSYNC_HID_CALLBACK_SECRET` | unset: HID callbacks refused (polling and resync only) |
- * | `CREDSYNC_HID_CALLBACK_HEADER` | `X-Callback-Secret` |
- * | `CREDSYNC_HID_REGISTER_CALLBACK` | `false`: register the callback URL with HID at start |
+ * | `CREDSYNC_HID_CALLBACK_API_KEY` | unset: HID callbacks refused (polling and resync only); else the key HID sends in `X-API-Key` |
+ * | `CREDSYNC_HID_REGISTER_CALLBACK` | `false`: subscribe the callback URL with HID at start (filter + registration) |
  * | `CREDSYNC_HID_CALLBACK_BASE_URL` | the server's own URL: the public base HID reaches it under |
  * | `CREDSYNC_HID_POLL_MS` | `30000` (0: off) |
  * | `CREDSYNC_HID_FAKE_URL` | unset; the local fake's URL: sandbox phones are redeemed through its `/test/*` controls |
@@ -78,15 +77,14 @@ export const hidConfig: Config.Config<Omit<HidOrigo.Backend, "managerId"> & { re
   partNumbers: Config.schema(PartNumbersText, "CREDSYNC_HID_PART_NUMBERS").pipe(Config.map(parsePartNumbers)),
   managerId: Config.option(Config.NonEmptyString("CREDSYNC_HID_MANAGER_ID")),
   managerName: Config.NonEmptyString("CREDSYNC_HID_MANAGER_NAME").pipe(Config.withDefault("HID Origo")),
-  callbackSecret: Config.option(Config.Redacted("CREDSYNC_HID_CALLBACK_SECRET")),
-  callbackHeader: Config.NonEmptyString("CREDSYNC_HID_CALLBACK_HEADER").pipe(Config.withDefault("X-Callback-Secret")),
+  callbackApiKey: Config.option(Config.Redacted("CREDSYNC_HID_CALLBACK_API_KEY")),
   register: Config.Boolean("CREDSYNC_HID_REGISTER_CALLBACK").pipe(Config.withDefault(false)),
   callbackBaseUrl: Config.option(Config.URL("CREDSYNC_HID_CALLBACK_BASE_URL")),
   pollMs: Config.Int("CREDSYNC_HID_POLL_MS").pipe(Config.withDefault(30_000)),
   fakeUrl: Config.option(Config.URL("CREDSYNC_HID_FAKE_URL"))
 }).pipe(
   Config.map((c) => {
-    const secret = Option.getOrUndefined(c.callbackSecret)
+    const apiKey = Option.getOrUndefined(c.callbackApiKey)
     const baseUrl = Option.getOrUndefined(c.callbackBaseUrl)?.toString()
     return {
       _tag: "hid-origo" as const,
@@ -95,9 +93,7 @@ export const hidConfig: Config.Config<Omit<HidOrigo.Backend, "managerId"> & { re
       managerId: Option.getOrUndefined(c.managerId),
       managerName: c.managerName,
       callbacks:
-        secret === undefined
-          ? undefined
-          : { header: c.callbackHeader, secret, register: c.register ? { baseUrl } : undefined },
+        apiKey === undefined ? undefined : { apiKey, register: c.register ? { baseUrl } : undefined },
       pollMs: c.pollMs,
       fakeControlUrl: Option.getOrUndefined(c.fakeUrl)?.toString()
     }

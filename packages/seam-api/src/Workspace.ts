@@ -29,7 +29,7 @@ import {
 import { MemoryStore, Simulator } from "@credsync/adapter-memory"
 import { SqliteStore } from "@credsync/store-sqlite"
 import { AccessControl as AccessControlTag, CredentialManager as ManagerTag, Store as StoreTag } from "@credsync/core"
-import type { OrigoEvents } from "@credsync/adapter-hid-origo"
+import { OrigoEvents } from "@credsync/adapter-hid-origo"
 import { Effect, FiberSet, Option, Queue, type Redacted, Schedule, type Scope, Semaphore, Stream } from "effect"
 import * as HidOrigo from "./HidOrigo.js"
 import * as ProfileIndex from "./internal/profileIndex.js"
@@ -96,7 +96,7 @@ export interface Workspace {
   /** With HID Origo: the card profiles (`format/facility`) that have a part number; undefined: any. */
   readonly cardProfiles: ReadonlySet<string> | undefined
   /** The HID Origo side, when the workspace is backed by HID Origo. */
-  readonly hid: HidOrigo.HidSide | undefined
+  readonly hid: HidOrigo.HidIntake | undefined
   /**
    * One HID callback delivery: authenticated and decoded by `OrigoEvents.ingest`, its observations
    * fed to the engine. Undefined when HID callbacks are not configured for this workspace.
@@ -152,8 +152,8 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
     const sandbox = options.sandbox ?? true
     const backend = options.backend?._tag === "hid-origo" ? options.backend : undefined
     const simulator = Simulator.make(withUuidSystems(options.id, options.simulator, backend !== undefined))
-    const hid = backend === undefined ? undefined : yield* HidOrigo.make(backend, backend.managerId ?? stableId(`${options.id}|hid-origo`))
-    const manager = hid?.manager ?? simulator.manager
+    const hidSide = backend === undefined ? undefined : yield* HidOrigo.make(backend, backend.managerId ?? stableId(`${options.id}|hid-origo`))
+    const manager = hidSide?.manager ?? simulator.manager
     const acs = AcsUsers.wrap(simulator.acs).port
     const store: Store.StoreShape =
       options.sqliteFile === undefined ? MemoryStore.make() : yield* SqliteStore.make({ filename: options.sqliteFile })
@@ -162,6 +162,7 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
       Effect.provideService(AccessControlTag.AccessControl, acs),
       Effect.provideService(StoreTag.Store, store)
     )
+    const hid = hidSide === undefined || backend === undefined ? undefined : yield* HidOrigo.intake(hidSide, backend, engine)
     const ctx: SeamEvents.Context = { workspaceId: options.id, connectedAccountId: stableId(`${options.id}|connected_account`) }
     const translate = SeamEvents.translator(ctx)
     const log_: Array<SeamEvents.SeamEvent> = []
@@ -230,7 +231,7 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
           )
         }
       })
-    // A sandbox phone on the fake syncs once HID started issuing to it (ISSUE_INITIATED → ACTIVE).
+    // A sandbox phone on the fake syncs once HID started issuing to it (ISSUE_INITIATED → ISSUED).
     const syncPhones = (e: Store.StoredEvent["event"]) =>
       fakeUrl !== undefined && e._tag === "CredentialIssued" && !e.active
         ? HidOrigo.fakeControl(fakeUrl, "settle").pipe(
@@ -254,7 +255,7 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
           return
       }
     }
-    const pollHid = (side: HidOrigo.HidSide) =>
+    const pollHid = (side: HidOrigo.HidIntake) =>
       Effect.gen(function* () {
         const users: Array<Ids.ProviderRef> = []
         for (const id of [...waiting]) {
@@ -340,7 +341,7 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
         const callbacks = backend?.callbacks
         if (hid === undefined || callbacks?.register === undefined) return Effect.succeed(undefined)
         const url = `${(callbacks.register.baseUrl ?? serverUrl).replace(/\/+$/, "")}/hid/callbacks/${encodeURIComponent(options.id)}`
-        return Effect.as(hid.client.registerCallback({ url, header: { name: callbacks.header, value: callbacks.secret } }), url)
+        return Effect.as(OrigoEvents.subscribe(hid.client, { url, apiKey: callbacks.apiKey }), url)
       },
       managers: manager.systems,
       acsSystems: acs.systems,

@@ -36,7 +36,7 @@ beforeAll(async () => {
       timeoutMs: 5_000
     },
     partNumbers: { "H10301/99": PART },
-    callbacks: { header: "X-Callback-Secret", secret: Redacted.make(CALLBACK_SECRET), register: {} },
+    callbacks: { apiKey: Redacted.make(CALLBACK_SECRET), register: {} },
     pollMs: 500,
     fakeControlUrl
   })
@@ -53,7 +53,7 @@ afterAll(async () => {
   await fake?.stop()
 })
 
-const live = (status: string) => status === "ISSUE_INITIATED" || status === "ACTIVE"
+const live = (status: string) => status === "ISSUE_INITIATED" || status === "ISSUED"
 
 describe("seam-api backed by HID Origo (the local fake)", () => {
   it("issues one HID credential per sandbox phone from the part number, revokes on deactivation and on delete", async () => {
@@ -189,7 +189,7 @@ describe("seam-api backed by HID Origo (the local fake)", () => {
     const before = fake.controls.snapshot()
     const res = await fetch(`${server.url}/hid/callbacks/${A.id}`, {
       method: "POST",
-      headers: { "content-type": "application/cloudevents-batch+json", "x-callback-secret": "wrong" },
+      headers: { "content-type": "application/cloudevents-batch+json", "x-api-key": "wrong" },
       body: "[]"
     })
     expect(res.status).toBe(401)
@@ -197,7 +197,7 @@ describe("seam-api backed by HID Origo (the local fake)", () => {
     expect(unknown.status).toBe(404)
     const malformed = await fetch(`${server.url}/hid/callbacks/${A.id}`, {
       method: "POST",
-      headers: { "content-type": "application/cloudevents-batch+json", "x-callback-secret": CALLBACK_SECRET },
+      headers: { "content-type": "application/cloudevents-batch+json", "x-api-key": CALLBACK_SECRET },
       body: JSON.stringify([{ specversion: "1.0", id: "1", type: "com.origo.mi.credential", source: "hid", data: { userId: 1 } }])
     })
     expect(malformed.status).toBe(400)

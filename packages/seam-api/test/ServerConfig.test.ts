@@ -23,7 +23,7 @@ describe("ServerConfig", () => {
   })
 
   it("reads the HID Origo backend: client, part numbers, callbacks", async () => {
-    const exit = await read({ ...hidEnv, CREDSYNC_HID_CALLBACK_SECRET: "cb", CREDSYNC_HID_REGISTER_CALLBACK: "true", CREDSYNC_SEAM_RESYNC_MS: "600000" })
+    const exit = await read({ ...hidEnv, CREDSYNC_HID_CALLBACK_API_KEY: "cb", CREDSYNC_HID_REGISTER_CALLBACK: "true", CREDSYNC_SEAM_RESYNC_MS: "600000" })
     if (!Exit.isSuccess(exit)) throw new Error("config failed")
     const backend = exit.value.workspaces[0]?.backend
     if (backend?._tag !== "hid-origo") throw new Error("expected the HID backend")
@@ -31,7 +31,7 @@ describe("ServerConfig", () => {
     expect(backend.client.environment).toBe("cert")
     expect(Redacted.value(backend.client.clientSecret)).toBe("s3cret-value")
     expect(String(backend.client.clientSecret)).not.toContain("s3cret-value")
-    expect(backend.callbacks?.header).toBe("X-Callback-Secret")
+    expect(backend.callbacks === undefined ? undefined : Redacted.value(backend.callbacks.apiKey)).toBe("cb")
     expect(backend.callbacks?.register).toEqual({ baseUrl: undefined })
     expect(backend.fakeControlUrl).toBeUndefined()
   })

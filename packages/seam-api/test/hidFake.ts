@@ -23,7 +23,7 @@ const env = {
   HID_ORIGO_EVENTS_URL: fake.environment.events,
   HID_ORIGO_CALLBACKS_URL: fake.environment.callbacks,
   CREDSYNC_HID_PART_NUMBERS: HidOrigoFake.defaultPartNumbers.map((p) => `H10301/${p.facilityCode}=${p.partNumber}`).join(","),
-  CREDSYNC_HID_CALLBACK_SECRET: "local-fake-callback-secret",
+  CREDSYNC_HID_CALLBACK_API_KEY: "local-fake-callback-key",
   CREDSYNC_HID_REGISTER_CALLBACK: "true",
   CREDSYNC_HID_POLL_MS: "5000",
   CREDSYNC_HID_FAKE_URL: fake.url

@@ -47,7 +47,7 @@ export type Invitation = typeof Invitation.Type
 export const Container = Schema.Struct({
   id: Id,
   status: Schema.String,
-  // ASSUMPTION: the container names the invitation it came from (the fake's `invitationId`).
+  // HID's endpoint events name the invitation (`invitationId`). ASSUMPTION: so does the REST container.
   invitationId: Opt(Id),
   [URN.credential]: Opt(Schema.Array(Credential))
 })
@@ -96,7 +96,20 @@ export const ContainerEnvelope = Schema.Struct({ [URN.container]: Schema.Array(C
 export const CredentialEnvelope = Schema.Struct({ [URN.credential]: Schema.Array(Credential) })
 export const PartNumberEnvelope = Schema.Struct({ [URN.partNumber]: Schema.Array(PartNumber) })
 
-export const CallbackRegistration = Schema.Struct({ id: Id, url: Schema.String })
+/** Event filter as public code creates it (`{filterSet}`). ASSUMPTION: HID answers it with its `id`. */
+export const EventFilter = Schema.Struct({ id: Id, filterSet: Schema.Array(Schema.String) })
+export type EventFilter = typeof EventFilter.Type
+export const EventFilterList = Schema.Array(EventFilter)
+
+/** ASSUMPTION: HID answers a registration with its `id`, `url` and `filterId` (never the API key). */
+export const CallbackRegistration = Schema.Struct({
+  id: Id,
+  url: Schema.String,
+  filterId: Opt(Id),
+  authenticationType: Opt(Schema.String)
+})
+export type CallbackRegistration = typeof CallbackRegistration.Type
+export const CallbackRegistrationList = Schema.Array(CallbackRegistration)
 
 /** SCIM error body; HID's `detail` is what clients show. */
 export const ScimError = Schema.Struct({

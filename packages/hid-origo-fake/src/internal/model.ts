@@ -5,13 +5,35 @@
 import { randomUUID } from "node:crypto"
 import { ScimFailure } from "./scim.js"
 
-export type UserStatus = "ACTIVE" | "DELETED"
-// ASSUMPTION: string spellings of the invitation states (HID's server code only shows integer codes).
+// Public evidence (see the adapter's README): users are deleted asynchronously (USER_DELETE_INITIATED, then
+// USER_DELETED). ASSUMPTION: the REST `status` spells the event status without its `USER_` prefix.
+export type UserStatus = "ACTIVE" | "DELETE_INITIATED" | "DELETED"
+// Events carry INVITATION_PENDING | _ACKNOWLEDGED | _CANCEL_INITIATED | _CANCELLED | _EXPIRED (public code);
+// PENDING is documented for REST. ASSUMPTION: the other REST spellings drop the `INVITATION_` prefix.
 export type InvitationStatus = "PENDING" | "ACKNOWLEDGED" | "EXPIRED" | "CANCELLED"
-// ASSUMPTION: only ACTIVE is confirmed; DELETE_INITIATED / DELETED are guessed spellings.
-export type ContainerStatus = "ACTIVE" | "DELETE_INITIATED" | "DELETED"
-// ASSUMPTION: ISSUE_INITIATED and REVOKE_INITIATED are seen; ACTIVE and REVOKED are guessed end states.
-export type CredentialStatus = "ISSUE_INITIATED" | "ACTIVE" | "REVOKE_INITIATED" | "REVOKED"
+// REST `ACTIVE` is seen in public code (containers filtered on Status == "ACTIVE"); the end state is
+// INACTIVE (CREDENTIALCONTAINER_INACTIVE events). ASSUMPTION: REST spells it `INACTIVE`.
+export type ContainerStatus = "ACTIVE" | "INACTIVE"
+// REST: ISSUE_INITIATED (HID's fixture) → ISSUED (public code filters Status == "ISSUED"); REVOKE_INITIATED
+// (public code) → REVOKED. Events: CREDENTIAL_RESERVED | _ISSUED | _REVOKING | _REVOKED | _UNBOUND |
+// _CREATION_FAILURE. ASSUMPTION: REST spells UNBOUND, CREATION_FAILURE and REVOKED without the prefix.
+export type CredentialStatus = "ISSUE_INITIATED" | "ISSUED" | "REVOKE_INITIATED" | "REVOKED" | "UNBOUND" | "CREATION_FAILURE"
+
+/** A credential that opens doors, or will: HID refuses a second one of the same part number on a container. */
+export const isLiveCredential = (s: CredentialStatus): boolean => s === "ISSUE_INITIATED" || s === "ISSUED"
+
+/** The status an event carries for a REST status (events prefix it with the resource). */
+export const eventStatus = {
+  user: (s: UserStatus | "CREATED") => `USER_${s}`,
+  invitation: (s: InvitationStatus) => `INVITATION_${s}`,
+  // ENDPOINT_ACTIVE is seen on com.origo.mi.endpoint; CREDENTIALCONTAINER_INACTIVE on container events.
+  // ASSUMPTION: HID reports a terminated MI endpoint on com.origo.mi.endpoint with the latter.
+  container: (s: ContainerStatus) => (s === "ACTIVE" ? "ENDPOINT_ACTIVE" : "CREDENTIALCONTAINER_INACTIVE"),
+  // ASSUMPTION: an issuance in progress (REST ISSUE_INITIATED) is reported as CREDENTIAL_RESERVED and a
+  // revocation in progress (REVOKE_INITIATED) as CREDENTIAL_REVOKING.
+  credential: (s: CredentialStatus) =>
+    s === "ISSUE_INITIATED" ? "CREDENTIAL_RESERVED" : s === "REVOKE_INITIATED" ? "CREDENTIAL_REVOKING" : `CREDENTIAL_${s}`
+} as const
 
 export interface User {
   readonly id: number
@@ -36,8 +58,8 @@ export interface Invitation {
 export interface Container {
   readonly id: number
   readonly userId: number
-  // ASSUMPTION: a container records the invitation it was created from (`invitationId`); HID's public
-  // material does not show how an endpoint is tied to its invitation.
+  // HID's endpoint events name the invitation an endpoint came from (`invitationId`, `invitationCode`).
+  // ASSUMPTION: the REST container carries it as `invitationId` too.
   readonly invitationId: number
   status: ContainerStatus
   readonly device: DeviceInfo
@@ -93,6 +115,8 @@ export interface ModelOptions {
   readonly invitationTtlMs: number
   readonly baseUrl: () => string
   readonly emit: (org: string, event: CloudEvent) => void
+  /** Drawn once per issuance a sync would finish: true makes it a CREATION_FAILURE instead. */
+  readonly failIssuance: () => boolean
 }
 
 const CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -123,17 +147,23 @@ export class Organization {
     return this.options.now()
   }
 
-  private event(kind: "user" | "invitation" | "credentialcontainer" | "credential", path: string, data: Record<string, unknown>) {
-    // ASSUMPTION: only `com.origo.mi.user` is seen in public code; the invitation, container and credential
-    // type names, their `data` fields and media types follow the same pattern and are guessed.
+  private expiryMinutes(): number {
+    return Math.round(this.options.invitationTtlMs / 60_000)
+  }
+
+  private event(kind: "user" | "invitation" | "endpoint" | "credential", path: string, data: Record<string, unknown>) {
+    // Types com.origo.mi.{user,invitation,endpoint,credential} and their data fields follow public code that
+    // handles HID's deliveries (ids as strings except the credential's `mid`, prefixed statuses, organizationId
+    // and sourceTimestamp in every data). ASSUMPTION: the data content type names the kind (only the user one is seen).
+    const time = new Date(this.now()).toISOString()
     this.options.emit(this.id, {
       specversion: "1.0",
       id: randomUUID(),
       type: `com.origo.mi.${kind}`,
       source: `${this.options.baseUrl()}/credential-management/customer/${this.id}/${path}`,
-      time: new Date(this.now()).toISOString(),
+      time,
       datacontenttype: `application/vnd.hidglobal.origo.events.${kind}-2.0+json`,
-      data: { organization_id: this.id, ...data }
+      data: { ...data, organizationId: this.id, sourceTimestamp: time }
     })
   }
 
@@ -148,30 +178,62 @@ export class Organization {
   private setInvitation(inv: Invitation, status: InvitationStatus) {
     inv.status = status
     inv.lastModified = this.now()
-    this.event("invitation", `invitation/${inv.id}`, { userId: String(inv.userId), invitationId: String(inv.id), status })
+    this.event("invitation", `invitation/${inv.id}`, {
+      userId: String(inv.userId),
+      invitationId: String(inv.id),
+      invitationCode: inv.code,
+      invitationExpiryMin: this.expiryMinutes(),
+      status: eventStatus.invitation(status)
+    })
   }
 
   private setCredential(c: Credential, status: CredentialStatus) {
     c.status = status
     c.lastModified = this.now()
+    const cc = c.containerId === undefined ? undefined : this.containers.get(c.containerId)
+    const invitationId = c.invitationId ?? cc?.invitationId
     this.event("credential", `credential/${c.id}`, {
       userId: String(c.userId),
-      credentialId: String(c.id),
-      credentialContainerId: c.containerId === undefined ? undefined : String(c.containerId),
-      partNumber: c.partNumber,
-      cardNumber: c.cardNumber,
-      status
+      // `mid` (Mobile ID) is the credential's id; public code reads it as a number, and cardNumber too.
+      mid: c.id,
+      ...(c.containerId === undefined ? {} : { endpointId: String(c.containerId) }),
+      ...(invitationId === undefined ? {} : { invitationId: String(invitationId) }),
+      cardNumber: Number(c.cardNumber),
+      // ASSUMPTION: what midTypeId and orderId hold (public code only types them as strings).
+      midTypeId: c.partNumber,
+      orderId: "",
+      status: eventStatus.credential(status)
     })
   }
 
   private setContainer(cc: Container, status: ContainerStatus) {
     cc.status = status
     cc.lastModified = this.now()
-    this.event("credentialcontainer", `credential-container/${cc.id}`, {
+    const inv = this.invitations.get(cc.invitationId)
+    this.event("endpoint", `credential-container/${cc.id}`, {
       userId: String(cc.userId),
-      credentialContainerId: String(cc.id),
+      endpointId: String(cc.id),
       invitationId: String(cc.invitationId),
-      status
+      ...(inv === undefined ? {} : { invitationCode: inv.code, invitationStatus: eventStatus.invitation(inv.status) }),
+      invitationExpiryMin: this.expiryMinutes(),
+      osVersion: cc.device.osVersion,
+      endpointModel: cc.device.model,
+      endpointManufacturer: cc.device.manufacturer,
+      applicationVersion: cc.device.applicationVersion,
+      status: eventStatus.container(status)
+    })
+  }
+
+  private setUser(u: User, status: UserStatus | "CREATED") {
+    if (status !== "CREATED") u.status = status
+    u.lastModified = this.now()
+    this.event("user", `users/${u.id}`, {
+      userId: String(u.id),
+      externalId: u.externalId,
+      givenName: u.givenName,
+      familyName: u.familyName,
+      email: u.emails[0],
+      status: eventStatus.user(status)
     })
   }
 
@@ -183,10 +245,12 @@ export class Organization {
   // ---- users
 
   createUser(input: { externalId: string; familyName?: string | undefined; givenName?: string | undefined; emails: ReadonlyArray<string> }): User {
-    // ASSUMPTION: uniqueness is on externalId among live users (HID's clients report 409 for duplicate users).
+    // Public code sees 409 DUPLICATE_USER, and searches HID users by email before creating one.
+    // ASSUMPTION: uniqueness is on the email among users not yet DELETED; externalId is not unique.
+    const wanted = new Set(input.emails.map((e) => e.toLowerCase()))
     for (const u of this.users.values()) {
-      if (input.externalId !== "" && u.status === "ACTIVE" && u.externalId === input.externalId) {
-        throw new ScimFailure(409, `A user with externalId ${input.externalId} already exists.`, "uniqueness")
+      if (u.status !== "DELETED" && u.emails.some((e) => wanted.has(e.toLowerCase()))) {
+        throw new ScimFailure(409, "DUPLICATE_USER: a user with this email address already exists.", "uniqueness")
       }
     }
     const user: User = {
@@ -199,42 +263,47 @@ export class Organization {
       lastModified: this.now()
     }
     this.users.set(user.id, user)
-    this.event("user", `users/${user.id}`, {
-      userId: String(user.id),
-      firstName: user.givenName,
-      lastName: user.familyName,
-      email: user.emails[0],
-      status: "USER_CREATED"
-    })
+    this.setUser(user, "CREATED")
     return user
   }
 
+  /** A user that is readable: ACTIVE, or being deleted (DELETE_INITIATED). */
   user(id: number): User {
     const u = this.users.get(id)
     if (!u || u.status === "DELETED") throw new ScimFailure(404, `User ${id} not found.`, "noTarget")
     return u
   }
 
-  /** Cascade: cancel pending invitations, revoke credentials, delete containers, then the user. */
-  deleteUser(id: number): void {
-    const user = this.user(id)
-    for (const inv of this.invitations.values()) if (inv.userId === id && inv.status === "PENDING") this.setInvitation(inv, "CANCELLED")
-    for (const c of this.credentials.values()) if (c.userId === id && c.status !== "REVOKED") this.setCredential(c, "REVOKED")
-    for (const cc of this.containers.values()) if (cc.userId === id && cc.status !== "DELETED") this.setContainer(cc, "DELETED")
-    // ASSUMPTION: the delete completes synchronously (HID lists DELETE_INITIATED; the fake skips it).
-    user.status = "DELETED"
-    user.lastModified = this.now()
-    this.event("user", `users/${id}`, { userId: String(id), status: "USER_DELETED" })
+  /** A user that can be changed: not being deleted. */
+  private activeUser(id: number): User {
+    const u = this.user(id)
+    // ASSUMPTION: a user being deleted refuses changes with 412.
+    if (u.status !== "ACTIVE") throw new ScimFailure(412, `User ${id} is ${u.status}.`, "mutability")
+    return u
   }
 
+  /**
+   * Asynchronous, as HID reports it: pending invitations are cancelled, live credentials start revoking and
+   * containers become INACTIVE now, the user is DELETE_INITIATED; the next `settle` finishes the revocations
+   * and the user becomes DELETED (404 from then on).
+   */
+  deleteUser(id: number): void {
+    const user = this.activeUser(id)
+    for (const inv of this.invitations.values()) if (inv.userId === id && inv.status === "PENDING") this.setInvitation(inv, "CANCELLED")
+    for (const c of this.credentials.values()) if (c.userId === id && isLiveCredential(c.status)) this.setCredential(c, "REVOKE_INITIATED")
+    for (const cc of this.containers.values()) if (cc.userId === id && cc.status === "ACTIVE") this.setContainer(cc, "INACTIVE")
+    this.setUser(user, "DELETE_INITIATED")
+  }
+
+  /** Users that are not DELETED (search and the plain list). */
   liveUsers(): ReadonlyArray<User> {
-    return [...this.users.values()].filter((u) => u.status === "ACTIVE")
+    return [...this.users.values()].filter((u) => u.status !== "DELETED")
   }
 
   // ---- invitations
 
   createInvitation(userId: number, reserve: string | undefined): { invitation: Invitation; credentials: ReadonlyArray<Credential> } {
-    this.user(userId)
+    this.activeUser(userId)
     const now = this.now()
     const invitation: Invitation = {
       id: this.id_(),
@@ -246,9 +315,9 @@ export class Organization {
       lastModified: now
     }
     this.invitations.set(invitation.id, invitation)
+    this.setInvitation(invitation, "PENDING")
     const credentials = reserve === undefined ? [] : [this.allocate(userId, reserve, undefined, invitation.id)]
     this.touchUser(userId)
-    this.event("invitation", `invitation/${invitation.id}`, { userId: String(userId), invitationId: String(invitation.id), status: "PENDING" })
     return { invitation, credentials }
   }
 
@@ -298,7 +367,7 @@ export class Organization {
     const inv = [...this.invitations.values()].find((i) => i.code === code)
     if (!inv) throw new ScimFailure(404, `Unknown invitation code ${code}.`, "noTarget")
     if (inv.status !== "PENDING") throw new ScimFailure(412, `Invitation ${inv.id} is ${inv.status}.`, "mutability")
-    this.user(inv.userId)
+    this.activeUser(inv.userId)
     const cc: Container = {
       id: this.id_(),
       userId: inv.userId,
@@ -339,13 +408,13 @@ export class Organization {
     return [...this.credentials.values()].filter((c) => c.containerId === containerId)
   }
 
-  /** Terminates an endpoint: its credentials are revoked with it. */
+  /** Terminates an endpoint: it becomes INACTIVE and its live credentials are revoked with it. */
   deleteContainer(id: number): void {
     const cc = this.container(id)
-    // ASSUMPTION: deleting an already deleted container is a 412 conflict; terminated containers stay listed as DELETED.
+    // ASSUMPTION: terminating an INACTIVE container is a 412 conflict; it stays listed as INACTIVE.
     if (cc.status !== "ACTIVE") throw new ScimFailure(412, `Credential container ${id} is ${cc.status}.`, "mutability")
-    for (const c of this.credentialsOf(id)) if (c.status !== "REVOKED") this.setCredential(c, "REVOKED")
-    this.setContainer(cc, "DELETED")
+    for (const c of this.credentialsOf(id)) if (isLiveCredential(c.status) || c.status === "REVOKE_INITIATED") this.setCredential(c, "REVOKED")
+    this.setContainer(cc, "INACTIVE")
     this.touchUser(cc.userId)
   }
 
@@ -379,8 +448,9 @@ export class Organization {
   issue(containerId: number, partNumber: string): Credential {
     const cc = this.container(containerId)
     if (cc.status !== "ACTIVE") throw new ScimFailure(412, `Credential container ${containerId} is ${cc.status}.`, "mutability")
+    this.activeUser(cc.userId)
     const existing = this.credentialsOf(containerId).find(
-      (c) => (c.partNumber === partNumber || this.partNumbers.get(partNumber)?.partNumber === c.partNumber) && (c.status === "ISSUE_INITIATED" || c.status === "ACTIVE")
+      (c) => (c.partNumber === partNumber || this.partNumbers.get(partNumber)?.partNumber === c.partNumber) && isLiveCredential(c.status)
     )
     if (existing) throw new ScimFailure(412, "This credential is already delivered to this credentialContainer.", "mutability")
     const c = this.allocate(cc.userId, partNumber, containerId, undefined)
@@ -396,22 +466,48 @@ export class Organization {
 
   revoke(id: number): void {
     const c = this.credential(id)
-    if (c.status === "REVOKE_INITIATED" || c.status === "REVOKED") {
-      throw new ScimFailure(412, `Credential ${id} is already ${c.status}.`, "mutability")
-    }
+    // HID's server revokes credentials that are issued or being issued; anything else is a 412.
+    if (!isLiveCredential(c.status)) throw new ScimFailure(412, `Credential ${id} is already ${c.status}.`, "mutability")
     this.setCredential(c, "REVOKE_INITIATED")
     this.touchUser(c.userId)
   }
 
-  /** What the phone's next sync does: pending issuances become ACTIVE, pending revocations REVOKED. */
+  /** HID could not create the credential (CREDENTIAL_CREATION_FAILURE): it never reaches the phone. */
+  failCredential(id: number): void {
+    const c = this.credential(id)
+    if (c.status !== "ISSUE_INITIATED") throw new ScimFailure(412, `Credential ${id} is ${c.status}.`, "mutability")
+    this.setCredential(c, "CREATION_FAILURE")
+    this.touchUser(c.userId)
+  }
+
+  /** The credential is no longer bound to its phone (CREDENTIAL_UNBOUND), e.g. the app's keys were reset. */
+  unbindCredential(id: number): void {
+    const c = this.credential(id)
+    if (!isLiveCredential(c.status)) throw new ScimFailure(412, `Credential ${id} is ${c.status}.`, "mutability")
+    this.setCredential(c, "UNBOUND")
+    this.touchUser(c.userId)
+  }
+
+  /**
+   * What the phones' next sync does: pending issuances become ISSUED, pending revocations REVOKED, and users
+   * being deleted whose revocations are done become DELETED.
+   */
   settle(): number {
     let n = 0
     for (const c of this.credentials.values()) {
       if (c.status === "ISSUE_INITIATED" && c.containerId !== undefined) {
-        this.setCredential(c, "ACTIVE")
+        this.setCredential(c, this.options.failIssuance() ? "CREATION_FAILURE" : "ISSUED")
         n++
       } else if (c.status === "REVOKE_INITIATED") {
         this.setCredential(c, "REVOKED")
+        n++
+      }
+    }
+    for (const u of this.users.values()) {
+      if (u.status !== "DELETE_INITIATED") continue
+      const busy = [...this.credentials.values()].some((c) => c.userId === u.id && c.status === "REVOKE_INITIATED")
+      if (!busy) {
+        this.setUser(u, "DELETED")
         n++
       }
     }
@@ -421,7 +517,7 @@ export class Organization {
   consumedQty(userId: number): ReadonlyArray<{ partNumber: string; name: string; consumedQty: number }> {
     const byPart = new Map<string, { partNumber: string; name: string; consumedQty: number }>()
     for (const c of this.credentials.values()) {
-      if (c.userId !== userId || c.status === "REVOKED") continue
+      if (c.userId !== userId || !isLiveCredential(c.status)) continue
       const entry = byPart.get(c.partNumber) ?? { partNumber: c.partNumber, name: c.friendlyName, consumedQty: 0 }
       entry.consumedQty += 1
       byPart.set(c.partNumber, entry)

@@ -1,5 +1,5 @@
 /** The fake's HTTP layer: routing, header/token/rate-limit checks, fault injection, callback delivery. */
-import { randomBytes } from "node:crypto"
+import { randomBytes, randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { type CloudEvent, type DeviceInfo, Organization, type PartNumber } from "./model.js"
 import * as Render from "./render.js"
@@ -29,16 +29,30 @@ export interface Fault {
 
 export type CallbackDelivery = "deliver" | "drop" | "duplicate"
 
+/**
+ * An event filter (Event Management API): the statuses it selects, e.g. `["USER_CREATED", "USER_DELETED"]`.
+ * HID's docs: "Filters are resources used to reference specific types of events".
+ */
+export interface EventFilter {
+  readonly id: string
+  readonly org: string
+  readonly filterSet: ReadonlyArray<string>
+}
+
+/**
+ * A callback registration (Callback Registration API). HID's docs: a registration references a Filter; public
+ * code registers `{url, authenticationType: "X-API-Key", apiKey}` and checks the `X-API-Key` header on delivery.
+ */
 export interface CallbackRegistration {
-  readonly id: number
+  readonly id: string
   readonly org: string
   readonly url: string
-  readonly filterSet: ReadonlyArray<string>
-  readonly header: { readonly name: string; readonly value: string } | undefined
+  readonly filterId: string
+  readonly apiKey: string | undefined
 }
 
 export interface DeliveryRecord {
-  readonly registration: number
+  readonly registration: string
   readonly url: string
   readonly events: number
   readonly outcome: "delivered" | "dropped" | "failed"
@@ -100,15 +114,17 @@ export class FakeServer {
   readonly tokens = new Map<string, { org: string; expiresAt: number }>()
   readonly faults: Array<Fault & { remaining: number }> = []
   readonly registrations: Array<CallbackRegistration> = []
+  readonly filters: Array<EventFilter> = []
   readonly deliveries: Array<DeliveryRecord> = []
   readonly eventLog: Array<{ org: string; event: CloudEvent }> = []
   readonly stats = { tokensIssued: 0, apiRequests: 0, rateLimited: 0, faultsInjected: 0 }
   delivery: CallbackDelivery = "deliver"
+  /** Share of issuances a sync finishes as CREATION_FAILURE (seeded). */
+  issuanceFailure = 0
   baseUrl = ""
   private readonly windows = new Map<string, Array<number>>()
   private readonly outbox: Array<{ org: string; event: CloudEvent }> = []
   private readonly inFlight = new Set<Promise<void>>()
-  private nextRegistration = 1
 
   constructor(readonly config: ServerConfig) {
     for (const a of config.accounts) this.org(orgOf(a.clientId))
@@ -126,7 +142,8 @@ export class FakeServer {
           emit: (o, event) => {
             this.eventLog.push({ org: o, event })
             this.outbox.push({ org: o, event })
-          }
+          },
+          failIssuance: () => this.issuanceFailure > 0 && this.config.random() < this.issuanceFailure
         },
         this.config.partNumbers
       )
@@ -158,11 +175,12 @@ export class FakeServer {
   flushCallbacks(): void {
     const pending = this.outbox.splice(0)
     for (const reg of this.registrations) {
+      const filter = this.filters.find((f) => f.org === reg.org && f.id === reg.filterId)
       const events = pending
         .filter((p) => p.org === reg.org)
         .map((p) => p.event)
-        // ASSUMPTION: a filterSet names event types (com.origo.mi.credential) or statuses (USER_CREATED).
-        .filter((e) => reg.filterSet.length === 0 || reg.filterSet.includes(e.type) || reg.filterSet.includes(String(e.data.status)))
+        // filterSet values are event statuses (USER_CREATED...). A registration whose filter was removed gets nothing.
+        .filter((e) => filter?.filterSet.includes(String(e.data.status)) === true)
       if (events.length === 0) continue
       if (this.delivery === "drop") {
         this.deliveries.push({ registration: reg.id, url: reg.url, events: events.length, outcome: "dropped" })
@@ -180,7 +198,7 @@ export class FakeServer {
 
   private async deliver(reg: CallbackRegistration, events: ReadonlyArray<CloudEvent>): Promise<void> {
     const headers: Record<string, string> = { "content-type": "application/cloudevents-batch+json" }
-    if (reg.header) headers[reg.header.name] = reg.header.value
+    if (reg.apiKey !== undefined) headers["X-API-Key"] = reg.apiKey
     try {
       const res = await fetch(reg.url, { method: "POST", headers, body: JSON.stringify(events) })
       await res.arrayBuffer()
@@ -267,16 +285,24 @@ export class FakeServer {
     }
     // ASSUMPTION: events and callbacks share one fake host under /event and /callback, with the same
     // bearer token and headers as MI but plain JSON bodies.
-    if (parts[0] === "callback" && parts[1] === "organization" && parts[2] && parts[3] === "callback") {
+    if (parts[0] === "callback" && parts[1] === "organization" && parts[2] && parts[3] === "callback" && parts.length <= 5) {
       const org = this.guard(req, method, raw, parts[2], `callback:${source}`, false)
       return this.callbacks(org, method, parts[4], raw)
     }
     if (parts[0] === "event" && parts[1] === "organization" && parts[2] && parts[3] === "events") {
       const org = this.guard(req, method, raw, parts[2], `event:${source}`, false)
+      if (parts[4] === "filter" && parts.length <= 6) return this.eventFilters(org, method, parts[5], raw)
+      if (parts.length !== 4 || method !== "GET") throw new ScimFailure(405, "Method not allowed.")
       const from = Date.parse(url.searchParams.get("dateFrom") ?? "") || 0
       const to = Date.parse(url.searchParams.get("dateTo") ?? "") || Number.POSITIVE_INFINITY
+      const filterId = url.searchParams.get("filterId")
+      const filter = filterId ? this.filters.find((f) => f.org === org.id && f.id === filterId) : undefined
+      if (filterId && filter === undefined) throw new ScimFailure(404, `Filter ${filterId} not found.`, "noTarget")
       // ASSUMPTION: the events query answers a JSON array of CloudEvents.
-      const events = this.eventLog.filter((e) => e.org === org.id && Date.parse(e.event.time) >= from && Date.parse(e.event.time) <= to).map((e) => e.event)
+      const events = this.eventLog
+        .filter((e) => e.org === org.id && Date.parse(e.event.time) >= from && Date.parse(e.event.time) <= to)
+        .filter((e) => filter === undefined || filter.filterSet.includes(String(e.event.data.status)))
+        .map((e) => e.event)
       return { ...reply(200, events), contentType: "application/json" }
     }
     throw new ScimFailure(404, `No route for ${method} ${url.pathname}.`)
@@ -339,25 +365,65 @@ export class FakeServer {
     }
   }
 
+  private eventFilters(org: Organization, method: string, id: string | undefined, raw: string): Reply {
+    const json = (status: number, body?: unknown): Reply => ({ ...reply(status, body), contentType: "application/json" })
+    const view = (f: EventFilter) => ({ id: f.id, filterSet: f.filterSet })
+    if (method === "POST" && id === undefined) {
+      // Body `{filterSet: [...]}` as public code sends it. ASSUMPTION: the answer is 201 with `{id, filterSet}`.
+      const body = this.parse(raw)
+      const filterSet = Array.isArray(body.filterSet) ? body.filterSet.filter((x): x is string => typeof x === "string" && x !== "") : []
+      if (filterSet.length === 0) throw new ScimFailure(400, "filterSet must list at least one event.", "invalidValue")
+      const filter: EventFilter = { id: randomUUID(), org: org.id, filterSet }
+      this.filters.push(filter)
+      return json(201, view(filter))
+    }
+    if (method === "GET" && id === undefined) return json(200, this.filters.filter((f) => f.org === org.id).map(view))
+    const i = this.filters.findIndex((f) => f.org === org.id && f.id === id)
+    if (i < 0) throw new ScimFailure(404, `Filter ${id} not found.`, "noTarget")
+    if (method === "GET") return json(200, view(this.filters[i]!))
+    if (method === "DELETE") {
+      // ASSUMPTION: a filter a registration still references cannot be deleted (409).
+      if (this.registrations.some((r) => r.org === org.id && r.filterId === id)) throw new ScimFailure(409, `Filter ${id} is in use.`, "mutability")
+      this.filters.splice(i, 1)
+      return json(204)
+    }
+    throw new ScimFailure(405, "Method not allowed.")
+  }
+
   private callbacks(org: Organization, method: string, id: string | undefined, raw: string): Reply {
     const json = (status: number, body?: unknown): Reply => ({ ...reply(status, body), contentType: "application/json" })
-    const view = (r: CallbackRegistration) => ({ id: r.id, url: r.url, filterSet: r.filterSet, httpHeader: r.header ? { name: r.header.name } : undefined })
+    // The API key is never read back.
+    const view = (r: CallbackRegistration) => ({
+      id: r.id,
+      url: r.url,
+      filterId: r.filterId,
+      ...(r.apiKey === undefined ? {} : { authenticationType: "X-API-Key" })
+    })
     if (method === "POST" && id === undefined) {
-      // ASSUMPTION: registration body `{url, filterSet?, httpHeader?: {name, value}}`; HID does not publish it.
+      // `{url, filterId, authenticationType: "X-API-Key", apiKey}`. ASSUMPTION: filterId is required (HID's docs:
+      // a registration references a Filter), the answer is 201 with the registration, without the key.
       const body = this.parse(raw)
       const target = str(body.url)
       if (!target || !/^https?:\/\//.test(target)) throw new ScimFailure(400, "url is required.", "invalidValue")
-      const h = asRecord(body.httpHeader)
-      const header = str(h.name) && str(h.value) ? { name: str(h.name)!, value: str(h.value)! } : undefined
-      const filterSet = Array.isArray(body.filterSet) ? body.filterSet.filter((x): x is string => typeof x === "string") : []
-      const reg: CallbackRegistration = { id: this.nextRegistration++, org: org.id, url: target, filterSet, header }
+      const filterId = str(body.filterId)
+      if (!filterId) throw new ScimFailure(400, "filterId is required.", "invalidValue")
+      if (!this.filters.some((f) => f.org === org.id && f.id === filterId)) throw new ScimFailure(404, `Filter ${filterId} not found.`, "noTarget")
+      const authenticationType = str(body.authenticationType)
+      if (authenticationType !== undefined && authenticationType !== "X-API-Key") {
+        throw new ScimFailure(400, `Unsupported authenticationType ${authenticationType}.`, "invalidValue")
+      }
+      const apiKey = str(body.apiKey)
+      if (authenticationType !== undefined && !apiKey) throw new ScimFailure(400, "apiKey is required with X-API-Key.", "invalidValue")
+      const reg: CallbackRegistration = { id: randomUUID(), org: org.id, url: target, filterId, apiKey: authenticationType === undefined ? undefined : apiKey }
       this.registrations.push(reg)
       return json(201, view(reg))
     }
     if (method === "GET" && id === undefined) return json(200, this.registrations.filter((r) => r.org === org.id).map(view))
-    if (method === "DELETE" && id !== undefined) {
-      const i = this.registrations.findIndex((r) => r.org === org.id && String(r.id) === id)
-      if (i < 0) throw new ScimFailure(404, `Callback ${id} not found.`, "noTarget")
+    const i = this.registrations.findIndex((r) => r.org === org.id && r.id === id)
+    if (i < 0) throw new ScimFailure(404, `Callback ${id} not found.`, "noTarget")
+    if (method === "GET") return json(200, view(this.registrations[i]!))
+    if (method === "DELETE") {
+      // ASSUMPTION: DELETE answers 204 (HID's v1.0 callback-registration did).
       this.registrations.splice(i, 1)
       return json(204)
     }
