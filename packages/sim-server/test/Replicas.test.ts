@@ -212,9 +212,10 @@ describe("replicas on Postgres", () => {
         kills++
         const fresh = launch()
         replicas[index] = fresh
-        // nothing acknowledged is lost (read while the others keep working)
-        const states = await readStates()
+        // nothing acknowledged is lost (read while the others keep working: what was acknowledged
+        // before the read starts must be in it)
         const ackedPrefix = [...Array(all.length).keys()].findIndex((i) => !acked.has(i))
+        const states = await readStates()
         for (const m of missingFromStore(all, ackedPrefix === -1 ? all.length : ackedPrefix, (id) => states.get(id))) {
           lost.push(`after kill ${kills}: ${m}`)
         }

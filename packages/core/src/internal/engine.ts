@@ -170,26 +170,32 @@ export const make = (config: Config) =>
         if (Result.isFailure(decoded)) return yield* Effect.fail(decoded.failure)
         const command = decoded.success
         const id = command.userIdentityId
+        const attempt = Effect.gen(function* () {
+          const stored = yield* store.load(id)
+          const before = Option.getOrUndefined(stored)
+          const now = yield* Clock.currentTimeMillis
+          const result = decide(before?.state, command, { now, managers })
+          if (Result.isFailure(result)) return yield* Effect.fail(result.failure)
+          const after = fold(before?.state, result.success)
+          if (after === undefined) return yield* Effect.fail(new CommandRejected({ reason: "NotFound", message: `user identity ${id} not found` }))
+          // the reconcile it calls for is queued in the same write
+          yield* save(id, before?.version ?? 0, after, result.success, result.success.length > 0 ? now : undefined)
+          if (result.success.length > 0) yield* Queue.offer(kick, undefined)
+          return after
+        })
+        const raced = (e: CommandRejected | PortError): boolean => e._tag === "PortError" && e.reason === "Conflict"
         return yield* withLock(
           id,
-          Effect.gen(function* () {
-            const stored = yield* store.load(id)
-            const before = Option.getOrUndefined(stored)
-            const now = yield* Clock.currentTimeMillis
-            const result = decide(before?.state, command, { now, managers })
-            if (Result.isFailure(result)) return yield* Effect.fail(result.failure)
-            const after = fold(before?.state, result.success)
-            if (after === undefined) return yield* Effect.fail(new CommandRejected({ reason: "NotFound", message: `user identity ${id} not found` }))
-            // the reconcile it calls for is queued in the same write
-            yield* save(id, before?.version ?? 0, after, result.success, result.success.length > 0 ? now : undefined).pipe(
-              Effect.catchIf(
-                (e) => e.reason === "Conflict",
-                (e) => Effect.fail(new CommandRejected({ reason: "Conflict", message: e.message }))
-              )
+          attempt.pipe(
+            // a reconcile (here or on another replica) committed in between: decide again on what it wrote
+            Effect.retry({ times: 4, while: raced }),
+            // still racing, or a lookup key (a phone id, a user_identity_key...) another identity holds
+            Effect.mapError((e) =>
+              e._tag === "PortError" && e.port === "Store" && (e.reason === "Conflict" || e.reason === "InvalidInput")
+                ? new CommandRejected({ reason: "Conflict", message: e.message })
+                : e
             )
-            if (result.success.length > 0) yield* Queue.offer(kick, undefined)
-            return after
-          })
+          )
         )
       })
 
