@@ -493,16 +493,21 @@ export const make = (config: Config) =>
         })
       )
 
-    /** Claims and works due identities until none is left; returns how many. */
-    const drain: EngineShape["drain"] = Effect.gen(function* () {
+    /** Claims and works due identities until none is left; returns how many. Each of `concurrency`
+     *  workers claims one identity at a time, so a replica never holds leases on work it has not
+     *  started (another replica could be doing it). */
+    const drain: EngineShape["drain"] = Effect.suspend(() => {
       let total = 0
-      while (true) {
-        const now = yield* Clock.currentTimeMillis
-        const claimed = yield* store.claim(lease, now, Math.max(64, concurrency * 8))
-        if (claimed.length === 0) return total
-        total += claimed.length
-        yield* Effect.forEach(claimed, (c) => withLock(c.id, work(c, now)), { concurrency, discard: true })
-      }
+      const worker = Effect.gen(function* () {
+        while (true) {
+          const now = yield* Clock.currentTimeMillis
+          const [claimed] = yield* store.claim(lease, now, 1)
+          if (claimed === undefined) return
+          total++
+          yield* withLock(claimed.id, work(claimed, now))
+        }
+      })
+      return Effect.map(Effect.all(Array.from({ length: concurrency }, () => worker), { concurrency: "unbounded", discard: true }), () => total)
     })
 
     const resyncAll: EngineShape["resyncAll"] = Effect.gen(function* () {
