@@ -94,7 +94,7 @@ interface Server {
   readonly stop: () => Promise<void>
 }
 
-const startOnce = async (): Promise<Server> => {
+const startOnce = async (durable: boolean): Promise<Server> => {
   const dir = await mkdtemp(join(tmpdir(), "credsync-pg-"))
   const port = await freePort()
   const password = randomBytes(18).toString("base64url")
@@ -116,7 +116,7 @@ const startOnce = async (): Promise<Server> => {
     initdbFlags: ["--encoding=UTF8", "--locale=C", "--no-sync"],
     postgresFlags: [
       ...["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
-      ...["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+      ...(durable ? [] : ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]),
       ...["-c", "max_connections=300"]
     ],
     onLog: keep,
@@ -143,11 +143,11 @@ const startOnce = async (): Promise<Server> => {
 }
 
 /** A port picked free may be taken before the server binds it: try a few times. */
-const startServer = async (): Promise<Server> => {
+const startServer = async (durable: boolean): Promise<Server> => {
   let last: unknown
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startOnce()
+      return await startOnce(durable)
     } catch (error) {
       last = error
     }
@@ -176,7 +176,16 @@ const withDatabase = (url: Redacted.Redacted<string>, name: string): Redacted.Re
  *
  * @since 0.2.0
  */
-export const database: Effect.Effect<Database, PostgresUnavailable, Scope.Scope> = Effect.gen(function* () {
+export const database: Effect.Effect<Database, PostgresUnavailable, Scope.Scope> = Effect.suspend(() => databaseWith({}))
+
+/**
+ * Like {@link database}; `durable: true` starts the throwaway server with Postgres's durable
+ * defaults (fsync, synchronous commits, full-page writes), as benchmarks of a production setup need.
+ *
+ * @since 0.2.0
+ */
+export const databaseWith = (options: { readonly durable?: boolean | undefined }): Effect.Effect<Database, PostgresUnavailable, Scope.Scope> =>
+  Effect.gen(function* () {
   const name = `credsync_test_${randomBytes(6).toString("hex")}`
   const existing = yield* Effect.orElseSucceed(Config.option(Config.Redacted("CREDSYNC_PG_URL")), () => Option.none())
   const unavailable = (what: string) => (cause: unknown) =>
@@ -189,7 +198,7 @@ export const database: Effect.Effect<Database, PostgresUnavailable, Scope.Scope>
     server = existing.value
   } else {
     const started = yield* Effect.acquireRelease(
-      Effect.tryPromise({ try: startServer, catch: unavailable("cannot start an embedded Postgres") }),
+      Effect.tryPromise({ try: () => startServer(options.durable === true), catch: unavailable("cannot start an embedded Postgres") }),
       (s) => Effect.promise(() => s.stop().catch(() => undefined))
     )
     server = Redacted.make(
