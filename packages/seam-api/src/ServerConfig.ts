@@ -10,7 +10,8 @@
  * | `CREDSYNC_SEAM_WORKSPACE_ID` | a fixed UUID |
  * | `CREDSYNC_SEAM_WORKSPACE_NAME` | `credsync sandbox` |
  * | `CREDSYNC_SEAM_SANDBOX` | `true` |
- * | `CREDSYNC_SEAM_SQLITE` | unset: in-memory store; else the SQLite file of the engine |
+ * | `CREDSYNC_SEAM_SQLITE` | unset: in-memory store; else the SQLite file holding the workspace (engine and API records) |
+ * | `CREDSYNC_SEAM_POSTGRES_URL` | unset; a Postgres URL holding the workspace instead (not with `CREDSYNC_SEAM_SQLITE`) |
  * | `CREDSYNC_SEAM_ISSUE_DELAY_MS` | `0` (simulated issuance time) |
  * | `CREDSYNC_SEAM_RESYNC_MS` | the engine's default (5 min): how often every identity is reconciled |
  * | `CREDSYNC_SEAM_BACKEND` | `simulator`; `hid-origo` for HID Origo (the ACS stays in memory) |
@@ -31,9 +32,13 @@
  *
  * @since 0.1.0
  */
+import { MemoryRecords } from "@credsync/adapter-memory"
 import { OrigoClient } from "@credsync/adapter-hid-origo"
-import { Config, Duration, Effect, Option, Redacted, Schema } from "effect"
+import { PortError, Store } from "@credsync/core"
+import { SqliteStore } from "@credsync/store-sqlite"
+import { Config, ConfigProvider, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
 import type * as HidOrigo from "./HidOrigo.js"
+import type * as Persistence from "./Persistence.js"
 import type * as Server from "./Server.js"
 
 /** The demo key served when none is configured. Not a secret: it only opens the local sandbox. */
@@ -50,7 +55,6 @@ export const config = Config.all({
   workspaceId: Config.String("CREDSYNC_SEAM_WORKSPACE_ID").pipe(Config.withDefault(defaultWorkspaceId)),
   workspaceName: Config.String("CREDSYNC_SEAM_WORKSPACE_NAME").pipe(Config.withDefault("credsync sandbox")),
   sandbox: Config.Boolean("CREDSYNC_SEAM_SANDBOX").pipe(Config.withDefault(true)),
-  sqlite: Config.option(Config.NonEmptyString("CREDSYNC_SEAM_SQLITE")),
   issueDelayMs: Config.Int("CREDSYNC_SEAM_ISSUE_DELAY_MS").pipe(Config.withDefault(0)),
   resyncMs: Config.option(Config.Int("CREDSYNC_SEAM_RESYNC_MS"))
 })
@@ -104,6 +108,98 @@ export const hidConfig: Config.Config<Omit<HidOrigo.Backend, "managerId"> & { re
   })
 )
 
+/**
+ * Where the workspace is kept, as configured: in memory, a SQLite file, or a Postgres database.
+ *
+ * @since 0.2.0
+ */
+export type StoreChoice =
+  | { readonly _tag: "memory" }
+  | { readonly _tag: "sqlite"; readonly filename: string }
+  | { readonly _tag: "postgres"; readonly url: Redacted.Redacted<string> }
+
+/**
+ * The durable stores this server can put a workspace in: each opens the engine's `Store` and the
+ * API's `Records` of one workspace (its rows kept apart from any other workspace's, whatever file
+ * or database several workspaces are given).
+ *
+ * @since 0.2.0
+ */
+export interface StoreBackends {
+  readonly sqlite: (options: { readonly filename: string; readonly workspaceId: string }) => Persistence.Source
+  readonly postgres: (options: { readonly url: Redacted.Redacted<string>; readonly workspaceId: string }) => Persistence.Source
+}
+
+/**
+ * The backends of this build.
+ *
+ * TODO(lead, when store-sqlite and store-postgres land): `sqlite` must open the ported SqliteStore
+ * with the workspace id, providing both `Store` and `Records` from the file (e.g.
+ * `SqliteStore.layer({ filename, workspace: workspaceId })`); until then the records below are in
+ * memory, so with `CREDSYNC_SEAM_SQLITE` only the engine's state survives a restart. `postgres`
+ * must be `PostgresStore.layer({ url, workspace: workspaceId })` (Store + Records); until then it
+ * refuses to start.
+ *
+ * @since 0.2.0
+ */
+export const defaultBackends: StoreBackends = {
+  sqlite: ({ filename }) => Layer.merge(SqliteStore.layer({ filename }), MemoryRecords.layer()),
+  postgres: () =>
+    Layer.effect(
+      Store.Store,
+      Effect.fail(
+        new PortError.PortError({
+          reason: "InvalidInput",
+          port: "Store",
+          method: "open",
+          message: "CREDSYNC_SEAM_POSTGRES_URL is set but this build has no Postgres store"
+        })
+      )
+    ).pipe(Layer.merge(MemoryRecords.layer()))
+}
+
+/**
+ * Where the server keeps its workspace, from the environment: `CREDSYNC_SEAM_SQLITE` (a file) or
+ * `CREDSYNC_SEAM_POSTGRES_URL`, at most one of them; neither: in memory.
+ *
+ * @since 0.2.0
+ */
+export const storeConfig: Config.Config<StoreChoice> = Config.all({
+  sqlite: Config.option(Config.NonEmptyString("CREDSYNC_SEAM_SQLITE")),
+  postgres: Config.option(Config.Redacted("CREDSYNC_SEAM_POSTGRES_URL"))
+}).pipe(
+  Config.mapEffect(({ sqlite, postgres }) =>
+    Option.isSome(sqlite) && Option.isSome(postgres)
+      ? Effect.fail(
+          new Config.ConfigError(new ConfigProvider.SourceError({ message: "set CREDSYNC_SEAM_SQLITE or CREDSYNC_SEAM_POSTGRES_URL, not both" }))
+        )
+      : Effect.succeed<StoreChoice>(
+          Option.isSome(sqlite)
+            ? { _tag: "sqlite", filename: sqlite.value }
+            : Option.isSome(postgres)
+              ? { _tag: "postgres", url: postgres.value }
+              : { _tag: "memory" }
+        )
+  )
+)
+
+/**
+ * The persistence of one workspace for a configured choice; undefined: the workspace's default
+ * (in memory).
+ *
+ * @since 0.2.0
+ */
+export const persistence = (choice: StoreChoice, workspaceId: string, backends: StoreBackends = defaultBackends): Persistence.Source | undefined => {
+  switch (choice._tag) {
+    case "memory":
+      return undefined
+    case "sqlite":
+      return backends.sqlite({ filename: choice.filename, workspaceId })
+    case "postgres":
+      return backends.postgres({ url: choice.url, workspaceId })
+  }
+}
+
 /** Which credential manager backs the workspace. */
 export const backendConfig = Config.Literals(["simulator", "hid-origo"], "CREDSYNC_SEAM_BACKEND").pipe(Config.withDefault("simulator"))
 
@@ -112,9 +208,13 @@ export const backendConfig = Config.Literals(["simulator", "hid-origo"], "CREDSY
  *
  * @since 0.1.0
  */
-export const fromEnv = (log?: (line: string) => void): Effect.Effect<Server.Options, Config.ConfigError> =>
+export const fromEnv = (
+  log?: (line: string) => void,
+  backends: StoreBackends = defaultBackends
+): Effect.Effect<Server.Options, Config.ConfigError> =>
   Effect.gen(function* () {
     const c = yield* config
+    const stored = persistence(yield* storeConfig, c.workspaceId, backends)
     const backend = (yield* backendConfig) === "hid-origo" ? yield* hidConfig : undefined
     return {
     host: c.host,
@@ -126,7 +226,7 @@ export const fromEnv = (log?: (line: string) => void): Effect.Effect<Server.Opti
         name: c.workspaceName,
         apiKeys: [c.apiKey],
         sandbox: c.sandbox,
-        sqliteFile: Option.getOrUndefined(c.sqlite),
+        ...(stored === undefined ? {} : { persistence: stored }),
         simulator: { issueDelay: c.issueDelayMs },
         ...(backend === undefined ? {} : { backend }),
         ...Option.match(c.resyncMs, { onNone: () => ({}), onSome: (ms) => ({ engine: { resyncEvery: Duration.millis(ms) } }) })
