@@ -44,7 +44,7 @@ import {
   type Identity,
   Ids,
   CredentialManager as ManagerTag,
-  type PortError,
+  PortError,
   type Records,
   type Store,
   Store as StoreTag
@@ -195,7 +195,7 @@ export interface Workspace {
   readonly identity: (id: string) => Effect.Effect<Identity.IdentityState | undefined, PortError.PortError>
   /** The live identity a lookup key (`phone:<id>`, `credential:<id>`, ...) points to. */
   readonly find: (key: string) => Effect.Effect<Identity.IdentityState | undefined, PortError.PortError>
-  /** Who holds an email address or phone number (unique per workspace; the engine has no such key). */
+  /** Email address and phone number claims (unique per workspace, also across instances; the engine has no such key). */
   readonly profiles: ProfileIndex.ProfileIndex
 }
 
@@ -208,25 +208,42 @@ const withUuidSystems = (workspaceId: string, options: Simulator.Options = {}, h
   acsSystems: options.acsSystems ?? [{ id: stableId(`${workspaceId}|acs`), name: "Simulated PTI site", externalType: "pti_site" }]
 })
 
-const Meta = Rec.kind("seam-workspace", Schema.Struct({ created_at: Schema.Number }))
+const Meta = Rec.kind("seam-workspace", Schema.Struct({ workspace_id: Schema.String, created_at: Schema.Number }))
 const Phone = Rec.kind("seam-phone", PhoneInfoSchema)
 const Webhook = Rec.kind("seam-webhook", Webhooks.WebhookSchema, { sensitive: true })
 
 /** One line for a background failure: the typed error's message, or the defect's (never a stack). */
-const describe = (cause: Cause.Cause<{ readonly message: string }>): string => {
+const describe = (cause: Cause.Cause<{ readonly message: string }>): string | undefined => {
+  // a loop interrupted because the workspace closes has nothing to report
+  if (Cause.hasInterruptsOnly(cause)) return undefined
   const failure = Option.getOrUndefined(Cause.findErrorOption(cause))
   if (failure !== undefined) return failure.message
   const squashed = Cause.squash(cause)
   return squashed instanceof Error ? `defect: ${squashed.message}` : `defect: ${String(squashed)}`
 }
 
-/** When the workspace was first created: written once by whichever instance gets there first. */
-const createdAt = (records: Records.RecordsShape) =>
+/**
+ * The workspace's first creation time, written once by whichever instance gets there first, with
+ * the workspace's id: a store already holding another workspace is refused (one store instance
+ * serves one workspace; two workspaces given the same one would see each other's data).
+ */
+const createdAt = (records: Records.RecordsShape, workspaceId: string) =>
   Effect.gen(function* () {
     for (;;) {
       const found = yield* Rec.get(records, Meta, "meta")
-      if (Option.isSome(found)) return found.value.value.created_at
-      yield* Rec.create(records, Meta, "meta", { created_at: yield* Clock.currentTimeMillis })
+      if (Option.isSome(found)) {
+        const meta = found.value.value
+        if (meta.workspace_id === workspaceId) return meta.created_at
+        return yield* Effect.fail(
+          new PortError.PortError({
+            reason: "InvalidInput",
+            port: "Store",
+            method: "open",
+            message: `the store given to workspace ${workspaceId} holds workspace ${meta.workspace_id}: give each workspace its own`
+          })
+        )
+      }
+      yield* Rec.create(records, Meta, "meta", { workspace_id: workspaceId, created_at: yield* Clock.currentTimeMillis })
     }
   })
 
@@ -242,6 +259,7 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
     const sandbox = options.sandbox ?? true
     const backend = options.backend?._tag === "hid-origo" ? options.backend : undefined
     const { store, records } = yield* Persistence.open(options.persistence ?? Persistence.memoryLayer())
+    const created = yield* createdAt(records, options.id)
     // this instance among the ones serving the workspace: the owner of its delivery claims
     const instance = randomUUID()
     const sim = yield* SimulatorStore.make(
@@ -261,7 +279,6 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
       Effect.provideService(AccessControlTag.AccessControl, acs),
       Effect.provideService(StoreTag.Store, store)
     )
-    const created = yield* createdAt(records)
     const ctx: SeamEvents.Context = { workspaceId: options.id, connectedAccountId: stableId(`${options.id}|connected_account`) }
     const wakeQueue = yield* Queue.sliding<void>(1)
 
@@ -418,14 +435,20 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
       const report = Report.make(say, what)
       return body.pipe(
         Effect.andThen(report.ok),
-        Effect.catchCause((cause) => report.failed(describe(cause)))
+        Effect.catchCause((cause) => {
+          const line = describe(cause)
+          return line === undefined ? Effect.failCause(cause) : report.failed(line)
+        })
       )
     }
     const engineReport = Report.make(say, "engine loop")
     // The engine loop ends only on a store failure: report it and start again.
     yield* Effect.forkScoped(
       engine.run.pipe(
-        Effect.tapCause((cause) => engineReport.failed(describe(cause))),
+        Effect.tapCause((cause) => {
+          const line = describe(cause)
+          return line === undefined ? Effect.void : engineReport.failed(line)
+        }),
         Effect.retry(Schedule.spaced("1 second"))
       )
     )

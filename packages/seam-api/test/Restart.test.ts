@@ -94,4 +94,12 @@ describe("a restart on the same store", () => {
     expect(troubles(lines)).toEqual([])
     await server.close()
   }, 60_000)
+
+  it("refuses a store that holds another workspace", async () => {
+    const kept = Persistence.memory()
+    const first = await Server.start({ workspaces: [{ id: workspace.id, apiKeys: [Redacted.make(workspace.key)], persistence: Persistence.layer(kept) }] })
+    await first.close()
+    const other = { id: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", apiKeys: [Redacted.make("seam_test_other")], persistence: Persistence.layer(kept) }
+    await expect(Server.start({ workspaces: [other] })).rejects.toThrow(`holds workspace ${workspace.id}`)
+  })
 })

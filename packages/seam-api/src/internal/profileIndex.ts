@@ -27,8 +27,6 @@ export interface Claims {
  * A store written before these claims existed is indexed once with one pass over its identities.
  */
 export interface ProfileIndex {
-  /** The live identity holding this value, if any. */
-  readonly owner: (field: Field, value: string) => Effect.Effect<Identity.IdentityState | undefined, PortError.PortError>
   /** Claim an identity's values before creating it; fails with `Taken` (claiming nothing) when another holds one. */
   readonly claim: (
     identityId: string,
@@ -86,15 +84,6 @@ export const make = (
       return { _tag: "Free" as const, version: claim.version }
     })
 
-  const owner = (field: Field, value: string) =>
-    Effect.gen(function* () {
-      yield* ensureIndexed
-      const claim = Option.getOrUndefined(yield* Rec.get(records, Claim, keyOf(field, value)))
-      if (claim === undefined) return undefined
-      const s = yield* live(claim.value.user_identity_id)
-      return s !== undefined && profileValue(s, field) === value ? s : undefined
-    })
-
   const claimOne = (identityId: string, field: Field, value: string): Effect.Effect<boolean, Taken | PortError.PortError> =>
     Effect.gen(function* () {
       const k = keyOf(field, value)
@@ -146,5 +135,5 @@ export const make = (
       return { identityId, keys }
     })
 
-  return { owner, claim, release }
+  return { claim, release }
 }
