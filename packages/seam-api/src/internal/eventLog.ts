@@ -58,8 +58,11 @@ export interface Options {
   readonly delivery: Webhooks.DeliveryOptions
   readonly webhooks: Effect.Effect<ReadonlyArray<Webhooks.Webhook>, PortError.PortError>
   readonly webhook: (id: string) => Effect.Effect<Webhooks.Webhook | undefined, PortError.PortError>
-  /** What else happens for each domain event read from the feed (the phone SDK, HID polling). */
-  readonly onDomainEvent: (stored: Store.StoredEvent) => Effect.Effect<void>
+  /**
+   * What else happens for each domain event read from the feed (the phone SDK, HID polling). A
+   * failure fails the pass before the cursor moves, so the event is read again on the next one.
+   */
+  readonly onDomainEvent: (stored: Store.StoredEvent) => Effect.Effect<void, PortError.PortError>
   readonly log: (line: string) => void
 }
 
