@@ -165,7 +165,19 @@ const createIdentity = (
       ...(command.email === undefined ? {} : { email: command.email }),
       ...(command.phoneNumber === undefined ? {} : { phoneNumber: command.phoneNumber }),
       ...(command.fullName === undefined ? {} : { fullName: command.fullName })
-    }).pipe(Effect.tapError(() => Effect.ignore(ws.profiles.release(claims))))
+    }).pipe(
+      Effect.tapError(() => Effect.ignore(ws.profiles.release(claims))),
+      // another instance created an identity with this key since the caller's check: the store refused ours
+      Effect.catchIf(
+        () => command.key !== undefined,
+        (e) =>
+          Effect.flatMap(Effect.orElseSucceed(ws.engine.lookup(`key:${command.key}`), () => undefined), (holder) =>
+            holder !== undefined && holder !== userIdentityId
+              ? Effect.fail(invalidField("user_identity_key", "A user identity with this user_identity_key already exists"))
+              : Effect.fail(e)
+          )
+      )
+    )
   })
 
 const ownerOfAcsUser = (ws: Workspace, id: string) => port(ws.find(`acs-user:${id}`))

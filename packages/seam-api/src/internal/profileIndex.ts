@@ -37,8 +37,8 @@ export interface ProfileIndex {
 }
 
 const Claim = Rec.kind("seam-profile", Schema.Struct({ user_identity_id: Schema.String, at: Schema.Number }))
-const Indexed = Rec.kind("seam-workspace", Schema.Struct({ at: Schema.Number }))
-const indexedKey = "profiles-indexed"
+const Indexed = Rec.kind("seam-profile-index", Schema.Struct({ at: Schema.Number }))
+const indexedKey = "built"
 
 const keyOf = (field: Field, value: string) => `${field === "email" ? "email" : "phone"}:${value}`
 const profileValue = (s: Identity.IdentityState, field: Field) => (field === "email" ? s.profile.email : s.profile.phoneNumber)
