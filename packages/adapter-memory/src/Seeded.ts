@@ -5,16 +5,24 @@
  * @since 0.1.0
  */
 
+/** A seeded generator of numbers in [0, 1) whose position can be saved and resumed. */
+export interface Generator {
+  (): number
+  /** Where the generator is: `random(g.position())` draws exactly what `g` would draw next. */
+  readonly position: () => number
+}
+
 /** mulberry32: a tiny seeded generator of numbers in [0, 1). Not for secrets. */
-export const random = (seed: number): (() => number) => {
+export const random = (seed: number): Generator => {
   let a = seed >>> 0
-  return () => {
+  const next = () => {
     a = (a + 0x6d2b79f5) >>> 0
     let t = a
     t = Math.imul(t ^ (t >>> 15), t | 1)
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
+  return Object.assign(next, { position: () => a })
 }
 
 /** True with probability `p` (draws nothing when `p` is 0). */

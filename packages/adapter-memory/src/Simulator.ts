@@ -13,13 +13,13 @@
  * @since 0.1.0
  */
 import {
-  type AccessControl,
-  type CredentialManager,
+  AccessControl,
+  CredentialManager,
   Ids,
   type Observation,
   PortError
 } from "@credsync/core"
-import { Clock, Effect } from "effect"
+import { Clock, Data, Effect, Schema } from "effect"
 import * as Faults from "./Faults.js"
 import { MinHeap } from "./internal/heap.js"
 import * as Seeded from "./Seeded.js"
@@ -76,6 +76,12 @@ export interface Options {
   readonly faults?: Faults.Faults | undefined
   /** Keep provider callbacks in the outbox (default true); turn off in benchmarks nobody drains. */
   readonly recordCallbacks?: boolean | undefined
+  /**
+   * Start from this state (from `state()` of an earlier simulator with the same systems) instead of
+   * empty. It must name only systems this simulator has: `make` throws {@link InvalidState}
+   * otherwise, so prefer {@link restore}, which fails with it as a typed error.
+   */
+  readonly state?: State | undefined
 }
 
 /** Id of the default simulated credential manager. */
@@ -182,7 +188,114 @@ export interface Simulator {
   readonly truthUnsafe: (now?: number) => Truth
   /** Call counters per operation (every call received, faulted or not). */
   readonly calls: Readonly<Record<Faults.Operation, number>>
+  /**
+   * Everything needed to continue this simulator elsewhere (`restore`, or `make({ state })`): its
+   * records, the next ref and card numbers and the random generators' positions, as plain JSON.
+   */
+  readonly state: () => State
 }
+
+// ---------------------------------------------------------------------------------------------
+// state: export and restore (a simulator that must survive its process keeps this somewhere)
+// ---------------------------------------------------------------------------------------------
+
+const InvitationStatus = CredentialManager.Invitation.fields.status
+const EndpointStatus = CredentialManager.Endpoint.fields.status
+
+/**
+ * A simulator's complete state as JSON: users, invitations, endpoints, credentials (with their
+ * issuance timing), ACS users and entries, plus what keeps a restored simulator from ever reusing
+ * a ref (`seq`), a card number (`managers[].nextCard`) or an invitation code (the code generator's
+ * position; codes are also checked against every invitation kept). Not part of it: fault settings
+ * and scripted faults (options of the process), call counters, and provider callbacks not yet taken
+ * (hints only: an engine resyncs after a restart). Arrays are in creation order.
+ *
+ * @since 0.2.0
+ */
+export const State = Schema.Struct({
+  format: Schema.Literal(1),
+  /** The latest Clock time the simulator saw. */
+  now: Schema.Number,
+  /** The last number used in a ref (`usr_7`, `cred_8`, `acsu_9`...): the next is above it. */
+  seq: Schema.Int,
+  /** Positions of the fault and invitation-code generators (see `Seeded.Generator`). */
+  random: Schema.Int,
+  codeRandom: Schema.Int,
+  managers: Schema.Array(Schema.Struct({ id: Ids.AcsSystemId, nextCard: Schema.Int })),
+  users: Schema.Array(Schema.Struct({ manager: Ids.AcsSystemId, ref: Ids.ProviderRef, identity: Ids.UserIdentityId })),
+  invitations: Schema.Array(
+    Schema.Struct({
+      user: Ids.ProviderRef,
+      ref: Ids.ProviderRef,
+      code: Schema.String,
+      status: InvitationStatus,
+      prev: Schema.optional(InvitationStatus),
+      createdAt: Schema.Number,
+      changedAt: Schema.Number,
+      expiresAt: Schema.optional(Schema.Number)
+    })
+  ),
+  endpoints: Schema.Array(
+    Schema.Struct({
+      user: Ids.ProviderRef,
+      ref: Ids.ProviderRef,
+      invitation: Schema.optional(Ids.ProviderRef),
+      status: EndpointStatus,
+      prev: Schema.optional(EndpointStatus),
+      createdAt: Schema.Number,
+      changedAt: Schema.Number
+    })
+  ),
+  credentials: Schema.Array(
+    Schema.Struct({
+      endpoint: Ids.ProviderRef,
+      ref: Ids.ProviderRef,
+      cardFormat: Schema.String,
+      facilityCode: Schema.String,
+      cardNumber: Schema.String,
+      status: CredentialManager.CredentialStatus,
+      prev: Schema.optional(CredentialManager.CredentialStatus),
+      createdAt: Schema.Number,
+      changedAt: Schema.Number,
+      readyAt: Schema.Number,
+      willFail: Schema.Boolean
+    })
+  ),
+  acsUsers: Schema.Array(AccessControl.AcsUser),
+  acsEntries: Schema.Array(
+    Schema.Struct({
+      acsSystemId: Ids.AcsSystemId,
+      ref: Ids.ProviderRef,
+      cardNumber: Schema.String,
+      cardFormat: Schema.String,
+      facilityCode: Schema.String,
+      label: Schema.String,
+      assignedTo: Schema.optional(Ids.AcsUserId)
+    })
+  )
+})
+/** @since 0.2.0 */
+export type State = typeof State.Type
+
+/**
+ * A state that does not fit the simulator it is given to (a system it does not have, a record that
+ * points at a missing one, a ref used twice). Nothing is started from it.
+ *
+ * @since 0.2.0
+ */
+export class InvalidState extends Data.TaggedError("InvalidState")<{ readonly message: string }> {}
+
+/**
+ * Make a simulator that continues from `state` (see {@link Simulator.state}); fails with
+ * {@link InvalidState} when the state does not fit `options`' systems.
+ *
+ * @since 0.2.0
+ */
+export const restore = (state: State, options: Omit<Options, "state"> = {}): Effect.Effect<Simulator, InvalidState> =>
+  Effect.try({
+    try: () => make({ ...options, state }),
+    catch: (e) => (e instanceof InvalidState ? e : new InvalidState({ message: e instanceof Error ? e.message : String(e) }))
+  })
 
 // ---------------------------------------------------------------------------------------------
 // internal records (kept small: 100,000 credentials must fit comfortably)
@@ -293,8 +406,9 @@ export const make = (options: Options = {}): Simulator => {
   const invitationTtl = options.invitationTtl
   const recordCallbacks = options.recordCallbacks ?? true
   const seed = options.seed ?? 1
-  const rand = Seeded.random(seed)
-  const codeRand = Seeded.random(seed ^ 0x5bd1e995)
+  // a restored simulator continues both sequences where they were (never the same codes again)
+  const rand = Seeded.random(options.state?.random ?? seed)
+  const codeRand = Seeded.random(options.state?.codeRandom ?? seed ^ 0x5bd1e995)
 
   let faults: Faults.Faults = options.faults ?? {}
   let resolved = new Map<Faults.Operation, Faults.ResolvedFaults>()
@@ -869,6 +983,190 @@ export const make = (options: Options = {}): Simulator => {
     return { at: now, users, invitations, endpoints, credentials, acsUsers, acsEntries, calls: { ...calls } }
   }
 
+  // --- state export / restore ------------------------------------------------------------------
+  const exportState = (): State => {
+    const acsUsers: Array<AccessControl.AcsUser> = []
+    for (const a of acsSystems.values()) acsUsers.push(...a.users.values())
+    return {
+      format: 1,
+      now: lastNow,
+      seq,
+      random: rand.position(),
+      codeRandom: codeRand.position(),
+      managers: [...managers.values()].map((m) => ({ id: m.system.id, nextCard: m.nextCard })),
+      users: [...usersByRef.values()].map((u) => ({ manager: u.manager.system.id, ref: u.ref, identity: u.identity })),
+      invitations: [...invitationsByRef.values()].map((i) => ({
+        user: i.user.ref,
+        ref: i.ref,
+        code: i.code,
+        status: i.status,
+        prev: i.prev,
+        createdAt: i.createdAt,
+        changedAt: i.changedAt,
+        expiresAt: i.expiresAt
+      })),
+      endpoints: [...endpointsByRef.values()].map((e) => ({
+        user: e.user.ref,
+        ref: e.ref,
+        invitation: e.invitation,
+        status: e.status,
+        prev: e.prev,
+        createdAt: e.createdAt,
+        changedAt: e.changedAt
+      })),
+      credentials: [...credentialsByRef.values()].map((c) => ({
+        endpoint: c.endpoint.ref,
+        ref: c.ref,
+        cardFormat: c.cardFormat,
+        facilityCode: c.facilityCode,
+        cardNumber: c.cardNumber,
+        status: c.status,
+        prev: c.prev,
+        createdAt: c.createdAt,
+        changedAt: c.changedAt,
+        readyAt: c.readyAt,
+        willFail: c.willFail
+      })),
+      acsUsers,
+      acsEntries: [...entriesByRef.values()].map((e) => ({
+        acsSystemId: e.acs.system.id,
+        ref: e.ref,
+        cardNumber: e.cardNumber,
+        cardFormat: e.cardFormat,
+        facilityCode: e.facilityCode,
+        label: e.label,
+        assignedTo: e.assignedTo
+      }))
+    }
+  }
+
+  // Rebuilds every record and index from a state, checking that it fits this simulator's systems.
+  // `seq` and the card counters are also raised above every ref and card number present, so even a
+  // hand-edited state cannot make the simulator hand one out twice.
+  const restoreState = (s: State): void => {
+    const invalid = (message: string) => new InvalidState({ message: `simulator state: ${message}` })
+    const refNumber = (ref: string) => {
+      const n = Number(/_(\d+)$/.exec(ref)?.[1] ?? 0)
+      return Number.isSafeInteger(n) ? n : 0
+    }
+    const fresh = (index: Map<string, unknown>, ref: string) => {
+      if (index.has(ref)) throw invalid(`ref ${ref} is used twice`)
+      seq = Math.max(seq, refNumber(ref))
+    }
+    seq = Math.max(0, s.seq)
+    lastNow = Math.max(lastNow, s.now)
+    for (const m of s.managers) {
+      const rec = managers.get(m.id)
+      if (rec === undefined) throw invalid(`unknown credential manager ${m.id}`)
+      rec.nextCard = Math.max(rec.nextCard, m.nextCard)
+    }
+    for (const u of s.users) {
+      const m = managers.get(u.manager)
+      if (m === undefined) throw invalid(`user ${u.ref} belongs to unknown credential manager ${u.manager}`)
+      if (m.usersByIdentity.has(u.identity)) throw invalid(`two users for identity ${u.identity} in ${u.manager}`)
+      fresh(usersByRef, u.ref)
+      const rec: UserRec = { manager: m, ref: u.ref, identity: u.identity, invitations: [], endpoints: [], credentials: [] }
+      m.usersByIdentity.set(u.identity, rec)
+      usersByRef.set(u.ref, rec)
+    }
+    for (const i of s.invitations) {
+      const user = usersByRef.get(i.user)
+      if (user === undefined) throw invalid(`invitation ${i.ref} belongs to unknown user ${i.user}`)
+      if (invitationsByCode.has(i.code)) throw invalid(`invitation code of ${i.ref} is used twice`)
+      fresh(invitationsByRef, i.ref)
+      const rec: InvRec = {
+        user,
+        ref: i.ref,
+        code: i.code,
+        status: i.status,
+        prev: i.prev,
+        createdAt: i.createdAt,
+        changedAt: i.changedAt,
+        expiresAt: i.expiresAt
+      }
+      invitationsByRef.set(rec.ref, rec)
+      invitationsByCode.set(rec.code, rec)
+      user.invitations.push(rec)
+      if (rec.status === "pending" && rec.expiresAt !== undefined) expiring.push({ at: rec.expiresAt, id: rec.ref })
+    }
+    for (const e of s.endpoints) {
+      const user = usersByRef.get(e.user)
+      if (user === undefined) throw invalid(`endpoint ${e.ref} belongs to unknown user ${e.user}`)
+      fresh(endpointsByRef, e.ref)
+      const rec: EpRec = {
+        user,
+        ref: e.ref,
+        invitation: e.invitation,
+        status: e.status,
+        prev: e.prev,
+        createdAt: e.createdAt,
+        changedAt: e.changedAt,
+        credentials: []
+      }
+      endpointsByRef.set(rec.ref, rec)
+      user.endpoints.push(rec)
+    }
+    for (const c of s.credentials) {
+      const endpoint = endpointsByRef.get(c.endpoint)
+      if (endpoint === undefined) throw invalid(`credential ${c.ref} is on unknown endpoint ${c.endpoint}`)
+      fresh(credentialsByRef, c.ref)
+      const rec: CredRec = {
+        endpoint,
+        ref: c.ref,
+        cardFormat: c.cardFormat,
+        facilityCode: c.facilityCode,
+        cardNumber: c.cardNumber,
+        status: c.status,
+        prev: c.prev,
+        createdAt: c.createdAt,
+        changedAt: c.changedAt,
+        readyAt: c.readyAt,
+        willFail: c.willFail
+      }
+      credentialsByRef.set(rec.ref, rec)
+      endpoint.credentials.push(rec)
+      endpoint.user.credentials.push(rec)
+      const m = endpoint.user.manager
+      const n = Number(rec.cardNumber)
+      if (Number.isSafeInteger(n) && n >= m.nextCard) m.nextCard = n + 1
+      if (rec.status === "issuing") issuing.push({ at: rec.readyAt, id: rec.ref })
+    }
+    for (const u of s.acsUsers) {
+      const a = acsSystems.get(u.acsSystemId)
+      if (a === undefined) throw invalid(`ACS user ${u.id} belongs to unknown access control system ${u.acsSystemId}`)
+      if (a.users.has(u.id)) throw invalid(`ACS user ${u.id} is listed twice`)
+      seq = Math.max(seq, refNumber(u.id))
+      a.users.set(u.id, u)
+    }
+    for (const e of s.acsEntries) {
+      const a = acsSystems.get(e.acsSystemId)
+      if (a === undefined) throw invalid(`ACS entry ${e.ref} belongs to unknown access control system ${e.acsSystemId}`)
+      if (a.byCard.has(e.cardNumber)) throw invalid(`card number of ACS entry ${e.ref} is imported twice`)
+      if (e.assignedTo !== undefined && !a.users.has(e.assignedTo)) throw invalid(`ACS entry ${e.ref} is assigned to unknown user ${e.assignedTo}`)
+      fresh(entriesByRef, e.ref)
+      const rec: EntryRec = {
+        acs: a,
+        ref: e.ref,
+        cardNumber: e.cardNumber,
+        cardFormat: e.cardFormat,
+        facilityCode: e.facilityCode,
+        label: e.label,
+        assignedTo: e.assignedTo
+      }
+      a.byCard.set(rec.cardNumber, rec)
+      entriesByRef.set(rec.ref, rec)
+      if (rec.assignedTo !== undefined) {
+        let set = a.byUser.get(rec.assignedTo)
+        if (set === undefined) {
+          set = new Set()
+          a.byUser.set(rec.assignedTo, set)
+        }
+        set.add(rec)
+      }
+    }
+  }
+  if (options.state !== undefined) restoreState(options.state)
+
   return {
     manager,
     acs,
@@ -976,6 +1274,7 @@ export const make = (options: Options = {}): Simulator => {
       if (now !== undefined) settle(now)
       return snapshot(now ?? lastNow)
     },
-    calls
+    calls,
+    state: exportState
   }
 }

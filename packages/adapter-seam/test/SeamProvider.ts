@@ -241,7 +241,7 @@ export const make = async (options: SeamProviderOptions = {}): Promise<SeamProvi
     }
     // inner ACS user ids → the public ones (the test names its ACS users uniquely)
     const publicByName = new Map<string, Array<string>>()
-    for (const u of ws.acsUsers.values()) publicByName.set(u.full_name, [...(publicByName.get(u.full_name) ?? []), u.acs_user_id])
+    for (const u of yield* real(Effect.orDie(ws.acsUsers.list))) publicByName.set(u.full_name, [...(publicByName.get(u.full_name) ?? []), u.acs_user_id])
     const publicOf = new Map<string, string>()
     for (const u of t.acsUsers) {
       const ids = publicByName.get(u.fullName) ?? []

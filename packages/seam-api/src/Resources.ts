@@ -11,7 +11,7 @@
  */
 import { type AccessControl, type CredentialManager, type Identity, Notices } from "@credsync/core"
 import { iso } from "./internal/ids.js"
-import type { AcsUserRecord, Workspace } from "./Workspace.js"
+import type { AcsUserRecord, PhoneInfo, Workspace } from "./Workspace.js"
 
 /** A JSON object as the API returns it. */
 export type Resource = { readonly [field: string]: unknown }
@@ -39,8 +39,8 @@ export const userIdentity = (ws: Workspace, s: Identity.IdentityState): Resource
 
 const deviceName = (p: Identity.Phone) => (p.deviceType === "ios_phone" ? "iPhone" : "Android phone")
 
-/** @since 0.1.0 */
-export const phone = (ws: Workspace, s: Identity.IdentityState, p: Identity.Phone): Resource => {
+/** A phone; `info` is its sandbox display name, if it has one (`ws.phones`). */
+export const phone = (ws: Workspace, s: Identity.IdentityState, p: Identity.Phone, info: PhoneInfo | undefined): Resource => {
   const endpoints = Object.values(s.enrollments)
     .filter((e) => e.phoneId === p.id && e.endpoint !== undefined)
     .map((e) => ({ endpoint_id: e.endpoint, is_active: e.status === "enrolled" }))
@@ -50,7 +50,6 @@ export const phone = (ws: Workspace, s: Identity.IdentityState, p: Identity.Phon
   const pendingInvitations = Object.values(s.enrollments)
     .filter((e) => e.phoneId === p.id && e.status === "invited" && e.code !== undefined)
     .map((e) => ({ credential_manager_acs_system_id: e.managerId, invitation_code: e.code, created_at: iso(e.requestedAt) }))
-  const info = ws.phones.get(p.id)
   return {
     device_id: p.id,
     display_name: info?.display_name ?? deviceName(p),
@@ -170,12 +169,12 @@ const systemBase = (ws: Workspace, id: string, name: string, externalType: strin
   warnings: []
 })
 
-/** An ACS; its default credential manager is the workspace's first one. */
-export const acsSystem = (ws: Workspace, a: AccessControl.AcsSystem): Resource => ({
+/** An ACS with its number of ACS users; its default credential manager is the workspace's first one. */
+export const acsSystem = (ws: Workspace, a: AccessControl.AcsSystem, acsUserCount: number): Resource => ({
   ...systemBase(ws, a.id, a.name, a.externalType),
   is_credential_manager: false,
   default_credential_manager_acs_system_id: ws.managers[0]?.id ?? null,
-  acs_user_count: [...ws.acsUsers.values()].filter((u) => u.acs_system_id === a.id).length
+  acs_user_count: acsUserCount
 })
 
 /** A credential manager (Seam: an acs_system with `is_credential_manager: true`). */

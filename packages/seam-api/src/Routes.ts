@@ -117,14 +117,75 @@ const identityOf = (ws: Workspace, id: string) => Effect.flatMap(port(ws.identit
 const findIn = (ws: Workspace, key: string, resource: string) =>
   Effect.flatMap(port(ws.find(key)), orNotFound(resource))
 
-const acsUserOf = (ws: Workspace, id: string) => orNotFound("acs_user")(ws.acsUsers.get(id))
+const acsUserOf = (ws: Workspace, id: string) => Effect.flatMap(port(ws.acsUsers.get(id)), orNotFound("acs_user"))
+
+/** ACS users per ACS (for `acs_user_count`): one pass over the workspace's ACS users. */
+const acsUserCounts = (ws: Workspace) =>
+  Effect.map(port(ws.acsUsers.list), (users) => {
+    const counts = new Map<string, number>()
+    for (const u of users) counts.set(u.acs_system_id, (counts.get(u.acs_system_id) ?? 0) + 1)
+    return (acsSystemId: string) => counts.get(acsSystemId) ?? 0
+  })
+
+/** Phone resources of these (identity, phone) pairs, with their sandbox names read in one go. */
+const phoneResources = (ws: Workspace, items: ReadonlyArray<readonly [Identity.IdentityState, Identity.Phone]>) =>
+  Effect.map(port(ws.phones.many(items.map(([, p]) => p.id))), (names) =>
+    items.map(([s, p]) => Resources.phone(ws, s, p, names.get(p.id)))
+  )
+
+/**
+ * Create a user identity: its email and phone number are claimed first (unique per workspace, also
+ * across instances), given back if the engine rejects the create.
+ */
+const createIdentity = (
+  ws: Workspace,
+  command: {
+    readonly key?: string | undefined
+    readonly email?: string | undefined
+    readonly phoneNumber?: string | undefined
+    readonly fullName?: string | undefined
+  }
+) =>
+  Effect.gen(function* () {
+    const userIdentityId = newId()
+    const claims = yield* ws.profiles.claim(userIdentityId, command).pipe(
+      Effect.mapError((e) =>
+        e._tag === "Taken"
+          ? invalidField(
+              e.field === "email" ? "email_address" : "phone_number",
+              `A user identity with this ${e.field === "email" ? "email_address" : "phone_number"} already exists`
+            )
+          : fromPortError(e)
+      )
+    )
+    return yield* exec(ws, {
+      _tag: "CreateUserIdentity",
+      userIdentityId,
+      ...(command.key === undefined ? {} : { key: command.key }),
+      ...(command.email === undefined ? {} : { email: command.email }),
+      ...(command.phoneNumber === undefined ? {} : { phoneNumber: command.phoneNumber }),
+      ...(command.fullName === undefined ? {} : { fullName: command.fullName })
+    }).pipe(
+      Effect.tapError(() => Effect.ignore(ws.profiles.release(claims))),
+      // another instance created an identity with this key since the caller's check: the store refused ours
+      Effect.catchIf(
+        () => command.key !== undefined,
+        (e) =>
+          Effect.flatMap(Effect.orElseSucceed(ws.engine.lookup(`key:${command.key}`), () => undefined), (holder) =>
+            holder !== undefined && holder !== userIdentityId
+              ? Effect.fail(invalidField("user_identity_key", "A user identity with this user_identity_key already exists"))
+              : Effect.fail(e)
+          )
+      )
+    )
+  })
 
 const ownerOfAcsUser = (ws: Workspace, id: string) => port(ws.find(`acs-user:${id}`))
 
 const acsUserResource = (ws: Workspace, u: AcsUserRecord) =>
   Effect.map(ownerOfAcsUser(ws, u.acs_user_id), (owner) => Resources.acsUser(ws, u, owner))
 
-/** Create an ACS user in the ACS, remember its profile, emit `acs_user.created`. */
+/** Create an ACS user in the ACS, record its profile, emit `acs_user.created`. */
 const createAcsUser = (
   ws: Workspace,
   input: {
@@ -138,28 +199,26 @@ const createAcsUser = (
   Effect.gen(function* () {
     const system = ws.acsSystems.find((a) => a.id === input.acs_system_id)
     if (system === undefined) return yield* Effect.fail(notFound("acs_system"))
-    const user = yield* port(ws.acs.createUser(system.id, { fullName: input.full_name, email: input.email_address }))
-    const now = Date.now()
-    const record: AcsUserRecord = {
-      acs_user_id: user.id,
-      acs_system_id: system.id,
-      full_name: input.full_name,
-      email_address: input.email_address,
-      phone_number: input.phone_number,
-      access_schedule: input.access_schedule,
-      created_at: now
-    }
-    ws.acsUsers.set(user.id, record)
+    const record = yield* port(
+      ws.acsUsers.create({
+        acs_system_id: system.id,
+        full_name: input.full_name,
+        email_address: input.email_address,
+        phone_number: input.phone_number,
+        access_schedule: input.access_schedule
+      })
+    )
+    const at = new Date(record.created_at).toISOString()
     const event: SeamEvents.SeamEvent = {
       event_id: newId(),
       event_type: "acs_user.created",
       workspace_id: ws.id,
-      created_at: new Date(now).toISOString(),
-      occurred_at: new Date(now).toISOString(),
+      created_at: at,
+      occurred_at: at,
       event_description: "An ACS user was created.",
       connected_account_id: ws.connectedAccountId,
       acs_system_id: system.id,
-      acs_user_id: user.id
+      acs_user_id: record.acs_user_id
     }
     yield* ws.publish(event)
     return record
@@ -193,35 +252,21 @@ const userIdentities: Record<string, Route> = {
           if (!ws.acsSystems.some((a) => a.id === id)) return yield* Effect.fail(invalidField("acs_system_ids", `Unknown ACS ${id}`))
         }
         // Seam: key, email and phone number are each unique in the workspace. The key is the engine's
-        // lookup key (held until an identity being deleted is gone); email and phone number are in the
-        // workspace's profile index. Checked and created under one lock so that two requests cannot both pass.
-        let s = yield* ws.profiles.exclusive(
-          Effect.gen(function* () {
-            const taken = (field: string) => Effect.fail(invalidField(field, `A user identity with this ${field} already exists`))
-            if (input.user_identity_key !== undefined && (yield* port(ws.engine.lookup(`key:${input.user_identity_key}`))) !== undefined) {
-              return yield* taken("user_identity_key")
-            }
-            if (input.email_address !== undefined && (yield* port(ws.profiles.owner("email", input.email_address))) !== undefined) {
-              return yield* taken("email_address")
-            }
-            if (input.phone_number !== undefined && (yield* port(ws.profiles.owner("phoneNumber", input.phone_number))) !== undefined) {
-              return yield* taken("phone_number")
-            }
-            const created = yield* exec(ws, {
-              _tag: "CreateUserIdentity",
-              userIdentityId: newId(),
-              ...(input.user_identity_key === undefined ? {} : { key: input.user_identity_key }),
-              ...(input.email_address === undefined ? {} : { email: input.email_address }),
-              ...(input.phone_number === undefined ? {} : { phoneNumber: input.phone_number }),
-              ...(input.full_name === undefined ? {} : { fullName: input.full_name })
-            })
-            ws.profiles.remember(created)
-            return created
-          })
-        )
+        // lookup key (held until an identity being deleted is gone; the store refuses a second holder);
+        // email and phone number are claimed in the workspace's store before the create (one claimant wins).
+        if (input.user_identity_key !== undefined && (yield* port(ws.engine.lookup(`key:${input.user_identity_key}`))) !== undefined) {
+          return yield* Effect.fail(invalidField("user_identity_key", "A user identity with this user_identity_key already exists"))
+        }
+        let s = yield* createIdentity(ws, {
+          key: input.user_identity_key,
+          email: input.email_address,
+          phoneNumber: input.phone_number,
+          fullName: input.full_name
+        })
         // Seam links an ACS user with the same email or phone number in each ACS, or creates one.
+        const known = (input.acs_system_ids ?? []).length === 0 ? [] : yield* port(ws.acsUsers.list)
         for (const acsSystemId of input.acs_system_ids ?? []) {
-          const existing = [...ws.acsUsers.values()].find(
+          const existing = known.find(
             (u) =>
               u.acs_system_id === acsSystemId &&
               ((input.email_address !== undefined && u.email_address === input.email_address) ||
@@ -304,19 +349,12 @@ const userIdentities: Record<string, Route> = {
           // Seam: an unknown key creates the identity from the ACS user's profile
           identityId =
             found?.id ??
-            (yield* ws.profiles.exclusive(
-              Effect.tap(
-                exec(ws, {
-                  _tag: "CreateUserIdentity",
-                  userIdentityId: newId(),
-                  key: input.user_identity_key,
-                  fullName: user.full_name,
-                  ...(user.email_address === undefined ? {} : { email: user.email_address }),
-                  ...(user.phone_number === undefined ? {} : { phoneNumber: user.phone_number })
-                }),
-                (created) => Effect.sync(() => ws.profiles.remember(created))
-              )
-            )).id
+            (yield* createIdentity(ws, {
+              key: input.user_identity_key,
+              fullName: user.full_name,
+              email: user.email_address,
+              phoneNumber: user.phone_number
+            })).id
         } else return yield* Effect.fail(invalidField("user_identity_id", "user_identity_id or user_identity_key is required"))
         const owner = yield* ownerOfAcsUser(ws, user.acs_user_id)
         if (owner !== undefined && owner.id !== identityId) {
@@ -329,18 +367,16 @@ const userIdentities: Record<string, Route> = {
   "/user_identities/list_acs_users": route("read", Schema.Struct({ user_identity_id: Id }), ({ ws }, input) =>
     Effect.gen(function* () {
       const s = yield* identityOf(ws, input.user_identity_id)
-      const users = Object.values(s.acsUsers).flatMap((l) => {
-        const u = ws.acsUsers.get(l.acsUserId)
-        return u === undefined ? [] : [Resources.acsUser(ws, u, s)]
-      })
-      return { acs_users: users }
+      const users = yield* Effect.forEach(Object.values(s.acsUsers), (l) => port(ws.acsUsers.get(l.acsUserId)))
+      return { acs_users: users.flatMap((u) => (u === undefined ? [] : [Resources.acsUser(ws, u, s)])) }
     })
   ),
   "/user_identities/list_acs_systems": route("read", Schema.Struct({ user_identity_id: Id }), ({ ws }, input) =>
     Effect.gen(function* () {
       const s = yield* identityOf(ws, input.user_identity_id)
       const ids = new Set(Object.values(s.acsUsers).map((l) => l.acsSystemId))
-      return { acs_systems: ws.acsSystems.filter((a) => ids.has(a.id)).map((a) => Resources.acsSystem(ws, a)) }
+      const count = yield* acsUserCounts(ws)
+      return { acs_systems: ws.acsSystems.filter((a) => ids.has(a.id)).map((a) => Resources.acsSystem(ws, a, count(a.id))) }
     })
   )
 }
@@ -413,16 +449,15 @@ const acs: Record<string, Route> = {
     "read",
     Schema.Struct({ connected_account_id: opt(Id), customer_key: opt(Schema.String) }),
     ({ ws }, input) =>
-      Effect.succeed({
-        acs_systems:
-          input.connected_account_id !== undefined && input.connected_account_id !== ws.connectedAccountId
-            ? []
-            : [...ws.acsSystems.map((a) => Resources.acsSystem(ws, a)), ...ws.managers.map((m) => Resources.managerSystem(ws, m))]
-      })
+      input.connected_account_id !== undefined && input.connected_account_id !== ws.connectedAccountId
+        ? Effect.succeed({ acs_systems: [] })
+        : Effect.map(acsUserCounts(ws), (count) => ({
+            acs_systems: [...ws.acsSystems.map((a) => Resources.acsSystem(ws, a, count(a.id))), ...ws.managers.map((m) => Resources.managerSystem(ws, m))]
+          }))
   ),
   "/acs/systems/get": route("read", Schema.Struct({ acs_system_id: Id }), ({ ws }, input) => {
     const a = ws.acsSystems.find((x) => x.id === input.acs_system_id)
-    if (a !== undefined) return Effect.succeed({ acs_system: Resources.acsSystem(ws, a) })
+    if (a !== undefined) return Effect.map(acsUserCounts(ws), (count) => ({ acs_system: Resources.acsSystem(ws, a, count(a.id)) }))
     const m = ws.managers.find((x) => x.id === input.acs_system_id)
     return m === undefined ? Effect.fail(notFound("acs_system")) : Effect.succeed({ acs_system: Resources.managerSystem(ws, m) })
   }),
@@ -492,7 +527,7 @@ const acs: Record<string, Route> = {
         const { ws } = ctx
         const search = input.search?.toLowerCase()
         const items: Array<Resources.Resource> = []
-        for (const u of ws.acsUsers.values()) {
+        for (const u of yield* port(ws.acsUsers.list)) {
           if (input.acs_system_id !== undefined && u.acs_system_id !== input.acs_system_id) continue
           if (search !== undefined && ![u.full_name, u.email_address, u.phone_number].some((v) => v?.toLowerCase().includes(search))) continue
           const r = yield* acsUserResource(ws, u)
@@ -688,7 +723,7 @@ const phones: Record<string, Route> = {
               ? yield* Effect.map(port(ws.find(`credential:${input.acs_credential_id}`)), (s) => (s === undefined ? [] : [s]))
               : yield* port(ws.identities)
         const credential = input.acs_credential_id
-        const out = scope.flatMap((s) =>
+        const listed = scope.flatMap((s) =>
           Object.values(s.phones)
             .filter((p) => p.active)
             .filter(
@@ -696,16 +731,16 @@ const phones: Record<string, Route> = {
                 credential === undefined ||
                 Object.values(s.children).some((c) => c.phoneId === p.id && !c.retiring && (c.id === credential || c.parentId === credential))
             )
-            .map((p) => Resources.phone(ws, s, p))
+            .map((p) => [s, p] as const)
         )
-        return { phones: out }
+        return { phones: yield* phoneResources(ws, listed) }
       })
   ),
   "/phones/get": route("read", Schema.Struct({ device_id: Id }), ({ ws }, input) =>
     Effect.gen(function* () {
       const s = yield* findIn(ws, `phone:${input.device_id}`, "device")
       const p = yield* orNotFound("device")(livePhone(s, input.device_id))
-      return { phone: Resources.phone(ws, s, p) }
+      return { phone: Resources.phone(ws, s, p, yield* port(ws.phones.get(p.id))) }
     })
   ),
   "/phones/deactivate": route("delete", Schema.Struct({ device_id: Id }), ({ ws }, input) =>
@@ -741,19 +776,20 @@ const phones: Record<string, Route> = {
         const deviceId = newId()
         const ios = input.phone_metadata?.operating_system === "ios"
         // the display name must exist before the engine's events mention the phone
-        ws.phones.set(deviceId, {
+        const info = {
           display_name: input.phone_metadata?.device_model ?? (ios ? "iPhone 15" : "Samsung Galaxy S10"),
           custom_sdk_installation_id: input.custom_sdk_installation_id
-        })
+        }
+        yield* port(ws.phones.create(deviceId, info))
         const s = yield* exec(ws, {
           _tag: "PhoneOnline",
           userIdentityId: input.user_identity_id,
           phoneId: deviceId,
           deviceType: ios ? "ios_phone" : "android_phone",
           ...(input.custom_metadata === undefined ? {} : { metadata: input.custom_metadata })
-        }).pipe(Effect.tapError(() => Effect.sync(() => ws.phones.delete(deviceId))))
+        }).pipe(Effect.tapError(() => Effect.ignore(ws.phones.remove(deviceId))))
         const p = yield* orNotFound("device")(livePhone(s, deviceId))
-        return { phone: Resources.phone(ws, s, p) }
+        return { phone: Resources.phone(ws, s, p, info) }
       })
   )
 }
@@ -804,8 +840,7 @@ const events: Record<string, Route> = {
   ),
   "/events/get": route("read", Schema.Struct({ event_id: Id }), ({ ws }, input) =>
     Effect.gen(function* () {
-      const all = yield* port(ws.events)
-      return { event: yield* orNotFound("event")(all.find((e) => e.event_id === input.event_id)) }
+      return { event: yield* orNotFound("event")(yield* port(ws.event(input.event_id))) }
     })
   )
 }
@@ -835,7 +870,7 @@ const webhooks: Record<string, Route> = {
     "write",
     Schema.Struct({ url: Url, event_types: opt(Schema.Array(Schema.NonEmptyString)) }),
     ({ ws }, input) =>
-      Effect.sync(() => {
+      Effect.gen(function* () {
         const w: Webhooks.Webhook = {
           webhook_id: newId(),
           url: input.url,
@@ -843,21 +878,18 @@ const webhooks: Record<string, Route> = {
           secret: Webhooks.newSecret(),
           created_at: new Date().toISOString()
         }
-        ws.webhooks.set(w.webhook_id, w)
+        yield* port(ws.webhooks.create(w))
         return { webhook: webhookResource(w) }
       })
   ),
   "/webhooks/get": route("read", Schema.Struct({ webhook_id: Id }), ({ ws }, input) =>
-    Effect.map(orNotFound("webhook")(ws.webhooks.get(input.webhook_id)), (w) => ({ webhook: webhookResource(w) }))
+    Effect.map(Effect.flatMap(port(ws.webhooks.get(input.webhook_id)), orNotFound("webhook")), (w) => ({ webhook: webhookResource(w) }))
   ),
   "/webhooks/list": route("read", Schema.Struct({}), ({ ws }) =>
-    Effect.succeed({ webhooks: [...ws.webhooks.values()].map(webhookResource) })
+    Effect.map(port(ws.webhooks.list), (all) => ({ webhooks: all.map(webhookResource) }))
   ),
   "/webhooks/delete": route("delete", Schema.Struct({ webhook_id: Id }), ({ ws }, input) =>
-    Effect.map(orNotFound("webhook")(ws.webhooks.get(input.webhook_id)), (w) => {
-      ws.webhooks.delete(w.webhook_id)
-      return {}
-    })
+    Effect.flatMap(port(ws.webhooks.remove(input.webhook_id)), (removed) => (removed ? Effect.succeed({}) : Effect.fail(notFound("webhook"))))
   )
 }
 

@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import type { Store } from "@credsync/core"
+import { Schema } from "effect"
 import { iso, stableId } from "./internal/ids.js"
 
 /** A Seam event as `/events/*` return it and webhooks deliver it. */
@@ -18,6 +19,51 @@ export interface SeamEvent {
   readonly occurred_at: string
   readonly event_description?: string
   readonly [field: string]: unknown
+}
+
+/**
+ * The Schema of a stored Seam event: the fields every event has, and any others (kept as they are).
+ *
+ * @since 0.2.0
+ */
+export const SeamEventSchema = Schema.StructWithRest(
+  Schema.Struct({
+    event_id: Schema.NonEmptyString,
+    event_type: Schema.NonEmptyString,
+    workspace_id: Schema.String,
+    created_at: Schema.String,
+    occurred_at: Schema.String,
+    event_description: Schema.optionalKey(Schema.String)
+  }),
+  [Schema.Record(Schema.String, Schema.Unknown)]
+)
+
+/**
+ * What a translator has folded from the log so far, as JSON: with it, a translator continues from a
+ * persisted cursor instead of reading the log from its start.
+ *
+ * @since 0.2.0
+ */
+export const FoldState = Schema.Struct({
+  /** Live parent credential → its ACS. */
+  parentAcs: Schema.Record(Schema.String, Schema.String),
+  /** Live child credential → its parent's ACS. */
+  childAcs: Schema.Record(Schema.String, Schema.String),
+  /** Children that were issued once (a second issue is `reissued`). */
+  issuedBefore: Schema.Array(Schema.String),
+  /** Active phone → its custom metadata (for `phone.deactivated`). */
+  phoneMetadata: Schema.Record(Schema.String, Schema.Record(Schema.String, Schema.Union([Schema.String, Schema.Boolean])))
+})
+/** @since 0.2.0 */
+export type FoldState = typeof FoldState.Type
+
+/** A translator's state before the first event. */
+export const emptyFold: FoldState = { parentAcs: {}, childAcs: {}, issuedBefore: [], phoneMetadata: {} }
+
+/** A translator: feed it stored events in `seq` order; `state()` is what it has folded so far. */
+export interface Translator {
+  (stored: Store.StoredEvent): ReadonlyArray<SeamEvent>
+  readonly state: () => FoldState
 }
 
 /** Where the events go. */
@@ -44,17 +90,25 @@ export const base = (
 
 /**
  * A stateful translator: it folds the log in order (to know, e.g., which ACS a child credential
- * belongs to after the child is gone). Feed it every stored event exactly once, in `seq` order.
- * Event ids are derived from the workspace and `seq`, so a replayed log yields the same ids.
+ * belongs to after the child is gone). Feed it every stored event exactly once, in `seq` order,
+ * starting from the log's start with an empty fold, or from a persisted cursor with the fold
+ * `state()` returned there. Event ids are derived from the workspace and `seq`, so a replayed log
+ * yields the same ids.
  *
  * @since 0.1.0
  */
-export const translator = (ctx: Context): ((stored: Store.StoredEvent) => ReadonlyArray<SeamEvent>) => {
-  const parentAcs = new Map<string, string>()
-  const childAcs = new Map<string, string>()
-  const issuedBefore = new Set<string>()
-  const phoneMetadata = new Map<string, Readonly<Record<string, string | boolean>>>()
-  return ({ seq, event: e }) => {
+export const translator = (ctx: Context, from: FoldState = emptyFold): Translator => {
+  const parentAcs = new Map<string, string>(Object.entries(from.parentAcs))
+  const childAcs = new Map<string, string>(Object.entries(from.childAcs))
+  const issuedBefore = new Set<string>(from.issuedBefore)
+  const phoneMetadata = new Map<string, Readonly<Record<string, string | boolean>>>(Object.entries(from.phoneMetadata))
+  const state = (): FoldState => ({
+    parentAcs: Object.fromEntries(parentAcs),
+    childAcs: Object.fromEntries(childAcs),
+    issuedBefore: [...issuedBefore],
+    phoneMetadata: Object.fromEntries(phoneMetadata)
+  })
+  const translate = ({ seq, event: e }: Store.StoredEvent): ReadonlyArray<SeamEvent> => {
     const id = (n = 0) => stableId(`${ctx.workspaceId}|event|${seq}|${n}`)
     const credential = (type: string, credentialId: string, acsSystemId: string, description: string): SeamEvent => ({
       ...base(ctx, id(), type, e.at, description),
@@ -68,6 +122,8 @@ export const translator = (ctx: Context): ((stored: Store.StoredEvent) => Readon
         return []
       case "PhoneDeactivated": {
         const metadata = phoneMetadata.get(e.phoneId)
+        // a phone registered again brings its metadata again: keep the fold to the active phones
+        phoneMetadata.delete(e.phoneId)
         return [
           {
             ...base(ctx, id(), "phone.deactivated", e.at, "A phone was deactivated."),
@@ -127,4 +183,5 @@ export const translator = (ctx: Context): ((stored: Store.StoredEvent) => Readon
         return []
     }
   }
+  return Object.assign(translate, { state })
 }

@@ -1,38 +1,10 @@
-/**
- * Server configuration from the environment (effect `Config`), with embedded defaults so that
- * `pnpm start` serves a sandbox workspace with a demo key and no setup:
- *
- * | variable | default |
- * |---|---|
- * | `CREDSYNC_SEAM_HOST` | `127.0.0.1` |
- * | `CREDSYNC_SEAM_PORT` | `3020` |
- * | `CREDSYNC_SEAM_API_KEY` | `seam_credsync_demo_key` (printed at start) |
- * | `CREDSYNC_SEAM_WORKSPACE_ID` | a fixed UUID |
- * | `CREDSYNC_SEAM_WORKSPACE_NAME` | `credsync sandbox` |
- * | `CREDSYNC_SEAM_SANDBOX` | `true` |
- * | `CREDSYNC_SEAM_SQLITE` | unset: in-memory store; else the SQLite file of the engine |
- * | `CREDSYNC_SEAM_ISSUE_DELAY_MS` | `0` (simulated issuance time) |
- * | `CREDSYNC_SEAM_RESYNC_MS` | the engine's default (5 min): how often every identity is reconciled |
- * | `CREDSYNC_SEAM_BACKEND` | `simulator`; `hid-origo` for HID Origo (the ACS stays in memory) |
- *
- * With `CREDSYNC_SEAM_BACKEND=hid-origo`, also the `HID_ORIGO_*` variables of
- * `OrigoClient.config` (adapter-hid-origo) and:
- *
- * | variable | default |
- * |---|---|
- * | `CREDSYNC_HID_PART_NUMBERS` | required: `format/facility=PART,...`, e.g. `H10301/99=MID-SUB-CRD_FTPN_644245` |
- * | `CREDSYNC_HID_MANAGER_ID` / `_NAME` | a UUID derived from the workspace id / `HID Origo` |
- * | `CREDSYNC_HID_CALLBACK_API_KEY` | unset: HID callbacks refused (polling and resync only); else the key HID sends in `X-API-Key` |
- * | `CREDSYNC_HID_REGISTER_CALLBACK` | `false`: subscribe the callback URL with HID at start (filter + registration) |
- * | `CREDSYNC_HID_CALLBACK_BASE_URL` | the server's own URL: the public base HID reaches it under |
- * | `CREDSYNC_HID_POLL_MS` | `30000` (0: off) |
- * | `CREDSYNC_HID_FAKE_URL` | unset; the local fake's URL: sandbox phones are redeemed through its `/test/*` controls |
- *
- * @since 0.1.0
- */
+
 import { OrigoClient } from "@credsync/adapter-hid-origo"
-import { Config, Duration, Effect, Option, Redacted, Schema } from "effect"
+import { PostgresStore } from "@credsync/store-postgres"
+import { SqliteStore } from "@credsync/store-sqlite"
+import { Config, ConfigProvider, Duration, Effect, Option, Redacted, Schema } from "effect"
 import type * as HidOrigo from "./HidOrigo.js"
+import type * as Persistence from "./Persistence.js"
 import type * as Server from "./Server.js"
 
 /** The demo key served when none is configured. Not a secret: it only opens the local sandbox. */
@@ -49,7 +21,6 @@ export const config = Config.all({
   workspaceId: Config.String("CREDSYNC_SEAM_WORKSPACE_ID").pipe(Config.withDefault(defaultWorkspaceId)),
   workspaceName: Config.String("CREDSYNC_SEAM_WORKSPACE_NAME").pipe(Config.withDefault("credsync sandbox")),
   sandbox: Config.Boolean("CREDSYNC_SEAM_SANDBOX").pipe(Config.withDefault(true)),
-  sqlite: Config.option(Config.NonEmptyString("CREDSYNC_SEAM_SQLITE")),
   issueDelayMs: Config.Int("CREDSYNC_SEAM_ISSUE_DELAY_MS").pipe(Config.withDefault(0)),
   resyncMs: Config.option(Config.Int("CREDSYNC_SEAM_RESYNC_MS"))
 })
@@ -100,6 +71,81 @@ export const hidConfig: Config.Config<Omit<HidOrigo.Backend, "managerId"> & { re
   })
 )
 
+/**
+ * Where the workspace is kept, as configured: in memory, a SQLite file, or a Postgres database.
+ *
+ * @since 0.2.0
+ */
+export type StoreChoice =
+  | { readonly _tag: "memory" }
+  | { readonly _tag: "sqlite"; readonly filename: string }
+  | { readonly _tag: "postgres"; readonly url: Redacted.Redacted<string> }
+
+/**
+ * The durable stores this server can put a workspace in: each opens the engine's `Store` and the
+ * API's `Records` of one workspace (its rows kept apart from any other workspace's, whatever file
+ * or database several workspaces are given).
+ *
+ * @since 0.2.0
+ */
+export interface StoreBackends {
+  readonly sqlite: (options: { readonly filename: string; readonly workspaceId: string }) => Persistence.Source
+  readonly postgres: (options: { readonly url: Redacted.Redacted<string>; readonly workspaceId: string }) => Persistence.Source
+}
+
+/**
+ * The backends of this build: the SQLite file or Postgres database, each providing the engine's
+ * `Store` and the API's `Records` for the workspace.
+ *
+ * @since 0.2.0
+ */
+export const defaultBackends: StoreBackends = {
+  sqlite: ({ filename, workspaceId }) => SqliteStore.layer({ filename, workspace: workspaceId }),
+  postgres: ({ url, workspaceId }) => PostgresStore.layer({ connection: url, workspace: workspaceId })
+}
+
+/**
+ * Where the server keeps its workspace, from the environment: `CREDSYNC_SEAM_SQLITE` (a file) or
+ * `CREDSYNC_SEAM_POSTGRES_URL`, at most one of them; neither: in memory.
+ *
+ * @since 0.2.0
+ */
+export const storeConfig: Config.Config<StoreChoice> = Config.all({
+  sqlite: Config.option(Config.NonEmptyString("CREDSYNC_SEAM_SQLITE")),
+  postgres: Config.option(Config.Redacted("CREDSYNC_SEAM_POSTGRES_URL"))
+}).pipe(
+  Config.mapEffect(({ sqlite, postgres }) =>
+    Option.isSome(sqlite) && Option.isSome(postgres)
+      ? Effect.fail(
+          new Config.ConfigError(new ConfigProvider.SourceError({ message: "set CREDSYNC_SEAM_SQLITE or CREDSYNC_SEAM_POSTGRES_URL, not both" }))
+        )
+      : Effect.succeed<StoreChoice>(
+          Option.isSome(sqlite)
+            ? { _tag: "sqlite", filename: sqlite.value }
+            : Option.isSome(postgres)
+              ? { _tag: "postgres", url: postgres.value }
+              : { _tag: "memory" }
+        )
+  )
+)
+
+/**
+ * The persistence of one workspace for a configured choice; undefined: the workspace's default
+ * (in memory).
+ *
+ * @since 0.2.0
+ */
+export const persistence = (choice: StoreChoice, workspaceId: string, backends: StoreBackends = defaultBackends): Persistence.Source | undefined => {
+  switch (choice._tag) {
+    case "memory":
+      return undefined
+    case "sqlite":
+      return backends.sqlite({ filename: choice.filename, workspaceId })
+    case "postgres":
+      return backends.postgres({ url: choice.url, workspaceId })
+  }
+}
+
 /** Which credential manager backs the workspace. */
 export const backendConfig = Config.Literals(["simulator", "hid-origo"], "CREDSYNC_SEAM_BACKEND").pipe(Config.withDefault("simulator"))
 
@@ -108,9 +154,13 @@ export const backendConfig = Config.Literals(["simulator", "hid-origo"], "CREDSY
  *
  * @since 0.1.0
  */
-export const fromEnv = (log?: (line: string) => void): Effect.Effect<Server.Options, Config.ConfigError> =>
+export const fromEnv = (
+  log?: (line: string) => void,
+  backends: StoreBackends = defaultBackends
+): Effect.Effect<Server.Options, Config.ConfigError> =>
   Effect.gen(function* () {
     const c = yield* config
+    const stored = persistence(yield* storeConfig, c.workspaceId, backends)
     const backend = (yield* backendConfig) === "hid-origo" ? yield* hidConfig : undefined
     return {
     host: c.host,
@@ -122,7 +172,7 @@ export const fromEnv = (log?: (line: string) => void): Effect.Effect<Server.Opti
         name: c.workspaceName,
         apiKeys: [c.apiKey],
         sandbox: c.sandbox,
-        sqliteFile: Option.getOrUndefined(c.sqlite),
+        ...(stored === undefined ? {} : { persistence: stored }),
         simulator: { issueDelay: c.issueDelayMs },
         ...(backend === undefined ? {} : { backend }),
         ...Option.match(c.resyncMs, { onNone: () => ({}), onSome: (ms) => ({ engine: { resyncEvery: Duration.millis(ms) } }) })

@@ -6,16 +6,24 @@
  * @since 0.1.0
  */
 import { createHmac, randomBytes } from "node:crypto"
-import { Data, Duration, Effect, Redacted, Schedule } from "effect"
+import { Data, Duration, Effect, Redacted, Schedule, Schema } from "effect"
+
+/**
+ * A registered webhook as the workspace's store keeps it. The secret is stored as it must be to
+ * sign (HMAC needs it), and is `Redacted` once decoded: everywhere but in the create/get responses.
+ *
+ * @since 0.2.0
+ */
+export const WebhookSchema = Schema.Struct({
+  webhook_id: Schema.NonEmptyString,
+  url: Schema.String,
+  event_types: Schema.optional(Schema.Array(Schema.String)),
+  secret: Schema.RedactedFromValue(Schema.String),
+  created_at: Schema.String
+})
 
 /** A registered webhook. The secret stays `Redacted` everywhere but in the create/get responses. */
-export interface Webhook {
-  readonly webhook_id: string
-  readonly url: string
-  readonly event_types: ReadonlyArray<string> | undefined
-  readonly secret: Redacted.Redacted<string>
-  readonly created_at: string
-}
+export type Webhook = typeof WebhookSchema.Type
 
 /** A fresh Svix-style secret: `whsec_` + base64 of 24 random bytes. */
 export const newSecret = (): Redacted.Redacted<string> => Redacted.make(`whsec_${randomBytes(24).toString("base64")}`)
@@ -59,29 +67,33 @@ export const wants = (webhook: Webhook, eventType: string): boolean =>
 /** Delivery tuning. Seam retries over hours; a self-hosted default retries for about a minute. */
 export interface DeliveryOptions {
   readonly retry?: Schedule.Schedule<unknown, DeliveryFailed> | undefined
+  /** One attempt's time limit. Default 10 s. */
   readonly timeout?: Duration.Input | undefined
+  /**
+   * An instance delivering an event renews its claim on it before every attempt; a claim older than
+   * this is taken over by another instance (or by this workspace after a restart). Keep it above one
+   * attempt's `timeout`. Default 30 s.
+   */
+  readonly takeoverAfter?: Duration.Input | undefined
+  /** How often each instance looks for deliveries to take over. Default 5 s. */
+  readonly sweepEvery?: Duration.Input | undefined
 }
 
-const defaultRetry: Schedule.Schedule<unknown, DeliveryFailed> = Schedule.max([
+/** The default retry schedule: exponential from 1 s, 6 retries. */
+export const defaultRetry: Schedule.Schedule<unknown, DeliveryFailed> = Schedule.max([
   Schedule.exponential("1 second"),
   Schedule.recurs(6)
 ])
 
 /**
- * POST one event (the raw event JSON is the body) to one webhook, retrying failures. The message id
- * is stable across retries so the receiver can de-duplicate.
+ * POST one event to one webhook, once (the raw event JSON is the body), signed for `messageId`.
  *
- * @since 0.1.0
+ * @since 0.2.0
  */
-export const deliver = (
-  webhook: Webhook,
-  messageId: string,
-  event: unknown,
-  options: DeliveryOptions = {}
-): Effect.Effect<void, DeliveryFailed> => {
+export const post = (webhook: Webhook, messageId: string, event: unknown, options: DeliveryOptions = {}): Effect.Effect<void, DeliveryFailed> => {
   const body = JSON.stringify(event)
   const timeout = Duration.toMillis(Duration.fromInputUnsafe(options.timeout ?? "10 seconds"))
-  const once = Effect.tryPromise({
+  return Effect.tryPromise({
     try: async () => {
       const response = await fetch(webhook.url, {
         method: "POST",
@@ -94,5 +106,17 @@ export const deliver = (
     },
     catch: (e) => new DeliveryFailed({ url: webhook.url, message: e instanceof Error ? e.message : String(e) })
   })
-  return once.pipe(Effect.retry(options.retry ?? defaultRetry))
 }
+
+/**
+ * POST one event (the raw event JSON is the body) to one webhook, retrying failures. The message id
+ * is stable across retries so the receiver can de-duplicate.
+ *
+ * @since 0.1.0
+ */
+export const deliver = (
+  webhook: Webhook,
+  messageId: string,
+  event: unknown,
+  options: DeliveryOptions = {}
+): Effect.Effect<void, DeliveryFailed> => post(webhook, messageId, event, options).pipe(Effect.retry(options.retry ?? defaultRetry))

@@ -1,10 +1,28 @@
 /** The environment → server options, HID Origo backend included (no server is started). */
 import { ConfigProvider, Effect, Exit, Redacted } from "effect"
 import { describe, expect, it } from "vitest"
-import { ServerConfig } from "../src/index.js"
+import { Persistence, ServerConfig } from "../src/index.js"
 
-const read = (env: Record<string, string>) =>
-  Effect.runPromiseExit(ServerConfig.fromEnv().pipe(Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromEnv({ env }))))
+const read = (env: Record<string, string>, backends?: ServerConfig.StoreBackends) =>
+  Effect.runPromiseExit(
+    ServerConfig.fromEnv(undefined, backends).pipe(Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromEnv({ env })))
+  )
+
+/** Backends that record what they were asked to open. */
+const recording = () => {
+  const opened: Array<string> = []
+  const backends: ServerConfig.StoreBackends = {
+    sqlite: ({ filename, workspaceId }) => {
+      opened.push(`sqlite ${filename} ${workspaceId}`)
+      return Persistence.memoryLayer()
+    },
+    postgres: ({ url, workspaceId }) => {
+      opened.push(`postgres ${Redacted.value(url)} ${workspaceId}`)
+      return Persistence.memoryLayer()
+    }
+  }
+  return { opened, backends }
+}
 
 const hidEnv = {
   CREDSYNC_SEAM_BACKEND: "hid-origo",
@@ -40,5 +58,28 @@ describe("ServerConfig", () => {
     const { CREDSYNC_HID_PART_NUMBERS: _, ...without } = hidEnv
     expect(Exit.isFailure(await read(without))).toBe(true)
     expect(Exit.isFailure(await read({ ...hidEnv, CREDSYNC_HID_PART_NUMBERS: "rfid48=MID-1" }))).toBe(true)
+  })
+
+  it("puts the workspace in memory by default, in SQLite or in Postgres when told, never both", async () => {
+    const none = recording()
+    const memory = await read({}, none.backends)
+    if (!Exit.isSuccess(memory)) throw new Error("config failed")
+    expect(memory.value.workspaces[0]?.persistence).toBeUndefined()
+    expect(none.opened).toEqual([])
+
+    const sqlite = recording()
+    const onFile = await read({ CREDSYNC_SEAM_SQLITE: "/tmp/ws.db", CREDSYNC_SEAM_WORKSPACE_ID: "w-1" }, sqlite.backends)
+    if (!Exit.isSuccess(onFile)) throw new Error("config failed")
+    expect(onFile.value.workspaces[0]?.persistence).toBeDefined()
+    expect(sqlite.opened).toEqual(["sqlite /tmp/ws.db w-1"])
+
+    const pg = recording()
+    const onPg = await read({ CREDSYNC_SEAM_POSTGRES_URL: "postgres://u:pw@127.0.0.1/db", CREDSYNC_SEAM_WORKSPACE_ID: "w-2" }, pg.backends)
+    if (!Exit.isSuccess(onPg)) throw new Error("config failed")
+    expect(pg.opened).toEqual(["postgres postgres://u:pw@127.0.0.1/db w-2"])
+
+    const both = recording()
+    expect(Exit.isFailure(await read({ CREDSYNC_SEAM_SQLITE: "/tmp/ws.db", CREDSYNC_SEAM_POSTGRES_URL: "postgres://x" }, both.backends))).toBe(true)
+    expect(both.opened).toEqual([])
   })
 })
