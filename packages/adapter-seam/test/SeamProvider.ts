@@ -104,6 +104,8 @@ export const make = async (options: SeamProviderOptions = {}): Promise<SeamProvi
         sandbox: true,
         tickMs: 10,
         simulator: { seed },
+        // the webhook receiver is on loopback
+        webhooks: { allowPrivateUrls: true },
         // the inner engine runs on the real clock: keep its waits short so that settle is quick
         engine: { poll: "20 millis", backoff: { base: "10 millis", cap: "100 millis" }, replicationBound: "1 second" }
       }

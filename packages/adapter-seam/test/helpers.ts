@@ -25,7 +25,7 @@ export interface Started {
 export const start = async (options: { readonly endpoint?: (serverUrl: string) => string } = {}): Promise<Started> => {
   const workspaceId = randomUUID()
   const key = `seam_test_${randomUUID().replaceAll("-", "")}`
-  const server = await Server.start({ workspaces: [{ id: workspaceId, apiKeys: [Redacted.make(key)], tickMs: 10, sandbox: true }] })
+  const server = await Server.start({ workspaces: [{ id: workspaceId, apiKeys: [Redacted.make(key)], tickMs: 10, sandbox: true, webhooks: { allowPrivateUrls: true } }] })
   const ws = server.workspace(workspaceId)
   const manager = ws.managers[0]
   const acs = ws.acsSystems[0]

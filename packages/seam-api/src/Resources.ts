@@ -107,7 +107,9 @@ export const parentCredential = (ws: Workspace, s: Identity.IdentityState, p: Id
     errors: errors(notices.errors),
     warnings: warnings(notices.warnings),
     is_multi_phone_sync_credential: true,
-    is_latest_desired_state_synced_with_provider: !p.deleting && children.every((c) => c.issue === "active" && c.assigned),
+    // synced once something is issued and every live child is issued and assigned (a new parent is not)
+    is_latest_desired_state_synced_with_provider:
+      !p.deleting && children.length > 0 && children.every((c) => c.issue === "active" && c.assigned),
     credential_manager_acs_system_id: p.managerId,
     card_format: p.card.cardFormat,
     facility_code: p.card.facilityCode

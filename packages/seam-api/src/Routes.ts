@@ -20,6 +20,7 @@ import {
   SeamError as SeamErrorClass
 } from "./SeamError.js"
 import type * as SeamEvents from "./SeamEvents.js"
+import * as UrlPolicy from "./internal/urlPolicy.js"
 import * as Webhooks from "./Webhooks.js"
 import type { AcsUserRecord, Workspace } from "./Workspace.js"
 
@@ -194,7 +195,8 @@ const createAcsUser = (
     readonly email_address?: string | undefined
     readonly phone_number?: string | undefined
     readonly access_schedule?: { readonly starts_at: string; readonly ends_at: string | null } | undefined
-  }
+  },
+  forIdentity?: string
 ) =>
   Effect.gen(function* () {
     const system = ws.acsSystems.find((a) => a.id === input.acs_system_id)
@@ -218,7 +220,8 @@ const createAcsUser = (
       event_description: "An ACS user was created.",
       connected_account_id: ws.connectedAccountId,
       acs_system_id: system.id,
-      acs_user_id: record.acs_user_id
+      acs_user_id: record.acs_user_id,
+      ...(forIdentity === undefined ? {} : { user_identity_id: forIdentity })
     }
     yield* ws.publish(event)
     return record
@@ -234,6 +237,14 @@ const link = (ws: Workspace, identityId: string, acsUser: AcsUserRecord) =>
 
 const identityResource = (ws: Workspace, s: Identity.IdentityState) => Resources.userIdentity(ws, s)
 
+/** 409: the identity has another ACS user in that ACS (one per ACS, the engine's rule). */
+const acsUserTaken = (identityId: string, acsUserId: string) =>
+  new SeamErrorClass({
+    status: 409,
+    type: "conflict",
+    message: `user identity ${identityId} already has ACS user ${acsUserId} in this ACS`
+  })
+
 // --- /user_identities ---------------------------------------------------------------------------
 
 const userIdentities: Record<string, Route> = {
@@ -247,7 +258,7 @@ const userIdentities: Record<string, Route> = {
       acs_system_ids: opt(Schema.Array(Id))
     }),
     ({ ws }, input) =>
-      Effect.gen(function* () {
+      ws.exclusive(Effect.gen(function* () {
         for (const id of input.acs_system_ids ?? []) {
           if (!ws.acsSystems.some((a) => a.id === id)) return yield* Effect.fail(invalidField("acs_system_ids", `Unknown ACS ${id}`))
         }
@@ -279,11 +290,11 @@ const userIdentities: Record<string, Route> = {
               full_name: input.full_name ?? input.email_address ?? input.phone_number ?? input.user_identity_key ?? "User",
               email_address: input.email_address,
               phone_number: input.phone_number
-            }))
+            }, s.id))
           s = yield* link(ws, s.id, user)
         }
         return { user_identity: identityResource(ws, s) }
-      })
+      }))
   ),
   "/user_identities/get": route(
     "read",
@@ -340,29 +351,32 @@ const userIdentities: Record<string, Route> = {
     "write",
     Schema.Struct({ user_identity_id: opt(Id), user_identity_key: opt(Id), acs_user_id: Id }),
     ({ ws }, input) =>
-      Effect.gen(function* () {
+      ws.exclusive(Effect.gen(function* () {
         const user = yield* acsUserOf(ws, input.acs_user_id)
-        let identityId: string
-        if (input.user_identity_id !== undefined) identityId = (yield* identityOf(ws, input.user_identity_id)).id
-        else if (input.user_identity_key !== undefined) {
-          const found = yield* port(ws.find(`key:${input.user_identity_key}`))
-          // Seam: an unknown key creates the identity from the ACS user's profile
-          identityId =
-            found?.id ??
-            (yield* createIdentity(ws, {
-              key: input.user_identity_key,
-              fullName: user.full_name,
-              email: user.email_address,
-              phoneNumber: user.phone_number
-            })).id
-        } else return yield* Effect.fail(invalidField("user_identity_id", "user_identity_id or user_identity_key is required"))
+        // every check before anything is created: a rejected request changes nothing
+        let identity: Identity.IdentityState | undefined
+        if (input.user_identity_id !== undefined) identity = yield* identityOf(ws, input.user_identity_id)
+        else if (input.user_identity_key !== undefined) identity = yield* port(ws.find(`key:${input.user_identity_key}`))
+        else return yield* Effect.fail(invalidField("user_identity_id", "user_identity_id or user_identity_key is required"))
         const owner = yield* ownerOfAcsUser(ws, user.acs_user_id)
-        if (owner !== undefined && owner.id !== identityId) {
+        if (owner !== undefined && owner.id !== identity?.id) {
           return yield* Effect.fail(invalidField("acs_user_id", `ACS user ${user.acs_user_id} belongs to user identity ${owner.id}`))
         }
+        const held = identity?.acsUsers[user.acs_system_id]
+        if (held !== undefined && held.acsUserId !== user.acs_user_id) return yield* Effect.fail(acsUserTaken(identity?.id ?? "", held.acsUserId))
+        // Seam: an unknown key creates the identity from the ACS user's profile (its email and phone
+        // number must be free: the claim refuses them otherwise, before the identity exists)
+        const identityId =
+          identity?.id ??
+          (yield* createIdentity(ws, {
+            key: input.user_identity_key,
+            fullName: user.full_name,
+            email: user.email_address,
+            phoneNumber: user.phone_number
+          })).id
         yield* link(ws, identityId, user)
         return {}
-      })
+      }))
   ),
   "/user_identities/list_acs_users": route("read", Schema.Struct({ user_identity_id: Id }), ({ ws }, input) =>
     Effect.gen(function* () {
@@ -482,15 +496,19 @@ const acs: Record<string, Route> = {
       phone_number: opt(PhoneNumber)
     }),
     ({ ws }, input) =>
-      Effect.gen(function* () {
+      ws.exclusive(Effect.gen(function* () {
         if ((input.acs_access_group_ids ?? []).length > 0) {
           return yield* Effect.fail(invalidField("acs_access_group_ids", "Access groups are not supported by this server"))
         }
         // Seam answers an unknown identity here with 400 user_identity_not_found; check before creating anything
-        if (input.user_identity_id !== undefined && (yield* port(ws.identity(input.user_identity_id))) === undefined) {
+        const identity = input.user_identity_id === undefined ? undefined : yield* port(ws.identity(input.user_identity_id))
+        if (input.user_identity_id !== undefined && identity === undefined) {
           return yield* Effect.fail(new SeamErrorClass({ status: 400, type: "user_identity_not_found", message: "user identity not found" }))
         }
         if (!ws.acsSystems.some((a) => a.id === input.acs_system_id)) return yield* Effect.fail(notFound("acs_system"))
+        // one ACS user per identity and ACS (the engine's rule): refused before the ACS user exists
+        const held = identity?.acsUsers[input.acs_system_id]
+        if (identity !== undefined && held !== undefined) return yield* Effect.fail(acsUserTaken(identity.id, held.acsUserId))
         const record = yield* createAcsUser(ws, {
           acs_system_id: input.acs_system_id,
           full_name: input.full_name,
@@ -500,10 +518,10 @@ const acs: Record<string, Route> = {
             input.access_schedule === undefined
               ? undefined
               : { starts_at: input.access_schedule.starts_at ?? new Date().toISOString(), ends_at: input.access_schedule.ends_at ?? null }
-        })
+        }, input.user_identity_id)
         if (input.user_identity_id !== undefined) yield* link(ws, input.user_identity_id, record)
         return { acs_user: yield* acsUserResource(ws, record) }
-      })
+      }))
   ),
   "/acs/users/get": route("read", Schema.Struct({ acs_user_id: Id }), ({ ws }, input) =>
     Effect.gen(function* () {
@@ -674,7 +692,13 @@ const credentialsRoutes: Record<string, Route> = {
         const items = scope
           .flatMap((s) => Resources.credentials(ws, s))
           .filter((c) => input.acs_user_id === undefined || c.acs_user_id === input.acs_user_id)
-          .filter((c) => input.acs_system_id === undefined || c.acs_system_id === input.acs_system_id)
+          // an ACS's credentials, or a credential manager's (Seam lists both by acs_system_id)
+          .filter(
+            (c) =>
+              input.acs_system_id === undefined ||
+              c.acs_system_id === input.acs_system_id ||
+              c.credential_manager_acs_system_id === input.acs_system_id
+          )
           .filter((c) => input.is_multi_phone_sync_credential === undefined || c.is_multi_phone_sync_credential === input.is_multi_phone_sync_credential)
           .filter((c) => search === undefined || [c.display_name, c.card_number].some((v) => typeof v === "string" && v.toLowerCase().includes(search)))
           .filter(beforeFilter(input.created_before))
@@ -870,7 +894,19 @@ const webhooks: Record<string, Route> = {
     "write",
     Schema.Struct({ url: Url, event_types: opt(Schema.Array(Schema.NonEmptyString)) }),
     ({ ws }, input) =>
-      Effect.gen(function* () {
+      ws.exclusive(Effect.gen(function* () {
+        const refused = yield* Effect.promise(() => UrlPolicy.check(input.url, ws.webhookPolicy.allowPrivateUrls))
+        if (refused !== undefined) return yield* Effect.fail(invalidField("url", refused))
+        const count = (yield* port(ws.webhooks.list)).length
+        if (count >= ws.webhookPolicy.maxPerWorkspace) {
+          return yield* Effect.fail(
+            new SeamErrorClass({
+              status: 400,
+              type: "webhook_limit_reached",
+              message: `This workspace has ${count} webhooks, the most it may have: delete one first`
+            })
+          )
+        }
         const w: Webhooks.Webhook = {
           webhook_id: newId(),
           url: input.url,
@@ -880,7 +916,7 @@ const webhooks: Record<string, Route> = {
         }
         yield* port(ws.webhooks.create(w))
         return { webhook: webhookResource(w) }
-      })
+      }))
   ),
   "/webhooks/get": route("read", Schema.Struct({ webhook_id: Id }), ({ ws }, input) =>
     Effect.map(Effect.flatMap(port(ws.webhooks.get(input.webhook_id)), orNotFound("webhook")), (w) => ({ webhook: webhookResource(w) }))

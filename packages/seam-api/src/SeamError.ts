@@ -21,7 +21,9 @@ export class SeamError extends Schema.TaggedError<SeamError>()("SeamError", {
   type: Schema.String,
   message: Schema.String,
   validationErrors: Schema.optional(Schema.Record(Schema.String, Schema.Struct({ _errors: Schema.Array(Schema.String) }))),
-  retryAfterSeconds: Schema.optional(Schema.Number)
+  retryAfterSeconds: Schema.optional(Schema.Number),
+  /** What the operator's log gets (a port's own message); never sent to the client. */
+  detail: Schema.optional(Schema.String)
 }) {
   /** The JSON body Seam sends for this error. */
   get body(): { readonly error: Record<string, unknown> } {
@@ -58,6 +60,10 @@ export const routeNotFound = (path: string): SeamError =>
 /** 405 for a method the route does not accept. */
 export const methodNotAllowed = (method: string): SeamError =>
   new SeamError({ status: 405, type: "method_not_allowed", message: `Method ${method} not allowed` })
+
+/** 413: the request body is larger than the server accepts; nothing was read further or changed. */
+export const payloadTooLarge = (max: number): SeamError =>
+  new SeamError({ status: 413, type: "payload_too_large", message: `Request body is larger than ${max} bytes` })
 
 /** 500 `internal_server_error`; the message never carries secrets or stack traces. */
 export const internal = (message = "Internal server error"): SeamError =>
@@ -123,15 +129,39 @@ export const fromCommandRejected = (e: Command.CommandRejected): SeamError => {
   }
 }
 
-/** A port failure behind a route (store down, provider rate limit...). */
-export const fromPortError = (e: PortError.PortError): SeamError =>
-  e.reason === "RateLimited"
-    ? new SeamError({
-        status: 429,
-        type: "rate_limited",
-        message: e.message,
-        ...(e.retryAfter === undefined ? {} : { retryAfterSeconds: Math.ceil(e.retryAfter / 1000) })
-      })
-    : e.reason === "Transient" || e.reason === "Ambiguous"
-      ? new SeamError({ status: 503, type: "service_unavailable", message: e.message })
-      : internal(e.message)
+const portNames: Record<string, string> = {
+  Store: "the workspace's store",
+  CredentialManager: "the credential manager",
+  AccessControl: "the access control system"
+}
+
+/**
+ * A port failure behind a route (store down or full, provider rate limit...). The client gets one
+ * line naming what failed, never the port's own message (it may hold a file path or a host): that
+ * goes to `detail`, for the log. A store that fails to read or write answers a retryable 503 (a full
+ * disk or a lost connection clears; the write did not happen or is settled by a retry), as does any
+ * `Transient` / `Ambiguous` failure; a rate limit is 429 with its retry time.
+ */
+export const fromPortError = (e: PortError.PortError): SeamError => {
+  const what = portNames[e.port] ?? "a dependency"
+  const detail = `${e.port}.${e.method}: ${e.reason}: ${e.message}`
+  if (e.reason === "RateLimited") {
+    return new SeamError({
+      status: 429,
+      type: "rate_limited",
+      message: `Rate limited by ${what}`,
+      detail,
+      ...(e.retryAfter === undefined ? {} : { retryAfterSeconds: Math.ceil(e.retryAfter / 1000) })
+    })
+  }
+  if (e.reason === "Transient" || e.reason === "Ambiguous" || e.port === "Store") {
+    return new SeamError({
+      status: 503,
+      type: "service_unavailable",
+      message: `${what.charAt(0).toUpperCase()}${what.slice(1)} is unavailable: retry later`,
+      detail,
+      retryAfterSeconds: 1
+    })
+  }
+  return new SeamError({ status: 500, type: "internal_server_error", message: `${what.charAt(0).toUpperCase()}${what.slice(1)} failed`, detail })
+}

@@ -108,7 +108,10 @@ export const translator = (ctx: Context, from: FoldState = emptyFold): Translato
     issuedBefore: [...issuedBefore],
     phoneMetadata: Object.fromEntries(phoneMetadata)
   })
-  const translate = ({ seq, event: e }: Store.StoredEvent): ReadonlyArray<SeamEvent> => {
+  // every event names the user identity it is about, so /events/list can filter by user_identity_id
+  const translate = (stored: Store.StoredEvent): ReadonlyArray<SeamEvent> =>
+    translateOne(stored).map((ev) => ({ ...ev, user_identity_id: stored.event.identity }))
+  const translateOne = ({ seq, event: e }: Store.StoredEvent): ReadonlyArray<SeamEvent> => {
     const id = (n = 0) => stableId(`${ctx.workspaceId}|event|${seq}|${n}`)
     const credential = (type: string, credentialId: string, acsSystemId: string, description: string): SeamEvent => ({
       ...base(ctx, id(), type, e.at, description),

@@ -13,7 +13,7 @@ import type { AddressInfo } from "node:net"
 import type { PortError } from "@credsync/core"
 import { Cause, Data, Effect, Exit, Option, Redacted, Scope } from "effect"
 import { type RequestContext, routes } from "./Routes.js"
-import { internal, invalidInput, methodNotAllowed, routeNotFound, SeamError, unauthorized } from "./SeamError.js"
+import { internal, invalidInput, methodNotAllowed, payloadTooLarge, routeNotFound, SeamError, unauthorized } from "./SeamError.js"
 import * as Workspace from "./Workspace.js"
 
 /** A scripted failure: matching requests are answered with `status` instead of their result. */
@@ -74,18 +74,25 @@ const safeDecode = (s: string): string => {
 
 const hashKey = (key: string) => createHash("sha256").update(key).digest("hex")
 
+/** The body was larger than allowed: answered 413, and the connection closed after the answer. */
+class BodyTooLarge extends Error {}
+
 const readBody = (req: IncomingMessage, max: number): Promise<string> =>
   new Promise((resolve, reject) => {
     const chunks: Array<Buffer> = []
     let size = 0
+    // Past the limit the rest is read and dropped, and the 413 goes out once the client has sent it
+    // all: answering mid-upload and closing would reach the client as a reset, not as the 413. A body
+    // that goes on far past the limit is cut off.
     req.on("data", (c: Buffer) => {
       size += c.length
-      if (size > max) {
-        reject(new Error("body too large"))
+      if (size <= max) chunks.push(c)
+      else if (size > 16 * max) {
+        reject(new BodyTooLarge())
         req.destroy()
-      } else chunks.push(c)
+      }
     })
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
+    req.on("end", () => (size > max ? reject(new BodyTooLarge()) : resolve(Buffer.concat(chunks).toString("utf8"))))
     req.on("error", reject)
   })
 
@@ -152,6 +159,8 @@ export const serve = (options: Options): Effect.Effect<Running, ServeError | Por
     }
     const sendError = (res: ServerResponse, e: SeamError, headers: Record<string, string> = {}) =>
       send(res, e.status, e.body, {
+        // a body left unread cannot be skipped: close the connection once the 413 is out
+        ...(e.status === 413 ? { connection: "close" } : {}),
         ...headers,
         ...(e.retryAfterSeconds === undefined ? {} : { "retry-after": String(e.retryAfterSeconds) })
       })
@@ -180,8 +189,8 @@ export const serve = (options: Options): Effect.Effect<Running, ServeError | Por
       let body: string
       try {
         body = await readBody(req, maxBody)
-      } catch {
-        const e = invalidInput("Request body could not be read")
+      } catch (err) {
+        const e = err instanceof BodyTooLarge ? payloadTooLarge(maxBody) : invalidInput("Request body could not be read")
         sendError(res, e, headers)
         return e.status
       }
@@ -245,7 +254,10 @@ export const serve = (options: Options): Effect.Effect<Running, ServeError | Por
         const text = method === "GET" ? "" : await readBody(req, maxBody)
         body = method === "GET" ? fromQuery(url.searchParams) : text.trim() === "" ? {} : JSON.parse(text)
       } catch (e) {
-        const err = invalidInput(e instanceof SyntaxError ? "Request body is not valid JSON" : "Request body could not be read")
+        const err =
+          e instanceof BodyTooLarge
+            ? payloadTooLarge(maxBody)
+            : invalidInput(e instanceof SyntaxError ? "Request body is not valid JSON" : "Request body could not be read")
         sendError(res, err, headers)
         return err.status
       }
@@ -266,6 +278,7 @@ export const serve = (options: Options): Effect.Effect<Running, ServeError | Por
       }
       const failure = Option.getOrUndefined(Cause.findErrorOption(exit.cause))
       if (failure !== undefined) {
+        if (failure.status >= 500 && failure.detail !== undefined) log(`${method} ${path} ${requestId}: ${failure.detail}`)
         sendError(res, failure, headers)
         return failure.status
       }

@@ -22,7 +22,9 @@ export const config = Config.all({
   workspaceName: Config.String("CREDSYNC_SEAM_WORKSPACE_NAME").pipe(Config.withDefault("credsync sandbox")),
   sandbox: Config.Boolean("CREDSYNC_SEAM_SANDBOX").pipe(Config.withDefault(true)),
   issueDelayMs: Config.Int("CREDSYNC_SEAM_ISSUE_DELAY_MS").pipe(Config.withDefault(0)),
-  resyncMs: Config.option(Config.Int("CREDSYNC_SEAM_RESYNC_MS"))
+  resyncMs: Config.option(Config.Int("CREDSYNC_SEAM_RESYNC_MS")),
+  webhookAllowPrivate: Config.Boolean("CREDSYNC_SEAM_WEBHOOK_ALLOW_PRIVATE").pipe(Config.withDefault(false)),
+  maxWebhooks: Config.Int("CREDSYNC_SEAM_MAX_WEBHOOKS").pipe(Config.withDefault(100))
 })
 
 const pair = String.raw`\s*[^\s=,/]+/[^\s=,/]+\s*=\s*[^\s=,]+\s*`
@@ -174,6 +176,7 @@ export const fromEnv = (
         sandbox: c.sandbox,
         ...(stored === undefined ? {} : { persistence: stored }),
         simulator: { issueDelay: c.issueDelayMs },
+        webhooks: { allowPrivateUrls: c.webhookAllowPrivate, maxPerWorkspace: c.maxWebhooks },
         ...(backend === undefined ? {} : { backend }),
         ...Option.match(c.resyncMs, { onNone: () => ({}), onSome: (ms) => ({ engine: { resyncEvery: Duration.millis(ms) } }) })
       }

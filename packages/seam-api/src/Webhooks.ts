@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import * as UrlPolicy from "./internal/urlPolicy.js"
 import { createHmac, randomBytes } from "node:crypto"
 import { Data, Duration, Effect, Redacted, Schedule, Schema } from "effect"
 
@@ -77,6 +78,12 @@ export interface DeliveryOptions {
   readonly takeoverAfter?: Duration.Input | undefined
   /** How often each instance looks for deliveries to take over. Default 5 s. */
   readonly sweepEvery?: Duration.Input | undefined
+  /**
+   * Deliver to loopback, private and link-local addresses too (the workspace's webhook URL policy,
+   * `Workspace.Options.webhooks.allowPrivateUrls`). Default false: the URL's host is resolved again
+   * before each attempt and a non-public address fails the attempt.
+   */
+  readonly allowPrivateUrls?: boolean | undefined
 }
 
 /** The default retry schedule: exponential from 1 s, 6 retries. */
@@ -95,10 +102,14 @@ export const post = (webhook: Webhook, messageId: string, event: unknown, option
   const timeout = Duration.toMillis(Duration.fromInputUnsafe(options.timeout ?? "10 seconds"))
   return Effect.tryPromise({
     try: async () => {
+      const refused = await UrlPolicy.check(webhook.url, options.allowPrivateUrls === true)
+      if (refused !== undefined) throw new Error(refused)
       const response = await fetch(webhook.url, {
         method: "POST",
         headers: headers(webhook.secret, messageId, body, Date.now()),
         body,
+        // a redirect could lead anywhere, past the URL policy: a 3xx is a failed delivery
+        redirect: "manual",
         signal: AbortSignal.timeout(timeout)
       })
       await response.body?.cancel()

@@ -49,7 +49,7 @@ import {
   Store as StoreTag
 } from "@credsync/core"
 import { OrigoEvents } from "@credsync/adapter-hid-origo"
-import { Cause, Clock, Duration, Effect, Option, Queue, type Redacted, Schedule, Schema, type Scope, Stream } from "effect"
+import { Cause, Clock, Duration, Effect, Option, Queue, type Redacted, Schedule, Schema, type Scope, Semaphore, Stream } from "effect"
 import * as HidOrigo from "./HidOrigo.js"
 import * as AcsUsers from "./internal/acsUsers.js"
 import * as EventLog from "./internal/eventLog.js"
@@ -94,10 +94,28 @@ export interface Options {
   readonly backend?: { readonly _tag: "simulator" } | HidOrigo.Backend | undefined
   readonly engine?: Engine.Config | undefined
   readonly webhookDelivery?: Webhooks.DeliveryOptions | undefined
+  /** The webhook URL policy and cap (see {@link WebhookPolicy}). */
+  readonly webhooks?: Partial<WebhookPolicy> | undefined
   /** Fallback poll of the event log and provider callbacks, in ms. Default 250. */
   readonly tickMs?: number | undefined
   /** Where background failures are reported. Default: nowhere. */
   readonly log?: ((line: string) => void) | undefined
+}
+
+/**
+ * Which webhooks a workspace may register.
+ *
+ * @since 0.2.0
+ */
+export interface WebhookPolicy {
+  /**
+   * Accept URLs naming loopback, private, link-local or reserved addresses (and deliver to them).
+   * Default false: a webhook is a request the server makes into its own network on a caller's
+   * behalf. Tests with a receiver on 127.0.0.1 turn it on.
+   */
+  readonly allowPrivateUrls: boolean
+  /** Most webhooks one workspace may have. Default 100. */
+  readonly maxPerWorkspace: number
 }
 
 /** An ACS user as the API knows it (the ACS port keeps only id, name and email). */
@@ -181,6 +199,7 @@ export interface Workspace {
   readonly acsUsers: AcsUserDirectory
   readonly phones: PhoneDirectory
   readonly webhooks: WebhookDirectory
+  readonly webhookPolicy: WebhookPolicy
   /** Bring the Seam event log up to date with the store, then return it (oldest first). */
   readonly events: Effect.Effect<ReadonlyArray<SeamEvents.SeamEvent>, PortError.PortError>
   /** One Seam event, after bringing the log up to date. */
@@ -197,6 +216,12 @@ export interface Workspace {
   readonly find: (key: string) => Effect.Effect<Identity.IdentityState | undefined, PortError.PortError>
   /** Email address and phone number claims (unique per workspace, also across instances; the engine has no such key). */
   readonly profiles: ProfileIndex.ProfileIndex
+  /**
+   * Run an API check-and-act that spans several calls (check an identity's ACS users, create one in
+   * the ACS, link it) with no other such sequence of this instance in between, so that a request
+   * rejected by the check changes nothing.
+   */
+  readonly exclusive: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 }
 
 const withUuidSystems = (workspaceId: string, options: Simulator.Options = {}, hid: boolean): Simulator.Options => ({
@@ -408,12 +433,16 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
               return observations.length
             })
 
+    const webhookPolicy: WebhookPolicy = {
+      allowPrivateUrls: options.webhooks?.allowPrivateUrls ?? false,
+      maxPerWorkspace: options.webhooks?.maxPerWorkspace ?? 100
+    }
     const eventLog = yield* EventLog.make({
       records,
       store,
       ctx,
       owner: instance,
-      delivery: options.webhookDelivery ?? {},
+      delivery: { ...options.webhookDelivery, allowPrivateUrls: webhookPolicy.allowPrivateUrls },
       webhooks: webhooks.list,
       webhook: webhooks.get,
       log: say,
@@ -466,6 +495,12 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
     }
 
     const profiles = ProfileIndex.make(records, identities, identity, exists)
+    const exclusive = Semaphore.makeUnsafe(1).withPermits(1)
+    // The ACS call of /acs/users/create is retried as the engine retries its own calls: a Transient
+    // failure means the call did not happen, so a retry cannot create a second user.
+    const retry = options.engine?.retry ?? Engine.defaultRetry
+    const createAcsUser = (user: AcsUsers.NewAcsUser) =>
+      acsUsers.create(user).pipe(Effect.retry({ schedule: retry, while: (e) => e.reason === "Transient" }))
 
     return {
       id: options.id,
@@ -491,9 +526,10 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
       managers: manager.systems,
       acsSystems: acs.systems,
       acs,
-      acsUsers: { get: acsUsers.get, list: acsUsers.list, create: acsUsers.create },
+      acsUsers: { get: acsUsers.get, list: acsUsers.list, create: createAcsUser },
       phones,
       webhooks,
+      webhookPolicy,
       events: Effect.andThen(eventLog.sync, eventLog.list),
       event: (id) => Effect.andThen(eventLog.sync, eventLog.get(id)),
       publish,
@@ -501,6 +537,7 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
       identities,
       identity,
       find,
-      profiles
+      profiles,
+      exclusive
     } satisfies Workspace
   })

@@ -47,7 +47,8 @@ const logOn = (records: Records.RecordsShape, store: Store.StoreShape, owner: st
     store,
     ctx: { workspaceId: "ws", connectedAccountId: "ca" },
     owner,
-    delivery: { takeoverAfter: "30 seconds" },
+    // the receiver is on loopback
+    delivery: { takeoverAfter: "30 seconds", allowPrivateUrls: true },
     webhooks: Effect.succeed([webhook]),
     webhook: (id) => Effect.succeed(id === webhook.webhook_id ? webhook : undefined),
     onDomainEvent: () => Effect.void,

@@ -94,7 +94,9 @@ describe.each([
           tickMs: 20,
           persistence: Persistence.layer(persistence),
           sharedSimulator: provider,
-          webhookDelivery: { takeoverAfter: "1 second", sweepEvery: "100 millis" }
+          webhookDelivery: { takeoverAfter: "1 second", sweepEvery: "100 millis" },
+          // the receiver is on loopback
+          webhooks: { allowPrivateUrls: true }
         }
       ]
     })

@@ -49,7 +49,9 @@ describe.each(stores)("a restart on the same store: %s", (_name, store) => {
           apiKeys: [Redacted.make(workspace.key)],
           tickMs: 20,
           persistence,
-          webhookDelivery: { takeoverAfter: "1 second", sweepEvery: "100 millis" }
+          webhookDelivery: { takeoverAfter: "1 second", sweepEvery: "100 millis" },
+          // the receiver is on loopback
+          webhooks: { allowPrivateUrls: true }
         }
       ]
     }

@@ -18,7 +18,7 @@ let hooks: Awaited<ReturnType<typeof receiver>>
 
 beforeAll(async () => {
   hooks = await receiver()
-  server = await Server.start({ workspaces: [{ id: A.id, apiKeys: [Redacted.make(A.key)], tickMs: 20 }] })
+  server = await Server.start({ workspaces: [{ id: A.id, apiKeys: [Redacted.make(A.key)], tickMs: 20, webhooks: { allowPrivateUrls: true } }] })
 })
 afterAll(async () => {
   await server?.close()
