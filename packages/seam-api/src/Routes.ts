@@ -5,15 +5,16 @@
  *
  * @since 0.1.0
  */
-import type { Command, Identity, PortError } from "@credsync/core"
+import type { Command, Identity, } from "@credsync/core"
 import { Effect, Redacted, Schema } from "effect"
 import { newId } from "./internal/ids.js"
+import { Id, IsoDate, identityOf, opt, orNotFound, port, type RequestContext, type Route, route } from "./internal/route.js"
 import { type Page, paginate } from "./internal/pagination.js"
 import * as Resources from "./Resources.js"
+import * as ClientSessions from "./routes/clientSessions.js"
 import {
   fromCommandRejected,
   fromPortError,
-  fromSchemaError,
   invalidField,
   notFound,
   type SeamError,
@@ -24,60 +25,18 @@ import * as UrlPolicy from "./internal/urlPolicy.js"
 import * as Webhooks from "./Webhooks.js"
 import type { AcsUserRecord, Workspace } from "./Workspace.js"
 
-/** What a handler knows about the request. */
-export interface RequestContext {
-  readonly ws: Workspace
-  /** `http://host:port`, for `next_page_url`. */
-  readonly origin: string
-  readonly path: string
-}
-
-/** A JSON response body without `ok` (added by the server). */
-export type Body = { readonly [key: string]: unknown }
-
-/** How a route may be called: `read` routes also answer GET, `delete` routes also DELETE. */
-export type Kind = "read" | "write" | "delete"
-
-/** One route. */
-export interface Route {
-  readonly kind: Kind
-  /** Decode the body, then run. */
-  readonly handle: (ctx: RequestContext, body: unknown) => Effect.Effect<Body, SeamError>
-}
-
-const route = <S extends Schema.Decoder<unknown>>(
-  kind: Kind,
-  schema: S,
-  run: (ctx: RequestContext, input: S["Type"]) => Effect.Effect<Body, SeamError>
-): Route => {
-  const decode = Schema.decodeUnknownEffect(schema)
-  return {
-    kind,
-    handle: (ctx, body) =>
-      decode(body, { errors: "all", onExcessProperty: "ignore" }).pipe(
-        Effect.mapError(fromSchemaError),
-        Effect.flatMap((input) => run(ctx, input))
-      )
-  }
-}
+export type { Body, Kind, RequestContext, Route } from "./internal/route.js"
 
 // --- shared pieces ------------------------------------------------------------------------------
 
-const Id = Schema.NonEmptyString
-const opt = Schema.optional
 const Limit = opt(Schema.Int.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(10_000)))
 const Cursor = opt(Schema.NullOr(Schema.String))
 const Email = Schema.String.check(Schema.isPattern(/^[^@\s]+@[^@\s]+$/, { message: "Invalid email" }))
 const PhoneNumber = Schema.String.check(
   Schema.isPattern(/^\+[1-9]\d{1,14}$/, { message: "Invalid phone number, expected E.164 such as +15555550100" })
 )
-const IsoDate = Schema.String.check(
-  Schema.makeFilter((s: string) => !Number.isNaN(Date.parse(s)) || "Expected an ISO 8601 date-time")
-)
 const Metadata = Schema.Record(Schema.String, Schema.Union([Schema.String, Schema.Boolean]))
 
-const port = <A>(eff: Effect.Effect<A, PortError.PortError>): Effect.Effect<A, SeamError> =>
-  Effect.mapError(eff, fromPortError)
 
 /** Run a host command on the engine; a rejection becomes Seam's error for it. */
 const exec = (
@@ -89,10 +48,6 @@ const exec = (
     Effect.tap(() => ws.wake)
   )
 
-const orNotFound =
-  (resource: string) =>
-  <A>(a: A | undefined): Effect.Effect<A, SeamError> =>
-    a === undefined ? Effect.fail(notFound(resource)) : Effect.succeed(a)
 
 /** Sort key of a listed resource: creation time, then id (unique). */
 const keyBy =
@@ -113,7 +68,6 @@ const page = <A extends Resources.Resource>(
 const beforeFilter = (createdBefore: string | undefined) => (r: Resources.Resource) =>
   createdBefore === undefined || Date.parse(String(r.created_at)) < Date.parse(createdBefore)
 
-const identityOf = (ws: Workspace, id: string) => Effect.flatMap(port(ws.identity(id)), orNotFound("user_identity"))
 
 const findIn = (ws: Workspace, key: string, resource: string) =>
   Effect.flatMap(port(ws.find(key)), orNotFound(resource))
@@ -706,6 +660,48 @@ const credentialsRoutes: Record<string, Route> = {
         return { acs_credentials: p.items, pagination: p.pagination }
       })
   ),
+  // A multi-phone sync credential belongs to its ACS user for life (its phone credentials are assigned
+  // to that user at the ACS): assigning it to the user it has is a no-op, anything else is refused.
+  "/acs/credentials/assign": route(
+    "write",
+    Schema.Struct({ acs_credential_id: Id, acs_user_id: opt(Id), user_identity_id: opt(Id) }),
+    ({ ws }, input) =>
+      Effect.gen(function* () {
+        const s = yield* findIn(ws, `credential:${input.acs_credential_id}`, "acs_credential")
+        const credential = yield* orNotFound("acs_credential")(Resources.credentials(ws, s).find((c) => c.acs_credential_id === input.acs_credential_id))
+        if (input.acs_user_id === undefined && input.user_identity_id === undefined) {
+          return yield* Effect.fail(invalidField("acs_user_id", "acs_user_id or user_identity_id is required"))
+        }
+        if (input.acs_user_id !== undefined && input.acs_user_id !== credential.acs_user_id) {
+          yield* acsUserOf(ws, input.acs_user_id)
+          return yield* Effect.fail(
+            invalidField("acs_user_id", "A multi-phone sync credential stays with the ACS user it was created for: create one for the other user instead")
+          )
+        }
+        if (input.user_identity_id !== undefined && input.user_identity_id !== s.id) {
+          yield* identityOf(ws, input.user_identity_id)
+          return yield* Effect.fail(
+            invalidField("user_identity_id", "A multi-phone sync credential stays with the user identity it was created for")
+          )
+        }
+        return { acs_credential: credential }
+      })
+  ),
+  "/acs/credentials/unassign": route(
+    "write",
+    Schema.Struct({ acs_credential_id: Id, acs_user_id: opt(Id), user_identity_id: opt(Id) }),
+    ({ ws }, input) =>
+      Effect.gen(function* () {
+        const s = yield* findIn(ws, `credential:${input.acs_credential_id}`, "acs_credential")
+        yield* orNotFound("acs_credential")(Resources.credentials(ws, s).find((c) => c.acs_credential_id === input.acs_credential_id))
+        return yield* Effect.fail(
+          invalidField(
+            "acs_credential_id",
+            "A multi-phone sync credential cannot be unassigned from its ACS user: delete it (or deactivate the phone) to revoke access"
+          )
+        )
+      })
+  ),
   "/acs/credentials/delete": route("delete", Schema.Struct({ acs_credential_id: Id }), ({ ws }, input) =>
     Effect.gen(function* () {
       const s = yield* findIn(ws, `credential:${input.acs_credential_id}`, "acs_credential")
@@ -924,6 +920,14 @@ const webhooks: Record<string, Route> = {
   "/webhooks/list": route("read", Schema.Struct({}), ({ ws }) =>
     Effect.map(port(ws.webhooks.list), (all) => ({ webhooks: all.map(webhookResource) }))
   ),
+  "/webhooks/update": route(
+    "write",
+    Schema.Struct({ webhook_id: Id, event_types: Schema.Array(Schema.NonEmptyString) }),
+    ({ ws }, input) =>
+      Effect.flatMap(port(ws.webhooks.update(input.webhook_id, input.event_types)), (updated) =>
+        updated ? Effect.succeed({}) : Effect.fail(notFound("webhook"))
+      )
+  ),
   "/webhooks/delete": route("delete", Schema.Struct({ webhook_id: Id }), ({ ws }, input) =>
     Effect.flatMap(port(ws.webhooks.remove(input.webhook_id)), (removed) => (removed ? Effect.succeed({}) : Effect.fail(notFound("webhook"))))
   )
@@ -941,5 +945,6 @@ export const routes: Readonly<Record<string, Route>> = {
   ...credentialsRoutes,
   ...phones,
   ...events,
-  ...webhooks
+  ...webhooks,
+  ...ClientSessions.routes
 }

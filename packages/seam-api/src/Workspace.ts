@@ -155,6 +155,8 @@ export interface WebhookDirectory {
   readonly get: (id: string) => Effect.Effect<Webhooks.Webhook | undefined, PortError.PortError>
   readonly list: Effect.Effect<ReadonlyArray<Webhooks.Webhook>, PortError.PortError>
   readonly create: (webhook: Webhooks.Webhook) => Effect.Effect<void, PortError.PortError>
+  /** Replace the event types a webhook wants; `false` when there is no such webhook. */
+  readonly update: (id: string, eventTypes: ReadonlyArray<string>) => Effect.Effect<boolean, PortError.PortError>
   /** `false` when there was no such webhook. */
   readonly remove: (id: string) => Effect.Effect<boolean, PortError.PortError>
 }
@@ -348,6 +350,10 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
       get: (id) => Effect.map(Rec.get(records, Webhook, id), (o) => Option.getOrUndefined(Option.map(o, (r) => r.value))),
       list: Effect.map(Rec.all(records, Webhook), (rows) => rows.map((r) => r.value)),
       create: (w) => Effect.asVoid(Rec.create(records, Webhook, w.webhook_id, w)),
+      update: (id, eventTypes) =>
+        Rec.modify(records, Webhook, id, (current): Rec.Change<Webhooks.Webhook, boolean> =>
+          current === undefined ? { _tag: "Keep", result: false } : { _tag: "Put", value: { ...current.value, event_types: eventTypes }, result: true }
+        ),
       remove: (id) =>
         Rec.modify(records, Webhook, id, (current): Rec.Change<Webhooks.Webhook, boolean> =>
           current === undefined ? { _tag: "Keep", result: false } : { _tag: "Remove", result: true }

@@ -233,3 +233,48 @@ describe("honest flags and filters", () => {
     expect(await seam.events.list({ since: new Date(0).toISOString(), user_identity_id: other.user_identity_id })).toEqual([])
   })
 })
+
+describe("routes an app following Seam's flow calls", () => {
+  it("/client_sessions/create|get_or_create|get|list|delete: a session for one user identity, shaped as Seam's", async () => {
+    const identity = await seam.userIdentities.create({ user_identity_key: `phone-app-${randomUUID()}` })
+    const created = await seam.clientSessions.create({ user_identity_id: identity.user_identity_id })
+    schemas.client_session.parse(created)
+    expect(created.token).toMatch(/^seam_cst/)
+    expect(created.user_identity_id).toBe(identity.user_identity_id)
+    const again = await seam.clientSessions.getOrCreate({ user_identity_id: identity.user_identity_id })
+    expect(again.client_session_id).toBe(created.client_session_id)
+    expect((await seam.clientSessions.get({ client_session_id: created.client_session_id })).token).toBe(created.token)
+    expect((await seam.clientSessions.list({ user_identity_id: identity.user_identity_id })).map((s) => s.client_session_id)).toEqual([
+      created.client_session_id
+    ])
+    const before = await seam.clientSessions.list()
+    expect(await failure(seam.clientSessions.create({ user_identity_id: randomUUID() }))).toMatchObject({ code: "user_identity_not_found" })
+    await invalidField(seam.clientSessions.create({ user_identity_id: identity.user_identity_id, expires_at: new Date(0) }), "expires_at")
+    expect(await seam.clientSessions.list()).toEqual(before)
+    await seam.clientSessions.delete({ client_session_id: created.client_session_id })
+    expect(await failure(seam.clientSessions.get({ client_session_id: created.client_session_id }))).toMatchObject({ code: "client_session_not_found" })
+  })
+
+  it("/webhooks/update replaces the event types; /acs/credentials/assign|unassign answer for a multi-phone sync credential", async () => {
+    const hooks = client(W.key, server.url)
+    const [first] = await hooks.webhooks.list()
+    if (first === undefined) throw new Error("no webhook")
+    await hooks.webhooks.update({ webhook_id: first.webhook_id, event_types: ["phone.deactivated"] })
+    expect((await hooks.webhooks.get({ webhook_id: first.webhook_id })).event_types).toEqual(["phone.deactivated"])
+    expect(await failure(hooks.webhooks.update({ webhook_id: randomUUID(), event_types: [] }))).toMatchObject({ code: "webhook_not_found" })
+
+    const identity = await seam.userIdentities.create({ user_identity_key: `assign-${randomUUID()}` })
+    const acsUser = await seam.acs.users.create({ acs_system_id: acsSystemId, full_name: "Assign", user_identity_id: identity.user_identity_id })
+    const other = await seam.acs.users.create({ acs_system_id: acsSystemId, full_name: "Other" })
+    const params = { access_method: "mobile_key" as const, is_multi_phone_sync_credential: true, acs_user_id: acsUser.acs_user_id, facility_code: "12" }
+    const parent = await seam.acs.credentials.create(params)
+    // the SDK drops the body of assign; Seam's OpenAPI document says it is the credential
+    const same = await raw("/acs/credentials/assign", JSON.stringify({ acs_credential_id: parent.acs_credential_id, acs_user_id: acsUser.acs_user_id }))
+    const body: unknown = await same.json()
+    schemas.acs_credential.parse(typeof body === "object" && body !== null && "acs_credential" in body ? body.acs_credential : undefined)
+    const credentials = await seam.acs.credentials.list()
+    await invalidField(seam.acs.credentials.assign({ acs_credential_id: parent.acs_credential_id, acs_user_id: other.acs_user_id }), "acs_user_id")
+    await invalidField(seam.acs.credentials.unassign({ acs_credential_id: parent.acs_credential_id, acs_user_id: acsUser.acs_user_id }), "acs_credential_id")
+    expect(await seam.acs.credentials.list()).toEqual(credentials)
+  })
+})
