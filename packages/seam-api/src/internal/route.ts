@@ -26,6 +26,8 @@ export type Kind = "read" | "write" | "delete"
 /** One route. */
 export interface Route {
   readonly kind: Kind
+  /** The body's field names (for documents and generated tests). */
+  readonly fields: ReadonlyArray<string>
   /** Decode the body, then run. */
   readonly handle: (ctx: RequestContext, body: unknown) => Effect.Effect<Body, SeamError>
 }
@@ -38,6 +40,7 @@ export const route = <S extends Schema.Decoder<unknown>>(
   const decode = Schema.decodeUnknownEffect(schema)
   return {
     kind,
+    fields: Schema.isSchema(schema) && "fields" in schema && typeof schema.fields === "object" && schema.fields !== null ? Object.keys(schema.fields) : [],
     handle: (ctx, body) =>
       decode(body, { errors: "all", onExcessProperty: "ignore" }).pipe(
         Effect.mapError(fromSchemaError),
