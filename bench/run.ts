@@ -33,7 +33,7 @@ const converge = (n: number, faults?: { transient: number; lostResponse: number 
     const watch = Effect.sync(() => {
       maxPerEndpoint = Math.max(maxPerEndpoint, Fleet.liveStats(fleet.sim).maxPerEndpoint)
     })
-    // §2.3 watched at observed moments while converging (only in the faulty run: it costs O(fleet))
+    // invariant item 3 (docs/design.md) watched at observed moments while converging (only in the faulty run: it costs O(fleet))
     if (faults !== undefined) yield* Effect.forkChild(Effect.repeat(watch, Schedule.spaced("20 millis")))
     const t = performance.now()
     yield* Fleet.converge(fleet, n, 3, new Set())

@@ -1,5 +1,5 @@
 /**
- * The direct HID Origo flow (design.md §4), end to end on loopback: the engine on the real HID Origo
+ * The direct HID Origo flow (docs/design.md, "The flows"), end to end on loopback: the engine on the real HID Origo
  * adapter (HTTP client + CredentialManager + callback intake), against the local HID Origo fake started
  * in-process on 127.0.0.1, with the in-memory ACS and store. Real time, no account needed.
  *

@@ -1,5 +1,5 @@
 /**
- * The seed document's flow ("Issuing mobile credentials from an access control system"), written
+ * The flow of Seam's guide "Issuing mobile credentials from an access control system" (docs/design.md), written
  * with Seam's official TypeScript client against a self-hosted, Seam-compatible credsync started
  * in-process on 127.0.0.1. Only the endpoint and the key differ from code written for Seam itself.
  *

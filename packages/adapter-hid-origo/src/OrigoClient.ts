@@ -21,7 +21,11 @@ export interface Endpoints {
   readonly callbacks?: string | undefined
 }
 
-/** @since 0.1.0 */
+/**
+ * Base URLs of HID's `cert` and `production` environments (identity provider, Mobile Identities, events, callbacks).
+ *
+ * @since 0.1.0
+ */
 export const environments = {
   production: {
     idp: "https://api.origo.hidglobal.com",
@@ -37,7 +41,11 @@ export const environments = {
   }
 } as const satisfies Record<string, Endpoints>
 
-/** @since 0.1.0 */
+/**
+ * Everything the HID Origo client needs: credentials, application headers, environment and, optionally, explicit base URLs.
+ *
+ * @since 0.1.0
+ */
 export interface OrigoConfig {
   /** `{organizationId}-OSRV...`; the organization id is the text before the first `-`. */
   readonly clientId: string
@@ -60,7 +68,11 @@ export interface OrigoConfig {
 
 // ---------------------------------------------------------------------------------------------- model
 
-/** @since 0.1.0 */
+/**
+ * A credential as HID Origo reports it on a credential container (its id, part number, status and card number).
+ *
+ * @since 0.1.0
+ */
 export interface OrigoCredential {
   readonly id: string
   readonly partNumber: string
@@ -68,7 +80,11 @@ export interface OrigoCredential {
   readonly cardNumber: string | undefined
 }
 
-/** @since 0.1.0 */
+/**
+ * A credential container (HID's endpoint): one enrolled install of the app on a phone.
+ *
+ * @since 0.1.0
+ */
 export interface OrigoContainer {
   readonly id: string
   readonly status: string
@@ -76,7 +92,11 @@ export interface OrigoContainer {
   readonly credentials: ReadonlyArray<OrigoCredential>
 }
 
-/** @since 0.1.0 */
+/**
+ * An invitation whose code the phone app redeems with HID's mobile SDK.
+ *
+ * @since 0.1.0
+ */
 export interface OrigoInvitation {
   readonly id: string
   readonly code: string
@@ -94,14 +114,22 @@ export interface OrigoUser {
   readonly containers: ReadonlyArray<OrigoContainer>
 }
 
-/** @since 0.1.0 */
+/**
+ * One page of an organization's users (SCIM listing).
+ *
+ * @since 0.1.0
+ */
 export interface UserPage {
   readonly totalResults: number
   readonly startIndex: number
   readonly users: ReadonlyArray<OrigoUser>
 }
 
-/** @since 0.1.0 */
+/**
+ * A part number of the organization: the card product a credential is issued from.
+ *
+ * @since 0.1.0
+ */
 export interface OrigoPartNumber {
   readonly id: string
   readonly partNumber: string
@@ -114,6 +142,7 @@ export interface OrigoPartNumber {
   readonly formatNumber: string | undefined
 }
 
+/** What creating a HID user takes: the external id (the identity id) and optional name and email. */
 export interface NewUser {
   readonly externalId: string
   readonly email?: string | undefined
@@ -121,7 +150,11 @@ export interface NewUser {
   readonly familyName?: string | undefined
 }
 
-/** @since 0.1.0 */
+/**
+ * The HID Origo Mobile Identities v2.2 calls the adapter uses, each an Effect failing with `PortError`.
+ *
+ * @since 0.1.0
+ */
 export interface OrigoClientShape {
   readonly organizationId: string
   readonly endpoints: Endpoints
@@ -163,7 +196,11 @@ export interface OrigoClientShape {
   }) => Effect.Effect<{ readonly id: string }, PortError.PortError>
 }
 
-/** @since 0.1.0 */
+/**
+ * Service tag of the HID Origo HTTP client.
+ *
+ * @since 0.1.0
+ */
 export class OrigoClient extends Context.Service<OrigoClient, OrigoClientShape>()("@credsync/adapter-hid-origo/OrigoClient") {}
 
 // ---------------------------------------------------------------------------------------------- helpers
@@ -518,7 +555,11 @@ const transportError = (op: string, method: string, path: string, mutating: bool
 
 // ---------------------------------------------------------------------------------------------- layers
 
-/** @since 0.1.0 */
+/**
+ * The HID Origo client as a layer, from an explicit configuration (see `layerConfig` to read it from the environment).
+ *
+ * @since 0.1.0
+ */
 export const layer = (config: OrigoConfig): Layer.Layer<OrigoClient> => Layer.effect(OrigoClient, make(config))
 
 /**

@@ -27,7 +27,11 @@ export type Authentication =
   | { readonly _tag: "Header"; readonly name: string; readonly secret: Redacted.Redacted<string> }
   | { readonly _tag: "None" }
 
-/** @since 0.1.0 */
+/**
+ * Options of the HID callback intake: the manager's system id, how callbacks are authenticated, polling.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   readonly system: Ids.AcsSystemId
   readonly authentication: Authentication
@@ -39,7 +43,11 @@ export interface CallbackRequest {
   readonly body: string | Uint8Array
 }
 
-/** @since 0.1.0 */
+/**
+ * Turns HID's CloudEvents callbacks (and polled events) into observations for `Engine.ingest`.
+ *
+ * @since 0.1.0
+ */
 export interface OrigoEventsShape {
   /**
    * Authenticates, decodes and translates one delivery. Answer HID 200 on success. Unknown event types are
@@ -53,7 +61,11 @@ export interface OrigoEventsShape {
   readonly poll: (users: ReadonlyArray<Ids.ProviderRef>) => Effect.Effect<ReadonlyArray<Observation.Observation>, PortError.PortError>
 }
 
-/** @since 0.1.0 */
+/**
+ * Service tag of the HID Origo callback intake.
+ *
+ * @since 0.1.0
+ */
 export class OrigoEvents extends Context.Service<OrigoEvents, OrigoEventsShape>()("@credsync/adapter-hid-origo/OrigoEvents") {}
 
 // ---------------------------------------------------------------------------------------------- wire
@@ -150,7 +162,11 @@ const decodeBatch = (request: CallbackRequest): Effect.Effect<ReadonlyArray<Deco
 
 // ---------------------------------------------------------------------------------------------- make
 
-/** @since 0.1.0 */
+/**
+ * Build the callback intake over an Origo client.
+ *
+ * @since 0.1.0
+ */
 export const make = Effect.fnUntraced(function* (client: OrigoClientShape, options: Options) {
   const managerId = options.system
   const ref = IdsSchema.ProviderRef.make
@@ -279,7 +295,11 @@ export const make = Effect.fnUntraced(function* (client: OrigoClientShape, optio
   return OrigoEvents.of({ ingest, poll })
 })
 
-/** @since 0.1.0 */
+/**
+ * The HID Origo callback intake as a layer, over an `OrigoClient`.
+ *
+ * @since 0.1.0
+ */
 export const layer = (options: Options): Layer.Layer<OrigoEvents, never, OrigoClient> =>
   Layer.effect(
     OrigoEvents,

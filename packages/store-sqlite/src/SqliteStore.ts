@@ -14,7 +14,7 @@
  * Durability: `journal_mode = WAL` with `synchronous = NORMAL` by default. A commit is in the WAL
  * file (in the OS page cache) when `save` returns, so a killed process (SIGKILL, crash, OOM) loses
  * no accepted request; only an OS crash or power loss can lose the last few transactions (never
- * corrupt the file). That is design.md §2 item 4 (a crash of the engine *process*). Pass
+ * corrupt the file). That is invariant item 4 in docs/design.md (a crash of the engine *process*). Pass
  * `synchronous: "FULL"` to also fsync the WAL on every commit and survive power loss, at a large
  * throughput cost.
  *
@@ -44,6 +44,8 @@ import { EventRow, IdColumn, IdColumns, IntColumn, NullableNumber, StateRow } fr
 export const schemaVersion: number = LATEST_VERSION
 
 /**
+ * Options of the SQLite store.
+ *
  * @since 0.1.0
  */
 export interface Options {

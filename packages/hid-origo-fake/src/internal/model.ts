@@ -44,6 +44,7 @@ export interface Container {
   lastModified: number
 }
 
+/** The device a simulated phone app reports when it redeems an invitation. */
 export interface DeviceInfo {
   readonly osVersion: string
   readonly manufacturer: string
