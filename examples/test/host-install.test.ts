@@ -36,6 +36,7 @@ const libraries: ReadonlyArray<Library> = [
   { dir: "adapter-hid-origo", install: true },
   { dir: "hid-origo-fake", install: true },
   { dir: "sim-server", install: true },
+  { dir: "cli", install: true },
   { dir: "adapter-seam", install: { packOnly: "its @seamapi client is a large download; the manifest is checked" } },
   {
     dir: "seam-api",
