@@ -22,6 +22,8 @@ interface Library {
   readonly native?: ReadonlyArray<string>
   /** Not part of the run yet, with the reason (shown as a skipped test). */
   readonly pending?: string
+  /** Statements run by plain Node in the host project after the imports (the package as `pkg`). */
+  readonly smoke?: string
 }
 
 const libraries: ReadonlyArray<Library> = [
@@ -31,7 +33,9 @@ const libraries: ReadonlyArray<Library> = [
     dir: "store-sqlite",
     install: true,
     native: ["better-sqlite3"],
-    pending: "store-sqlite is being ported to the changed Store port (leases) and does not build yet"
+    pending: "store-sqlite is being ported to the changed Store port (leases) and does not build yet",
+    // opens a database, so the native binding really loads
+    smoke: `await Effect.runPromise(Effect.scoped(pkg.SqliteStore.make({ filename: ":memory:" })))`
   },
   { dir: "adapter-hid-origo", install: true },
   { dir: "hid-origo-fake", install: true },
@@ -40,7 +44,7 @@ const libraries: ReadonlyArray<Library> = [
   { dir: "adapter-seam", install: { packOnly: "its @seamapi client is a large download; the manifest is checked" } },
   {
     dir: "seam-api",
-    install: { packOnly: "it depends on store-sqlite" },
+    install: true,
     pending: "it depends on store-sqlite, which does not build yet"
   },
   { dir: "testkit", install: { packOnly: "its peers are a test runner (vitest) a host brings itself" } }
@@ -131,9 +135,12 @@ beforeAll(async () => {
   const names = installed.map((l) => manifestOf(l.dir).name)
   writeFileSync(
     join(host(), "src/imports.ts"),
-    `${names.map((n, i) => `import * as m${i} from "${n}"`).join("\n")}\n` +
+    `import { Effect } from "effect"\n${names.map((n, i) => `import * as m${i} from "${n}"`).join("\n")}\n` +
       `const loaded: ReadonlyArray<object> = [${names.map((_, i) => `m${i}`).join(", ")}]\n` +
-      `console.log(\`\${loaded.filter((m) => Object.keys(m).length > 0).length} packages loaded\`)\n`
+      installed
+        .flatMap((l, i) => (l.smoke === undefined ? [] : [`{\n  const pkg = m${i}\n  ${l.smoke}\n}`]))
+        .join("\n") +
+      `\nconsole.log(\`\${loaded.filter((m) => Object.keys(m).length > 0).length} packages loaded\`)\nvoid Effect.void\n`
   )
   // npm's own scripts are skipped: native builds are copied from the workspace below (a host's npm
   // would compile them, which takes a minute without a prebuilt binary)
