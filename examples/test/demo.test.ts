@@ -74,6 +74,10 @@ describe("the demo (pnpm demo)", () => {
     expect(bogus.stderr).toContain("Unrecognized flag: --bogus")
     expect(bogus.stderr).toContain("usage: demo [flags]")
     expect(bogus.stdout).not.toContain("credsync demo:")
+    // `pnpm demo -- --bogus` passes the `--` on: it is not an argument
+    const viaPnpm = demo("--", "--bogus")
+    expect(viaPnpm.status).toBe(2)
+    expect(viaPnpm.stderr).toContain("Unrecognized flag: --bogus")
     const help = demo("--help")
     expect(help.status).toBe(0)
     expect(help.stdout).toContain("--db string")

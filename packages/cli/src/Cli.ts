@@ -22,6 +22,12 @@ const writeTo =
     })
 const write = (stream: NodeJS.WriteStream) => () => Sink.forEach(writeTo(stream))
 
+/** The program's arguments. `pnpm <script> -- --flag` passes the `--` through: it is dropped. */
+const programArgs = (): ReadonlyArray<string> => {
+  const args = process.argv.slice(2)
+  return args[0] === "--" ? args.slice(1) : args
+}
+
 /** Help shows the built-in `--help` and `--version`, not effect/cli's wizard, completions or log level. */
 const withoutExtras = (doc: HelpDoc.HelpDoc): HelpDoc.HelpDoc => ({
   ...doc,
@@ -29,7 +35,8 @@ const withoutExtras = (doc: HelpDoc.HelpDoc): HelpDoc.HelpDoc => ({
 })
 
 /**
- * The services `effect/cli` needs, from Node's `process`: arguments (`process.argv` after the script),
+ * The services `effect/cli` needs, from Node's `process`: arguments (`process.argv` after the script,
+ * without the `--` that `pnpm <script> -- …` passes on),
  * standard output and error, and the terminal's width. Reading input, the file system and child
  * processes are not provided (they die if used).
  *
@@ -41,7 +48,7 @@ export const layer: Layer.Layer<Command.Environment> = Layer.mergeAll(
   Layer.succeed(
     Stdio.Stdio,
     Stdio.make({
-      args: Effect.sync(() => process.argv.slice(2)),
+      args: Effect.sync(programArgs),
       stdout: write(process.stdout),
       stderr: write(process.stderr),
       stdin: Stream.empty,
@@ -166,7 +173,7 @@ export const run = <Name extends string, Input, ContextInput, E>(
   command: Command.Command<Name, Input, ContextInput, E, Command.Environment>,
   options: { readonly version: string; readonly explain?: Explain; readonly stopOk?: boolean }
 ): void => {
-  const verbose = process.argv.slice(2).includes("--verbose")
+  const verbose = programArgs().includes("--verbose")
   const fiber = Effect.runFork(Command.run(command, { version: options.version }).pipe(Effect.provide(layer)))
   let stopping = false
   const stop = () => {
