@@ -273,6 +273,9 @@ const playDay = (dbPath: string, fresh: boolean, stopAt: string | undefined) =>
           const callbacks = yield* world.takeCallbacks()
           for (const callback of callbacks) yield* Effect.ignore(engine.ingest(callback))
           const exit = yield* Effect.exit(engine.drain)
+          if (Exit.isFailure(exit) && !exit.cause.reasons.some((r) => r._tag === "Die" && Simulator.isSimulatedCrash(r.defect))) {
+            return yield* Effect.failCause(exit.cause) // not the scripted crash: a real failure
+          }
           if (Exit.isFailure(exit)) {
             yield* narrate()
             log(yield* now, "!! the engine process died in the middle of an issue call")
