@@ -1,5 +1,5 @@
 /**
- * The direct HID Origo flow, end to end on loopback: the engine on the real HID Origo
+ * The direct HID Origo flow (docs/design.md, "The flows"), end to end on loopback: the engine on the real HID Origo
  * adapter (HTTP client + CredentialManager + callback intake), against the local HID Origo fake started
  * in-process on 127.0.0.1, with the in-memory ACS and store. Real time, no account needed.
  *
@@ -22,9 +22,11 @@ import { createServer, type IncomingMessage, type Server } from "node:http"
 import { pathToFileURL } from "node:url"
 import { OrigoClient, OrigoCredentialManager, OrigoEvents } from "@credsync/adapter-hid-origo"
 import { MemoryAccessControl, MemoryStore, Simulator } from "@credsync/adapter-memory"
+import { Cli } from "@credsync/cli"
 import { AccessControl, Engine, type Identity, Ids } from "@credsync/core"
 import { HidOrigoFake } from "@credsync/hid-origo-fake"
 import { Effect, Fiber, Layer, ManagedRuntime, Redacted, Schedule } from "effect"
+import { Command, Flag } from "effect/cli"
 
 export interface Options {
   /** Where progress lines go. Default `console.log`. */
@@ -313,13 +315,17 @@ const invokedDirectly = (): boolean => {
 }
 
 if (invokedDirectly()) {
-  main().then(
-    (result) => {
-      process.exitCode = result.ok ? 0 : 1
-    },
-    (e: unknown) => {
-      console.error(e)
-      process.exitCode = 1
-    }
-  )
+  const command = Command.make(
+    "example-hid",
+    { verbose: Flag.Boolean("verbose").pipe(Flag.withDescription("On an error, print its full cause."), Flag.withDefault(false)) },
+    () =>
+      Effect.tryPromise({ try: () => main(), catch: (e) => (e instanceof Error ? e : new Error(String(e))) }).pipe(
+        Effect.tap((result) =>
+          Effect.sync(() => {
+            process.exitCode = result.ok ? 0 : 1
+          })
+        )
+      )
+  ).pipe(Command.withDescription("The direct HID Origo flow against a local fake of HID's API (exit 0: every step held)."))
+  Cli.run(command, { version: "0.1.0" })
 }

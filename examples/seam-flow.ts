@@ -1,14 +1,16 @@
 /**
- * The seed document's flow ("Issuing mobile credentials from an access control system"), written
+ * The flow of Seam's guide "Issuing mobile credentials from an access control system" (docs/design.md), written
  * with Seam's official TypeScript client against a self-hosted, Seam-compatible credsync started
  * in-process on 127.0.0.1. Only the endpoint and the key differ from code written for Seam itself.
  *
  *   pnpm example:seam
  */
 import { pathToFileURL } from "node:url"
+import { Cli } from "@credsync/cli"
 import { Server } from "@credsync/seam-api"
 import { SeamHttp } from "@seamapi/http/connect"
-import { Redacted } from "effect"
+import { Effect, Redacted } from "effect"
+import { Command, Flag } from "effect/cli"
 
 const apiKey = "seam_example_sandbox_key"
 
@@ -125,8 +127,10 @@ export const main = async (print: (line: string) => void = console.log): Promise
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((e: unknown) => {
-    console.error(e)
-    process.exit(1)
-  })
+  const command = Command.make(
+    "example-seam",
+    { verbose: Flag.Boolean("verbose").pipe(Flag.withDescription("On an error, print its full cause."), Flag.withDefault(false)) },
+    () => Effect.tryPromise({ try: () => main(), catch: (e) => (e instanceof Error ? e : new Error(String(e))) })
+  ).pipe(Command.withDescription("Seam's mobile-credential flow with Seam's SDK against a self-hosted credsync."))
+  Cli.run(command, { version: "0.1.0" })
 }

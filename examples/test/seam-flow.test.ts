@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest"
 import { main } from "../seam-flow.js"
 
 describe("examples/seam-flow.ts", () => {
-  it("runs the seed document's flow against the in-process server", async () => {
+  it("runs Seam's mobile-credential flow against the in-process server", async () => {
     const lines: Array<string> = []
     const outcome = await main((line) => lines.push(line))
     expect(outcome).toMatchObject({ childrenIssued: 3, childrenAfterDeactivation: 2, credentialsAfterDelete: 0 })

@@ -24,7 +24,11 @@ export interface Endpoints {
   readonly callbacks?: string | undefined
 }
 
-/** @since 0.1.0 */
+/**
+ * Base URLs of HID's `cert` and `production` environments (identity provider, Mobile Identities, events, callbacks).
+ *
+ * @since 0.1.0
+ */
 export const environments = {
   production: {
     idp: "https://api.origo.hidglobal.com",
@@ -40,7 +44,11 @@ export const environments = {
   }
 } as const satisfies Record<string, Endpoints>
 
-/** @since 0.1.0 */
+/**
+ * Everything the HID Origo client needs: credentials, application headers, environment and, optionally, explicit base URLs.
+ *
+ * @since 0.1.0
+ */
 export interface OrigoConfig {
   /** `{organizationId}-OSRV...`; the organization id is the text before the first `-`. */
   readonly clientId: string
@@ -82,7 +90,11 @@ export type Priority = Limiter.Priority
 
 // ---------------------------------------------------------------------------------------------- model
 
-/** @since 0.1.0 */
+/**
+ * A credential as HID Origo reports it on a credential container (its id, part number, status and card number).
+ *
+ * @since 0.1.0
+ */
 export interface OrigoCredential {
   readonly id: string
   readonly partNumber: string
@@ -90,7 +102,11 @@ export interface OrigoCredential {
   readonly cardNumber: string | undefined
 }
 
-/** @since 0.1.0 */
+/**
+ * A credential container (HID's endpoint): one enrolled install of the app on a phone.
+ *
+ * @since 0.1.0
+ */
 export interface OrigoContainer {
   readonly id: string
   readonly status: string
@@ -98,7 +114,11 @@ export interface OrigoContainer {
   readonly credentials: ReadonlyArray<OrigoCredential>
 }
 
-/** @since 0.1.0 */
+/**
+ * An invitation whose code the phone app redeems with HID's mobile SDK.
+ *
+ * @since 0.1.0
+ */
 export interface OrigoInvitation {
   readonly id: string
   readonly code: string
@@ -142,14 +162,22 @@ export interface CallbackRegistration {
   readonly authenticationType: string | undefined
 }
 
-/** @since 0.1.0 */
+/**
+ * One page of an organization's users (SCIM listing).
+ *
+ * @since 0.1.0
+ */
 export interface UserPage {
   readonly totalResults: number
   readonly startIndex: number
   readonly users: ReadonlyArray<OrigoUser>
 }
 
-/** @since 0.1.0 */
+/**
+ * A part number of the organization: the card product a credential is issued from.
+ *
+ * @since 0.1.0
+ */
 export interface OrigoPartNumber {
   readonly id: string
   readonly partNumber: string
@@ -162,7 +190,7 @@ export interface OrigoPartNumber {
   readonly formatNumber: string | undefined
 }
 
-/** What `createUser` sends. */
+/** What creating a HID user takes: the external id (the identity id) and optional name and email. */
 export interface NewUser {
   readonly externalId: string
   readonly email?: string | undefined
@@ -170,7 +198,11 @@ export interface NewUser {
   readonly familyName?: string | undefined
 }
 
-/** @since 0.1.0 */
+/**
+ * The HID Origo Mobile Identities v2.2 calls the adapter uses, each an Effect failing with `PortError`.
+ *
+ * @since 0.1.0
+ */
 export interface OrigoClientShape {
   readonly organizationId: string
   readonly endpoints: Endpoints
@@ -230,7 +262,11 @@ export interface OrigoClientShape {
   readonly deleteCallback: (id: string) => Effect.Effect<void, PortError.PortError>
 }
 
-/** @since 0.1.0 */
+/**
+ * Service tag of the HID Origo HTTP client.
+ *
+ * @since 0.1.0
+ */
 export class OrigoClient extends Context.Service<OrigoClient, OrigoClientShape>()("@credsync/adapter-hid-origo/OrigoClient") {}
 
 // ---------------------------------------------------------------------------------------------- helpers
@@ -664,7 +700,11 @@ const transportError = (op: string, method: string, path: string, mutating: bool
 
 // ---------------------------------------------------------------------------------------------- layers
 
-/** @since 0.1.0 */
+/**
+ * The HID Origo client as a layer, from an explicit configuration (see `layerConfig` to read it from the environment).
+ *
+ * @since 0.1.0
+ */
 export const layer = (config: OrigoConfig): Layer.Layer<OrigoClient> => Layer.effect(OrigoClient, make(config))
 
 /**

@@ -9,7 +9,11 @@ import { Clock, Effect, Layer, Ref } from "effect"
 import { containerStatus, credentialStatus, invitationStatus, userLive } from "./internal/mapping.js"
 import { OrigoClient, type OrigoClientShape, type OrigoUser } from "./OrigoClient.js"
 
-/** @since 0.1.0 */
+/**
+ * Options of the HID Origo credential manager: its system id, the part number per card profile, and timings.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   /** The manager system this layer serves (the engine's `credential_manager_acs_system_id`). */
   readonly system: Ids.AcsSystemId
@@ -243,7 +247,11 @@ export const make = Effect.fnUntraced(function* (client: OrigoClientShape, optio
   return shape
 })
 
-/** @since 0.1.0 */
+/**
+ * The `CredentialManager` port on HID Origo, over an `OrigoClient`.
+ *
+ * @since 0.1.0
+ */
 export const layer = (options: Options): Layer.Layer<CredentialManager.CredentialManager, never, OrigoClient> =>
   Layer.effect(
     CredentialManager.CredentialManager,

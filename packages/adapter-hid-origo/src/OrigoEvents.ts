@@ -39,7 +39,12 @@ export type Authentication =
 /** Resolves a HID user to the identity credsync manages it for, without asking HID; undefined: not ours. */
 export type Lookup = (hidUser: Ids.ProviderRef) => Effect.Effect<Ids.UserIdentityId | undefined, PortError.PortError>
 
-/** @since 0.1.0 */
+/**
+/**
+ * Options of the HID callback intake: the manager's system id, how callbacks are authenticated, polling.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   readonly system: Ids.AcsSystemId
   readonly authentication: Authentication
@@ -56,7 +61,11 @@ export interface CallbackRequest {
   readonly body: string | Uint8Array
 }
 
-/** @since 0.1.0 */
+/**
+ * Turns HID's CloudEvents callbacks (and polled events) into observations for `Engine.ingest`.
+ *
+ * @since 0.1.0
+ */
 export interface OrigoEventsShape {
   /**
    * Authenticates, decodes and translates one delivery. Answer HID 200 on success. Unknown event types are
@@ -71,7 +80,11 @@ export interface OrigoEventsShape {
   readonly poll: (users: ReadonlyArray<Ids.ProviderRef>) => Effect.Effect<ReadonlyArray<Observation.Observation>, PortError.PortError>
 }
 
-/** @since 0.1.0 */
+/**
+ * Service tag of the HID Origo callback intake.
+ *
+ * @since 0.1.0
+ */
 export class OrigoEvents extends Context.Service<OrigoEvents, OrigoEventsShape>()("@credsync/adapter-hid-origo/OrigoEvents") {}
 
 /**
@@ -206,7 +219,12 @@ export const engineLookup =
   (hidUser) =>
     engine.lookup(`manager-user:${system}:${hidUser}`)
 
-/** @since 0.1.0 */
+/**
+/**
+ * Build the callback intake over an Origo client.
+ *
+ * @since 0.1.0
+ */
 export const make = Effect.fnUntraced(function* (client: OrigoClientShape, options: Options) {
   const managerId = options.system
   const ref = IdsSchema.ProviderRef.make
@@ -358,7 +376,11 @@ export const subscribe = (
     return { filter, callback }
   })
 
-/** @since 0.1.0 */
+/**
+ * The HID Origo callback intake as a layer, over an `OrigoClient`.
+ *
+ * @since 0.1.0
+ */
 export const layer = (options: Options): Layer.Layer<OrigoEvents, never, OrigoClient> =>
   Layer.effect(
     OrigoEvents,

@@ -3,6 +3,7 @@
  * HTTP client, and the callback / polling intake.
  *
  * @since 0.1.0
+ * @module @credsync/adapter-hid-origo
  */
 export * as OrigoClient from "./OrigoClient.js"
 export * as OrigoCredentialManager from "./OrigoCredentialManager.js"

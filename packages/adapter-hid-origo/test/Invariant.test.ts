@@ -1,5 +1,5 @@
 /**
- * The model-based property of the invariant (root README) end to end through the real HTTP adapter against the HID Origo
+ * The model-based property of the invariant (docs/design.md) end to end through the real HTTP adapter against the HID Origo
  * fake: random interleavings of identities, phones, parents, faults, callbacks, crashes and drift; "at most
  * one" after every step and "every enrolled phone has exactly one credential" at quiet time.
  * Each run gets a fresh fake (and callback receiver) on 127.0.0.1, stopped after it.
@@ -9,7 +9,7 @@ import fc from "fast-check"
 import { describe, it } from "vitest"
 import * as HidProvider from "./HidProvider.js"
 
-describe("invariant over the HID Origo adapter and fake", () => {
+describe("invariant (docs/design.md) over the HID Origo adapter and fake", () => {
   it("holds for random interleavings of commands, faults, callbacks, crashes and drift", async () => {
     let run = 0
     await fc.assert(

@@ -4,6 +4,7 @@
  * in-memory Store. For tests, benchmarks and single-process demos.
  *
  * @since 0.1.0
+ * @module @credsync/adapter-memory
  */
 export * as Faults from "./Faults.js"
 export * as MemoryAccessControl from "./MemoryAccessControl.js"

@@ -12,7 +12,11 @@ import { type Effect, Layer } from "effect"
 import * as internal from "./internal/manager.js"
 import { SeamClient } from "./SeamClient.js"
 
-/** @since 0.1.0 */
+/**
+ * Options of the Seam access-control adapter.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   /** The ACSs this layer serves (Seam `acs_system_id`s). */
   readonly systems: ReadonlyArray<{
@@ -22,10 +26,18 @@ export interface Options {
   }>
 }
 
-/** @since 0.1.0 */
+/**
+ * The `AccessControl` port on Seam's ACS routes, over a `SeamClient`.
+ *
+ * @since 0.1.0
+ */
 export const make = (options: Options): Effect.Effect<AccessControl.AccessControlShape, never, SeamClient> =>
   SeamClient.useSync((client) => internal.makeAccessControl(client, options))
 
-/** @since 0.1.0 */
+/**
+ * The `AccessControl` port on Seam as a layer, over a `SeamClient`.
+ *
+ * @since 0.1.0
+ */
 export const layer = (options: Options): Layer.Layer<AccessControl.AccessControl, never, SeamClient> =>
   Layer.effect(AccessControl.AccessControl, make(options))

@@ -36,7 +36,11 @@ import type { CallMode as Mode, Port } from "./internal/errors.js"
  */
 export type CallMode = Mode
 
-/** @since 0.1.0 */
+/**
+ * How to reach Seam: the API key and, for a self-hosted or test server, its endpoint.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   /** A Seam API key (`seam_...`), or a personal access token when `workspace` is given. */
   readonly apiKey: Redacted.Redacted<string>
@@ -50,7 +54,11 @@ export interface Options {
   readonly retries?: number | undefined
 }
 
-/** @since 0.1.0 */
+/**
+ * The Seam Connect calls the adapter uses, wrapped as Effects failing with `PortError`.
+ *
+ * @since 0.1.0
+ */
 export interface SeamClientShape {
   /**
    * Run one call of the official client. Its failures become `PortError`s for `port`, classified
@@ -68,7 +76,11 @@ export interface SeamClientShape {
   readonly ownerOf: (resourceId: string) => string | undefined
 }
 
-/** @since 0.1.0 */
+/**
+ * Service tag of the Seam client.
+ *
+ * @since 0.1.0
+ */
 export class SeamClient extends Context.Service<SeamClient, SeamClientShape>()("@credsync/adapter-seam/SeamClient") {}
 
 /**
@@ -78,7 +90,11 @@ export class SeamClient extends Context.Service<SeamClient, SeamClientShape>()("
  */
 export const make = (options: Options): SeamClientShape => internal.make(options)
 
-/** @since 0.1.0 */
+/**
+ * The Seam client as a layer, from explicit options (see `layerConfig` for the environment).
+ *
+ * @since 0.1.0
+ */
 export const layer = (options: Options): Layer.Layer<SeamClient> => Layer.sync(SeamClient, () => make(options))
 
 /**

@@ -26,7 +26,11 @@ import { type Effect, Layer } from "effect"
 import * as internal from "./internal/manager.js"
 import { SeamClient } from "./SeamClient.js"
 
-/** @since 0.1.0 */
+/**
+ * Options of the Seam credential manager: which Seam systems it serves and how it maps them.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   /** The Seam credential manager (an `acs_system` with `is_credential_manager`) this layer serves. */
   readonly system: Ids.AcsSystemId
@@ -39,10 +43,18 @@ export interface Options {
 /** `{ replicates: true, asyncIssue: true, listingLag: 0 }`. @since 0.1.0 */
 export const defaultCapabilities: CredentialManager.Capabilities = internal.defaultCapabilities
 
-/** @since 0.1.0 */
+/**
+ * The `CredentialManager` port on Seam (a replicating manager), over a `SeamClient`.
+ *
+ * @since 0.1.0
+ */
 export const make = (options: Options): Effect.Effect<CredentialManager.CredentialManagerShape, never, SeamClient> =>
   SeamClient.useSync((client) => internal.makeManager(client, options))
 
-/** @since 0.1.0 */
+/**
+ * The `CredentialManager` port on Seam as a layer, over a `SeamClient`.
+ *
+ * @since 0.1.0
+ */
 export const layer = (options: Options): Layer.Layer<CredentialManager.CredentialManager, never, SeamClient> =>
   Layer.effect(CredentialManager.CredentialManager, make(options))

@@ -46,7 +46,11 @@ export interface SeamEvent {
   readonly enrollment_automation_id?: string | undefined
 }
 
-/** @since 0.1.0 */
+/**
+ * Options of the Seam webhook intake: the signing secret and the manager's system id.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   /** The webhook's `whsec_...` secret. */
   readonly secret: Redacted.Redacted<string>
@@ -56,7 +60,11 @@ export interface Options {
   readonly lookup?: ((key: string) => Effect.Effect<Ids.UserIdentityId | undefined, PortError.PortError>) | undefined
 }
 
-/** @since 0.1.0 */
+/**
+ * Verifies Seam webhooks (Svix signatures) and turns them into observations for `Engine.ingest`.
+ *
+ * @since 0.1.0
+ */
 export interface SeamWebhooksShape {
   /** Verify the signature and decode the event. */
   readonly verify: (body: string, headers: Headers) => Effect.Effect<SeamEvent, WebhookRejected>
@@ -67,10 +75,18 @@ export interface SeamWebhooksShape {
   ) => Effect.Effect<ReadonlyArray<Observation.Observation>, WebhookRejected | PortError.PortError>
 }
 
-/** @since 0.1.0 */
+/**
+ * Service tag of the Seam webhook intake.
+ *
+ * @since 0.1.0
+ */
 export class SeamWebhooks extends Context.Service<SeamWebhooks, SeamWebhooksShape>()("@credsync/adapter-seam/SeamWebhooks") {}
 
-/** @since 0.1.0 */
+/**
+ * Build the webhook intake over a Seam client.
+ *
+ * @since 0.1.0
+ */
 export const make = (options: Options): Effect.Effect<SeamWebhooksShape, never, SeamClient> =>
   SeamClient.useSync((client) => {
     const w = internal.makeWebhooks(client, options)
@@ -81,7 +97,11 @@ export const make = (options: Options): Effect.Effect<SeamWebhooksShape, never, 
     }
   })
 
-/** @since 0.1.0 */
+/**
+ * The Seam webhook intake as a layer, over a `SeamClient`.
+ *
+ * @since 0.1.0
+ */
 export const layer = (options: Options): Layer.Layer<SeamWebhooks, never, SeamClient> => Layer.effect(SeamWebhooks, make(options))
 
 /**

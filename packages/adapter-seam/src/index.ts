@@ -5,6 +5,7 @@
  * reports what breaks the invariant.
  *
  * @since 0.1.0
+ * @module @credsync/adapter-seam
  */
 export * as SeamAccessControl from "./SeamAccessControl.js"
 export * as SeamClient from "./SeamClient.js"

@@ -1,5 +1,5 @@
 /**
- * The model-based property of design.md §2 (packages/testkit) end to end through adapter-seam against
+ * The model-based property of the invariant (docs/design.md) (packages/testkit) end to end through adapter-seam against
  * the Seam-compatible API (packages/seam-api), whose own engine replicates: random interleavings of
  * identities, phones, parents, faults, callbacks, crashes and drift; "at most one" after every step and
  * "every enrolled phone has exactly one credential, imported once and assigned" at quiet time.
@@ -10,7 +10,7 @@ import fc from "fast-check"
 import { describe, it } from "vitest"
 import * as SeamProvider from "./SeamProvider.js"
 
-describe("invariant (design.md §2) over adapter-seam and the Seam-compatible API", () => {
+describe("invariant (docs/design.md) over adapter-seam and the Seam-compatible API", () => {
   it("holds for random interleavings of commands, faults, callbacks, crashes and drift", async () => {
     let run = 0
     await fc.assert(

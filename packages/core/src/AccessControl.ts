@@ -38,7 +38,11 @@ export const managedLabel = (childId: string): string => `credsync:${childId}`
 /** Was this entry imported by the engine (and so is the engine's to remove)? */
 export const isManaged = (e: AcsEntry): boolean => e.label.startsWith("credsync:")
 
-/** @since 0.1.0 */
+/**
+ * What the engine needs from an access control system: its users, and importing, assigning and removing phone credentials.
+ *
+ * @since 0.1.0
+ */
 export interface AccessControlShape {
   readonly systems: ReadonlyArray<AcsSystem>
   readonly createUser: (
@@ -61,5 +65,9 @@ export interface AccessControlShape {
   readonly remove: (acs: AcsSystemId, entry: ProviderRef) => Effect.Effect<void, PortError>
 }
 
-/** @since 0.1.0 */
+/**
+ * Service tag of the `AccessControl` port.
+ *
+ * @since 0.1.0
+ */
 export class AccessControl extends Context.Service<AccessControl, AccessControlShape>()("@credsync/core/AccessControl") {}

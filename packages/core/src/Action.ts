@@ -39,4 +39,5 @@ export type Action =
   | { readonly _tag: "DeleteRemoteParent"; readonly managerId: AcsSystemId; readonly parent: ProviderRef }
   | { readonly _tag: "LaunchRemoteAutomation"; readonly managerId: AcsSystemId; readonly automationId: AutomationId }
 
+/** The name of an action (`Action["_tag"]`). */
 export type ActionTag = Action["_tag"]

@@ -65,7 +65,11 @@ export const empty = (id: UserIdentityId, at: number): IdentityState => ({
   children: {}
 })
 
-/** @since 0.1.0 */
+/**
+ * Decide a command against an identity's state: the events it produces, or a `CommandRejected` (a rejected command changes nothing).
+ *
+ * @since 0.1.0
+ */
 export const decide = (
   state: IdentityState | undefined,
   command: Command,

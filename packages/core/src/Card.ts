@@ -6,7 +6,11 @@
  */
 import { Schema } from "effect"
 
-/** @since 0.1.0 */
+/**
+ * The card details a multi-phone sync credential shares with its phone credentials: format, facility code and optional validity window.
+ *
+ * @since 0.1.0
+ */
 export const CardProfile = Schema.Struct({
   cardFormat: Schema.NonEmptyString,
   facilityCode: Schema.NonEmptyString,

@@ -20,7 +20,11 @@ import type { IdentityState } from "./Identity.js"
 import { randomUuid, UserIdentityId } from "./Ids.js"
 
 
-/** @since 0.1.0 */
+/**
+ * The Promise facade: every engine command and query as an async method, plus events and the background loop.
+ *
+ * @since 0.1.0
+ */
 export interface Client {
   /** `userIdentityId` is generated when omitted. */
   readonly createUserIdentity: (input: {
@@ -75,7 +79,11 @@ export interface Client {
 
 export type { CommandRejected }
 
-/** @since 0.1.0 */
+/**
+ * Start a Promise facade over an engine layer. Call `close()` to stop its loop and release its resources.
+ *
+ * @since 0.1.0
+ */
 export const make = <E>(layer: Layer.Layer<Engine, E>): Client => {
   const runtime = ManagedRuntime.make(layer)
   const withEngine = <A, Err>(f: (engine: Engine["Service"]) => Effect.Effect<A, Err>) =>

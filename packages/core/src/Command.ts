@@ -56,7 +56,11 @@ export const CreateSyncCredential = Schema.TaggedStruct("CreateSyncCredential", 
 /** Revoke every phone credential of the parent, then forget it. */
 export const DeleteSyncCredential = Schema.TaggedStruct("DeleteSyncCredential", { ...who, credentialId: CredentialId })
 
-/** @since 0.1.0 */
+/**
+ * Every command a host can send (`Engine.execute` decodes unknown input with this Schema).
+ *
+ * @since 0.1.0
+ */
 export const Command = Schema.Union([
   CreateUserIdentity,
   DeleteUserIdentity,

@@ -98,7 +98,11 @@ export interface IssueRequest {
   readonly card: CardProfile
 }
 
-/** @since 0.1.0 */
+/**
+ * What the engine needs from a credential manager: users, invitations, observation, issue and revoke (plus parents and automations at a replicating manager).
+ *
+ * @since 0.1.0
+ */
 export interface CredentialManagerShape {
   readonly systems: ReadonlyArray<ManagerSystem>
   /** Find or create the manager-side user for an identity (idempotent; keyed by the identity id). */
@@ -126,7 +130,11 @@ export interface CredentialManagerShape {
   readonly launchAutomation?: (manager: AcsSystemId, user: ProviderRef) => Effect.Effect<ProviderRef, PortError>
 }
 
-/** @since 0.1.0 */
+/**
+ * Service tag of the `CredentialManager` port.
+ *
+ * @since 0.1.0
+ */
 export class CredentialManager extends Context.Service<CredentialManager, CredentialManagerShape>()(
   "@credsync/core/CredentialManager"
 ) {}

@@ -75,7 +75,11 @@ export interface ReconcileResult {
   readonly next: number | undefined
 }
 
-/** @since 0.1.0 */
+/**
+ * The engine: commands, queries, provider observations, reconciles, and the domain event stream.
+ *
+ * @since 0.1.0
+ */
 export interface EngineShape {
   /** Decide a command (decoded from unknown input), persist its events, queue a reconcile. */
   readonly execute: (command: unknown) => Effect.Effect<IdentityState, CommandRejected | PortError>
@@ -103,7 +107,11 @@ export interface EngineShape {
   readonly events: Stream.Stream<DomainEvent>
 }
 
-/** @since 0.1.0 */
+/**
+ * Service tag of the engine (provided by `Engine.layer`).
+ *
+ * @since 0.1.0
+ */
 export class Engine extends Context.Service<Engine, EngineShape>()("@credsync/core/Engine") {}
 
 /** Build an engine over the provided ports. Its in-memory parts (locks, event hub) live as long as

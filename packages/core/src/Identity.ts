@@ -24,6 +24,7 @@ const opt = Schema.optional
 export const Notice = Schema.Struct({ code: Schema.String, message: Schema.String, at: Schema.Number })
 export type Notice = typeof Notice.Type
 
+/** The identity's own fields, as given at creation (all optional). */
 export const Profile = Schema.Struct({
   key: opt(Schema.String),
   email: opt(Schema.String),
@@ -32,6 +33,7 @@ export const Profile = Schema.Struct({
 })
 export type Profile = typeof Profile.Type
 
+/** A phone of the identity: device type, active or deactivated, and the host's metadata. */
 export const Phone = Schema.Struct({
   id: PhoneId,
   deviceType: Schema.Literals(["ios_phone", "android_phone"]),
@@ -53,6 +55,7 @@ export type Phone = typeof Phone.Type
 export const EnrollmentStatus = Schema.Literals(["inviting", "invited", "enrolled", "failed", "ended"])
 export type EnrollmentStatus = typeof EnrollmentStatus.Type
 
+/** One generation of a phone's enrollment with one credential manager (see `EnrollmentStatus`). */
 export const Enrollment = Schema.Struct({
   id: EnrollmentId,
   phoneId: PhoneId,
@@ -68,6 +71,7 @@ export const Enrollment = Schema.Struct({
 })
 export type Enrollment = typeof Enrollment.Type
 
+/** An enrollment automation: every phone of the identity is enrolled with `managerId`. */
 export const Automation = Schema.Struct({
   id: AutomationId,
   managerId: AcsSystemId,
@@ -105,6 +109,7 @@ export type Parent = typeof Parent.Type
 export const IssueStatus = Schema.Literals(["pending", "requested", "issuing", "active", "failed"])
 export type IssueStatus = typeof IssueStatus.Type
 
+/** A phone credential: one per (parent, phone, endpoint), with its issue status and its ACS entry. */
 export const Child = Schema.Struct({
   id: CredentialId,
   parentId: CredentialId,
@@ -125,6 +130,7 @@ export const Child = Schema.Struct({
 })
 export type Child = typeof Child.Type
 
+/** Everything the engine believes about one user identity (the fold of its events). */
 export const IdentityState = Schema.Struct({
   id: UserIdentityId,
   createdAt: Schema.Number,

@@ -15,31 +15,40 @@ const fields = {
   at: Schema.optional(Schema.Number)
 }
 
+/** The manager created an invitation for the user. */
 export const InvitationCreated = Schema.TaggedStruct("InvitationCreated", { ...fields, invitation: ProviderRef })
+/** An invitation expired before it was redeemed. */
 export const InvitationExpired = Schema.TaggedStruct("InvitationExpired", { ...fields, invitation: ProviderRef })
+/** An endpoint (an enrolled app install) became active, usually from a redeemed invitation. */
 export const EndpointActive = Schema.TaggedStruct("EndpointActive", {
   ...fields,
   endpoint: ProviderRef,
   invitation: Schema.optional(ProviderRef)
 })
+/** An endpoint was removed at the manager. */
 export const EndpointRemoved = Schema.TaggedStruct("EndpointRemoved", { ...fields, endpoint: ProviderRef })
+/** The manager issued (or finished issuing) a credential to an endpoint. */
 export const CredentialIssued = Schema.TaggedStruct("CredentialIssued", {
   ...fields,
   credential: ProviderRef,
   endpoint: ProviderRef
 })
+/** The manager failed a credential. */
 export const CredentialFailed = Schema.TaggedStruct("CredentialFailed", {
   ...fields,
   credential: ProviderRef,
   reason: Schema.String
 })
+/** A credential was revoked at the manager. */
 export const CredentialRevoked = Schema.TaggedStruct("CredentialRevoked", { ...fields, credential: ProviderRef })
+/** A card number was imported into an ACS. */
 export const AcsImported = Schema.TaggedStruct("AcsImported", {
   acsSystemId: AcsSystemId,
   entry: ProviderRef,
   cardNumber: Schema.String,
   at: Schema.optional(Schema.Number)
 })
+/** A card number's entry was removed from an ACS. */
 export const AcsRemoved = Schema.TaggedStruct("AcsRemoved", {
   acsSystemId: AcsSystemId,
   entry: ProviderRef,
@@ -50,7 +59,11 @@ export const AcsRemoved = Schema.TaggedStruct("AcsRemoved", {
 /** Something about this identity changed at the manager (e.g. a parent or automation deleted there). */
 export const Changed = Schema.TaggedStruct("Changed", { ...fields, what: Schema.String })
 
-/** @since 0.1.0 */
+/**
+ * Every observation a provider callback or webhook can carry (`Engine.ingest` decodes with it).
+ *
+ * @since 0.1.0
+ */
 export const Observation = Schema.Union([
   Changed,
   InvitationCreated,

@@ -29,6 +29,7 @@ export interface Observed {
   readonly acs: ReadonlyMap<AcsSystemId, ReadonlyArray<AcsEntry>>
 }
 
+/** What `plan` needs besides state and observation: the time, each manager's capabilities, and tuning. */
 export interface PlanContext {
   readonly now: number
   readonly capabilities: (managerId: AcsSystemId) => Capabilities | undefined
@@ -47,6 +48,7 @@ export interface PlanContext {
   readonly inFlightUntil?: number
 }
 
+/** The result of `plan`: the new state, the facts learned (events), the actions to perform, and when to look again. */
 export interface Plan {
   /** The state with `events` folded in (so callers need not fold them again). */
   readonly state: IdentityState
@@ -65,7 +67,11 @@ const trusted = { disableChecks: true } as const
 
 const notice = (code: string, message: string, at: number) => ({ code, message, at })
 
-/** @since 0.1.0 */
+/**
+ * Compare what the engine believes with what the providers report now; return the facts learned and the actions to take.
+ *
+ * @since 0.1.0
+ */
 export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContext): Plan => {
   const now = ctx.now
   const maxIssue = ctx.maxIssueAttempts ?? 5

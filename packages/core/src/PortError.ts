@@ -7,7 +7,11 @@
  */
 import { Schema } from "effect"
 
-/** @since 0.1.0 */
+/**
+ * The closed set of reasons a port call fails with.
+ *
+ * @since 0.1.0
+ */
 export const Reason = Schema.Literals([
   "NotFound",
   "Conflict",
@@ -39,5 +43,9 @@ export class PortError extends Schema.TaggedError<PortError>()("PortError", {
   cause: Schema.optional(Schema.Defect())
 }) {}
 
-/** @since 0.1.0 */
+/**
+ * `Transient` and `RateLimited` failures may succeed if tried again; the others will not.
+ *
+ * @since 0.1.0
+ */
 export const isRetryable = (e: PortError): boolean => e.reason === "Transient" || e.reason === "RateLimited"

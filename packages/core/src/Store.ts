@@ -24,18 +24,21 @@ import type { IdentityState } from "./Identity.js"
 import type { UserIdentityId } from "./Ids.js"
 import type { PortError } from "./PortError.js"
 
+/** An identity's state as stored, with its version. */
 export interface Stored {
   readonly state: IdentityState
   /** 0 = never saved. */
   readonly version: number
 }
 
+/** A committed domain event with its store-wide sequence number. */
 export interface StoredEvent {
   /** Monotonic over the whole store, from 1. */
   readonly seq: number
   readonly event: DomainEvent
 }
 
+/** One atomic save: new state, its events, its lookup keys and (optionally) its next due time. */
 export interface SaveRequest {
   readonly id: UserIdentityId
   readonly expected: number
@@ -77,7 +80,11 @@ export interface Claimed {
   readonly holdUntil: number
 }
 
-/** @since 0.1.0 */
+/**
+ * What the engine needs from durable storage (see the contract above).
+ *
+ * @since 0.1.0
+ */
 export interface StoreShape {
   readonly load: (id: UserIdentityId) => Effect.Effect<Option.Option<Stored>, PortError>
   /** Returns the new version. */
@@ -118,5 +125,9 @@ export interface StoreShape {
   }) => Effect.Effect<ReadonlyArray<StoredEvent>, PortError>
 }
 
-/** @since 0.1.0 */
+/**
+ * Service tag of the `Store` port.
+ *
+ * @since 0.1.0
+ */
 export class Store extends Context.Service<Store, StoreShape>()("@credsync/core/Store") {}

@@ -2,6 +2,7 @@
  * @credsync/core: the pure core (schemas, decide / evolve / plan) and the Effect engine runtime.
  *
  * @since 0.1.0
+ * @module @credsync/core
  */
 export * as AccessControl from "./AccessControl.js"
 export * as Action from "./Action.js"

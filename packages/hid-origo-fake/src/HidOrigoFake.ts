@@ -63,7 +63,11 @@ export interface PartNumberSeed {
   readonly lastNumber?: number
 }
 
-/** @since 0.1.0 */
+/**
+ * Options of the fake: port, accounts, part numbers, timings and callback behaviour.
+ *
+ * @since 0.1.0
+ */
 export interface Options {
   /** 0 (default) picks a free port. */
   readonly port?: number
@@ -150,7 +154,11 @@ export interface Controls {
   readonly stats: () => { readonly tokensIssued: number; readonly apiRequests: number; readonly rateLimited: number; readonly faultsInjected: number }
 }
 
-/** @since 0.1.0 */
+/**
+ * A started fake: its URL, test controls and `stop`.
+ *
+ * @since 0.1.0
+ */
 export interface RunningFake {
   /** `http://127.0.0.1:{port}` */
   readonly url: string

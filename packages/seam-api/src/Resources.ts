@@ -5,7 +5,7 @@
  * Choices where Seam is silent (see the README): children of a multi-phone sync credential are
  * listed with `parent_acs_credential_id`, `is_multi_phone_sync_credential: false`, the parent's ACS
  * as `acs_system_id`, and `device_id` naming their phone; the parent also carries its card details
- * (`card_format`, `facility_code`, `credential_manager_acs_system_id`) as the seed document shows.
+ * (`card_format`, `facility_code`, `credential_manager_acs_system_id`) as Seam's guide to issuing mobile credentials shows (docs/design.md, "The flows").
  *
  * @since 0.1.0
  */
@@ -22,7 +22,11 @@ const errors = (ns: ReadonlyArray<Identity.Notice>) =>
 const warnings = (ns: ReadonlyArray<Identity.Notice>) =>
   ns.map((n) => ({ warning_code: n.code, message: n.message, created_at: iso(n.at) }))
 
-/** @since 0.1.0 */
+/**
+ * The Seam `user_identity` resource of an identity.
+ *
+ * @since 0.1.0
+ */
 export const userIdentity = (ws: Workspace, s: Identity.IdentityState): Resource => ({
   user_identity_id: s.id,
   user_identity_key: s.profile.key ?? null,
@@ -39,7 +43,11 @@ export const userIdentity = (ws: Workspace, s: Identity.IdentityState): Resource
 
 const deviceName = (p: Identity.Phone) => (p.deviceType === "ios_phone" ? "iPhone" : "Android phone")
 
-/** A phone; `info` is its sandbox display name, if it has one (`ws.phones`). */
+/**
+ * The Seam `phone` resource of one of an identity's phones; `info` is its sandbox display name, if it has one.
+ *
+ * @since 0.1.0
+ */
 export const phone = (ws: Workspace, s: Identity.IdentityState, p: Identity.Phone, info: PhoneInfo | undefined): Resource => {
   const endpoints = Object.values(s.enrollments)
     .filter((e) => e.phoneId === p.id && e.endpoint !== undefined)
@@ -70,7 +78,11 @@ export const phone = (ws: Workspace, s: Identity.IdentityState, p: Identity.Phon
   }
 }
 
-/** @since 0.1.0 */
+/**
+ * The Seam `enrollment_automation` resource of an automation.
+ *
+ * @since 0.1.0
+ */
 export const enrollmentAutomation = (ws: Workspace, s: Identity.IdentityState, a: Identity.Automation): Resource => ({
   enrollment_automation_id: a.id,
   credential_manager_acs_system_id: a.managerId,
@@ -186,7 +198,11 @@ export const managerSystem = (ws: Workspace, m: CredentialManager.ManagerSystem)
   default_credential_manager_acs_system_id: null
 })
 
-/** @since 0.1.0 */
+/**
+ * The Seam `acs_user` resource of an ACS user record (and the identity it is linked to, if any).
+ *
+ * @since 0.1.0
+ */
 export const acsUser = (ws: Workspace, u: AcsUserRecord, owner: Identity.IdentityState | undefined): Resource => ({
   acs_user_id: u.acs_user_id,
   acs_system_id: u.acs_system_id,

@@ -1,4 +1,38 @@
-
+/**
+ * Server configuration from the environment (effect `Config`), with embedded defaults so that
+ * `pnpm start` serves a sandbox workspace with a demo key and no setup:
+ *
+ * | variable | default |
+ * |---|---|
+ * | `CREDSYNC_SEAM_HOST` | `127.0.0.1` |
+ * | `CREDSYNC_SEAM_PORT` | `3020` |
+ * | `CREDSYNC_SEAM_API_KEY` | `seam_credsync_demo_key` (printed at start) |
+ * | `CREDSYNC_SEAM_WORKSPACE_ID` | a fixed UUID |
+ * | `CREDSYNC_SEAM_WORKSPACE_NAME` | `credsync sandbox` |
+ * | `CREDSYNC_SEAM_SANDBOX` | `true` |
+ * | `CREDSYNC_SEAM_SQLITE` | unset: in-memory store; else the SQLite file holding the workspace (engine and API records) |
+ * | `CREDSYNC_SEAM_POSTGRES_URL` | unset; a Postgres URL holding the workspace instead (not with `CREDSYNC_SEAM_SQLITE`) |
+ * | `CREDSYNC_SEAM_ISSUE_DELAY_MS` | `0` (simulated issuance time) |
+ * | `CREDSYNC_SEAM_RESYNC_MS` | the engine's default (5 min): how often every identity is reconciled |
+ * | `CREDSYNC_SEAM_BACKEND` | `simulator`; `hid-origo` for HID Origo (the ACS stays in memory) |
+ * | `CREDSYNC_SEAM_WEBHOOK_ALLOW_PRIVATE` | `false`: webhooks go to public http(s) hosts only; `true` also allows loopback and private addresses (local testing) |
+ * | `CREDSYNC_SEAM_MAX_WEBHOOKS` | `100`: webhooks per workspace |
+ *
+ * With `CREDSYNC_SEAM_BACKEND=hid-origo`, also the `HID_ORIGO_*` variables of
+ * `OrigoClient.config` (adapter-hid-origo) and:
+ *
+ * | variable | default |
+ * |---|---|
+ * | `CREDSYNC_HID_PART_NUMBERS` | required: `format/facility=PART,...`, e.g. `H10301/99=MID-SUB-CRD_FTPN_644245` |
+ * | `CREDSYNC_HID_MANAGER_ID` / `_NAME` | a UUID derived from the workspace id / `HID Origo` |
+ * | `CREDSYNC_HID_CALLBACK_API_KEY` | unset: HID callbacks refused (polling and resync only); else the `X-API-Key` HID sends |
+ * | `CREDSYNC_HID_REGISTER_CALLBACK` | `false`: register the callback URL with HID at start |
+ * | `CREDSYNC_HID_CALLBACK_BASE_URL` | the server's own URL: the public base HID reaches it under |
+ * | `CREDSYNC_HID_POLL_MS` | `30000` (0: off) |
+ * | `CREDSYNC_HID_FAKE_URL` | unset; the local fake's URL: sandbox phones are redeemed through its `/test/*` controls |
+ *
+ * @since 0.1.0
+ */
 import { OrigoClient } from "@credsync/adapter-hid-origo"
 import { PostgresStore } from "@credsync/store-postgres"
 import { SqliteStore } from "@credsync/store-sqlite"

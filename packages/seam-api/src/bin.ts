@@ -1,19 +1,23 @@
+#!/usr/bin/env node
 /**
- * `pnpm start`: serve the Seam-compatible API on 127.0.0.1 with the configuration from the
- * environment (see ServerConfig). Ctrl-C stops it cleanly.
+ * `credsync-seam-api` (`pnpm start` at the repository root): serve the Seam-compatible API with the
+ * configuration from the environment (see ServerConfig and the README). Ctrl-C stops it cleanly.
+ * Arguments are parsed by effect/cli (`--help`, `--version`, `--verbose`); a failure to start is one
+ * line with a hint (a busy port names `CREDSYNC_SEAM_PORT`, a missing variable is named).
  *
  * @since 0.1.0
  */
-import { Cause, Effect, Exit, Redacted, Scope } from "effect"
+import { Cli } from "@credsync/cli"
+import { Effect, Redacted } from "effect"
+import { Command, Flag } from "effect/cli"
 import * as Server from "./Server.js"
 import * as ServerConfig from "./ServerConfig.js"
 
 const log = (line: string) => console.log(`[seam-api] ${line}`)
 
-const main = Effect.gen(function* () {
+const serve = Effect.gen(function* () {
   const options = yield* ServerConfig.fromEnv(log)
-  const scope = yield* Scope.make()
-  const running = yield* Scope.provide(Server.serve(options), scope)
+  const running = yield* Server.serve(options)
   const ws = running.workspaces[0]
   log(`listening on ${running.url}`)
   for (const w of options.workspaces) {
@@ -29,19 +33,35 @@ const main = Effect.gen(function* () {
     if (ws.hidCallback !== undefined) log(`HID callbacks accepted on ${running.url}/hid/callbacks/${ws.id}`)
   }
   log(`try: curl -s -X POST ${running.url}/acs/systems/list -H 'Authorization: Bearer <key>' -H 'content-type: application/json' -d '{}'`)
-  return scope
-})
+  log("Ctrl-C stops it")
+  return yield* Effect.never
+}).pipe(
+  Effect.scoped,
+  Effect.onInterrupt(() => Effect.sync(() => log("stopped")))
+)
 
-Effect.runPromiseExit(main).then((exit) => {
-  if (Exit.isFailure(exit)) {
-    console.error(`[seam-api] failed to start: ${Cause.pretty(exit.cause)}`)
-    process.exit(1)
+const command = Command.make(
+  "credsync-seam-api",
+  { verbose: Flag.Boolean("verbose").pipe(Flag.withDescription("On an error, print its full cause."), Flag.withDefault(false)) },
+  () => serve
+).pipe(
+  Command.withDescription(
+    "Serve Seam Connect's mobile-credential routes over the credsync engine. Configured by CREDSYNC_SEAM_* " +
+      "variables (see its README); defaults: 127.0.0.1:3020, a sandbox workspace, the simulator."
+  )
+)
+
+/** A busy port names the variable that chooses another one. */
+const explain: Cli.Explain = (error) => {
+  const message = error instanceof Server.ServeError ? error.message : undefined
+  if (message?.includes("EADDRINUSE")) {
+    const where = /cannot listen on (\S+):/.exec(message)?.[1] ?? "its address"
+    return {
+      line: `cannot listen on ${where}: the port is already in use`,
+      hint: "set CREDSYNC_SEAM_PORT to a free port, or stop the other server"
+    }
   }
-  const scope = exit.value
-  const stop = () => {
-    log("stopping")
-    Effect.runPromise(Scope.close(scope, Exit.void)).then(() => process.exit(0))
-  }
-  process.once("SIGINT", stop)
-  process.once("SIGTERM", stop)
-})
+  return message === undefined ? undefined : { line: message }
+}
+
+Cli.run(command, { version: "0.1.0", explain, stopOk: true })

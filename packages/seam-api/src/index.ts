@@ -9,6 +9,7 @@
  * ```
  *
  * @since 0.1.0
+ * @module @credsync/seam-api
  */
 export * as Persistence from "./Persistence.js"
 export * as Resources from "./Resources.js"

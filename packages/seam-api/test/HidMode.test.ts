@@ -73,7 +73,7 @@ describe("seam-api backed by HID Origo (the local fake)", () => {
       user_identity_id: identity.user_identity_id,
       credential_manager_acs_system_id: manager.acs_system_id
     })
-    // card_format and facility_code are not in the SDK's types: pass them as the seed document does
+    // card_format and facility_code are not in the SDK's types: pass them as Seam's guide does
     const createParams = {
       access_method: "mobile_key" as const,
       is_multi_phone_sync_credential: true,

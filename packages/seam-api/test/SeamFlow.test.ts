@@ -1,5 +1,5 @@
 /**
- * The seed document's flow, end to end through the official `@seamapi/http` client against the
+ * The flow of Seam's guide to issuing mobile credentials (docs/design.md, "The flows"), end to end through the official `@seamapi/http` client against the
  * server on loopback: identity, ACS user, automation, multi-phone sync credential, three sandbox
  * phones, one child each, deactivation, deletion, events and a verified webhook.
  */
@@ -25,7 +25,7 @@ afterAll(async () => {
   await hooks?.close()
 })
 
-describe("the seed document's flow through SeamHttp", () => {
+describe("Seam's mobile-credential flow through SeamHttp", () => {
   it("issues one child per phone, revokes on deactivation, removes all on delete; events and a verified webhook", async () => {
     const seam = client(A.key, server.url)
     const since = new Date(Date.now() - 1000).toISOString()

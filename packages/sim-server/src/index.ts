@@ -4,6 +4,7 @@
  * (`SimControls`). Lets a provider live outside the engine's process, e.g. for crash tests.
  *
  * @since 0.1.0
+ * @module @credsync/sim-server
  */
 export * as Protocol from "./Protocol.js"
 export * as SimClient from "./SimClient.js"

@@ -1,13 +1,13 @@
 /**
- * Crash safety under real process kills (design.md §2 item 4). The simulator lives in this process,
+ * Crash safety under real process kills (invariant item 4, docs/design.md). The simulator lives in this process,
  * served over loopback HTTP; the engine runs in a child process on a SQLite store file and is killed
  * with SIGKILL at seeded random moments while it works, then restarted on the same file. Checked
  * from the provider's ground truth, never from what the engine believes:
  * - at every observed moment (truth polled while children run): never two live credentials for one
- *   (endpoint, card profile) (§2.3);
- * - after each kill: every command the child acknowledged is in the store file (§2.4);
+ *   (endpoint, card profile) (invariant item 3);
+ * - after each kill: every command the child acknowledged is in the store file (item 4);
  * - at quiet time: every active enrolled phone holds exactly one live credential per live parent,
- *   imported once into the ACS and assigned to the person's ACS user, and nothing else is live (§2.1-2).
+ *   imported once into the ACS and assigned to the person's ACS user, and nothing else is live (items 1-2).
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -125,7 +125,7 @@ const readStore = (filename: string): Promise<Map<string, Identity.IdentityState
   )
 
 describe("crash safety under SIGKILL", () => {
-  it("converges to §2 items 1-4 after repeated kills of the engine process", async () => {
+  it("converges to invariant items 1-4 after repeated kills of the engine process", async () => {
     const sim = Simulator.make({ seed: 5, issueDelay: 40, recordCallbacks: false })
     const acsUsers: Array<string> = []
     for (let i = 0; i < identityCount; i++) {
@@ -146,7 +146,7 @@ describe("crash safety under SIGKILL", () => {
       if (kind === "REDEEM" && a !== undefined && b !== undefined) phoneOfCode.set(b, a)
     }
 
-    // §2.3 at every observed moment
+    // item 3 at every observed moment
     const seenTwice: Array<string> = []
     let observations = 0
     const poll = setInterval(() => {
@@ -166,7 +166,7 @@ describe("crash safety under SIGKILL", () => {
         child.proc.kill("SIGKILL")
         const exit = await child.exited
         assert.strictEqual(exit.signal, "SIGKILL", `child ${k} ended by itself: ${exit.stderr}`)
-        // §2.4: what was acknowledged is in the file
+        // item 4: what was acknowledged is in the file
         const states = await readStore(filename)
         for (const m of missingFromStore(all, acked, (id) => states.get(id))) lost.push(`after kill ${k}: ${m}`)
       }
@@ -189,13 +189,13 @@ describe("crash safety under SIGKILL", () => {
       }
       last.proc.kill("SIGKILL")
       await last.exited
-      assert.deepStrictEqual(violations, [], "§2.1-2.2 at quiet time")
+      assert.deepStrictEqual(violations, [], "items 1-2 at quiet time")
       const states = await readStore(filename)
       assert.deepStrictEqual(missingFromStore(all, all.length, (id) => states.get(id)), [])
     } finally {
       clearInterval(poll)
     }
-    assert.deepStrictEqual(seenTwice, [], "§2.3 at observed moments")
+    assert.deepStrictEqual(seenTwice, [], "item 3 at observed moments")
     assert.isAbove(observations, 10)
   })
 })

@@ -14,7 +14,7 @@
  * Durability: `journal_mode = WAL` with `synchronous = NORMAL` by default. A commit is in the WAL
  * file (in the OS page cache) when `save` returns, so a killed process (SIGKILL, crash, OOM) loses
  * no accepted request; only an OS crash or power loss can lose the last few transactions (never
- * corrupt the file). That is the invariant's "nothing lost": a crash of the engine *process*. Pass
+ * corrupt the file). That is invariant item 4 in docs/design.md (a crash of the engine *process*). Pass
  * `synchronous: "FULL"` to also fsync the WAL on every commit and survive power loss, at a large
  * throughput cost.
  *
@@ -63,6 +63,8 @@ export const schemaVersion: number = LATEST_VERSION
 export const defaultWorkspace = "default"
 
 /**
+ * Options of the SQLite store.
+ *
  * @since 0.1.0
  */
 export interface Options {

@@ -7,11 +7,13 @@
  */
 import { createServer, type IncomingHttpHeaders } from "node:http"
 
+/** One request received by a loopback receiver. */
 export interface Delivery {
   readonly headers: IncomingHttpHeaders
   readonly body: string
 }
 
+/** A loopback HTTP receiver (callbacks, webhooks) with its URL and what it received. */
 export interface Receiver {
   readonly url: string
   /** The deliveries since the last call. */

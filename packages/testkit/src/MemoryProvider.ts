@@ -10,6 +10,7 @@ import type { FaultProfile, Provider } from "./Provider.js"
 
 const clean = { transient: 0, rateLimited: 0, lostResponse: 0, crash: 0 }
 
+/** A `Provider` over a fresh in-memory simulator (the property's default provider). */
 export const make = (options: Simulator.Options = {}): { readonly sim: Simulator.Simulator; readonly provider: Provider } => {
   const sim = Simulator.make(options)
   const provider: Provider = {

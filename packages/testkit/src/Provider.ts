@@ -24,6 +24,7 @@ export interface TruthAcsEntry {
   readonly assignedTo: string | undefined
 }
 
+/** The provider's ground truth, as the invariant reads it. */
 export interface Truth {
   readonly credentials: ReadonlyArray<TruthCredential>
   readonly acsEntries: ReadonlyArray<TruthAcsEntry>
@@ -39,6 +40,7 @@ export interface FaultProfile {
   readonly reorderCallbacks?: number
 }
 
+/** What the property needs from a provider under test: the engine's ports, test controls and ground truth. */
 export interface Provider {
   readonly name: string
   readonly manager: CredentialManager.CredentialManagerShape

@@ -18,6 +18,7 @@ export interface WorldOptions {
   readonly engine?: Engine.Config
 }
 
+/** A test world: an engine over a provider and a store, with helpers to drive it in virtual time. */
 export class World {
   readonly provider: Provider
   readonly store: Store.StoreShape

@@ -3,6 +3,7 @@
  * property test of the invariant.
  *
  * @since 0.1.0
+ * @module @credsync/testkit
  */
 export * from "./suites/index.js"
 export * as MemoryProvider from "./MemoryProvider.js"

@@ -5,7 +5,7 @@ import { MemoryProvider, Property } from "../src/index.js"
 
 const memory = () => MemoryProvider.make({ seed: 7, issueDelay: 200 }).provider
 
-describe("invariant (design.md §2) over the memory simulator", () => {
+describe("invariant (docs/design.md) over the memory simulator", () => {
   it("holds for random interleavings of commands, faults, callbacks, crashes and drift", async () => {
     await fc.assert(Property.invariantProperty({ provider: memory }), { numRuns: Property.runs(40), verbose: 1 })
   }, Math.max(120_000, Property.runs(40) * 100))

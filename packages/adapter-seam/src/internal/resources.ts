@@ -43,7 +43,7 @@ export const Credential = Schema.Struct({
   is_issued: opt(Schema.NullOr(Schema.Boolean)),
   card_number: NullableStr,
   access_method: opt(Str),
-  // not in Seam's published model; the seed document and the Seam-compatible API show them
+  // not in Seam's published model; Seam's mobile-credential guide and the Seam-compatible API show them
   device_id: NullableStr,
   credential_manager_acs_system_id: NullableStr,
   card_format: NullableStr,

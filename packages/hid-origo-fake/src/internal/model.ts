@@ -7,16 +7,20 @@ import { ScimFailure } from "./scim.js"
 
 // Public evidence (see the adapter's README): users are deleted asynchronously (USER_DELETE_INITIATED, then
 // USER_DELETED). ASSUMPTION: the REST `status` spells the event status without its `USER_` prefix.
+/** A HID user's REST status. */
 export type UserStatus = "ACTIVE" | "DELETE_INITIATED" | "DELETED"
 // Events carry INVITATION_PENDING | _ACKNOWLEDGED | _CANCEL_INITIATED | _CANCELLED | _EXPIRED (public code);
 // PENDING is documented for REST. ASSUMPTION: the other REST spellings drop the `INVITATION_` prefix.
+/** An invitation's REST status. */
 export type InvitationStatus = "PENDING" | "ACKNOWLEDGED" | "EXPIRED" | "CANCELLED"
 // REST `ACTIVE` is seen in public code (containers filtered on Status == "ACTIVE"); the end state is
 // INACTIVE (CREDENTIALCONTAINER_INACTIVE events). ASSUMPTION: REST spells it `INACTIVE`.
+/** A credential container's (endpoint's) REST status. */
 export type ContainerStatus = "ACTIVE" | "INACTIVE"
 // REST: ISSUE_INITIATED (HID's fixture) → ISSUED (public code filters Status == "ISSUED"); REVOKE_INITIATED
 // (public code) → REVOKED. Events: CREDENTIAL_RESERVED | _ISSUED | _REVOKING | _REVOKED | _UNBOUND |
 // _CREATION_FAILURE. ASSUMPTION: REST spells UNBOUND, CREATION_FAILURE and REVOKED without the prefix.
+/** A credential's REST status. */
 export type CredentialStatus = "ISSUE_INITIATED" | "ISSUED" | "REVOKE_INITIATED" | "REVOKED" | "UNBOUND" | "CREATION_FAILURE"
 
 /** A credential that opens doors, or will: HID refuses a second one of the same part number on a container. */
@@ -66,6 +70,7 @@ export interface Container {
   lastModified: number
 }
 
+/** The device a simulated phone app reports when it redeems an invitation. */
 export interface DeviceInfo {
   readonly osVersion: string
   readonly manufacturer: string

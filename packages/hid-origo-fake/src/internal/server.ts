@@ -5,11 +5,13 @@ import { type CloudEvent, type DeviceInfo, Organization, type PartNumber } from 
 import * as Render from "./render.js"
 import { errorBody, MEDIA_TYPE, matches, parseFilter, ScimFailure, URN } from "./scim.js"
 
+/** A system account the fake accepts (client id and secret). */
 export interface Account {
   readonly clientId: string
   readonly clientSecret: string
 }
 
+/** A scripted failure of the fake's next matching request. */
 export interface Fault {
   /** Which requests it applies to; all when omitted. `path` is a substring or pattern of the URL path. */
   readonly match?: { readonly method?: string; readonly path?: string | RegExp }
@@ -27,6 +29,7 @@ export interface Fault {
   readonly ms?: number
 }
 
+/** What the fake does with a callback: deliver it, drop it, or deliver it twice. */
 export type CallbackDelivery = "deliver" | "drop" | "duplicate"
 
 /**
@@ -51,6 +54,7 @@ export interface CallbackRegistration {
   readonly apiKey: string | undefined
 }
 
+/** A callback delivery the fake attempted, for tests. */
 export interface DeliveryRecord {
   readonly registration: string
   readonly url: string

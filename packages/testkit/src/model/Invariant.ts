@@ -1,5 +1,5 @@
 /**
- * The invariant of design.md §2, checked against the provider's ground truth and the phones' own
+ * The invariant (docs/design.md), checked against the provider's ground truth and the phones' own
  * record of their endpoints, never against what the engine believes (except for item 5, which is
  * exactly "what the engine believes equals the truth").
  */
@@ -7,6 +7,7 @@ import type { Truth } from "../Provider.js"
 import type { World } from "../World.js"
 import { activePhones, type Model, profileKey } from "./Model.js"
 
+/** Thrown by the property when the provider's truth breaks the invariant; the message says which item and where. */
 export class InvariantViolation extends Error {
   override readonly name = "InvariantViolation"
 }
@@ -15,7 +16,7 @@ const fail = (message: string): never => {
   throw new InvariantViolation(message)
 }
 
-/** §2.3: never two live credentials of one profile on one endpoint. */
+/** Invariant item 3: never two live credentials of one profile on one endpoint. */
 export const checkAtMostOne = (truth: Truth): void => {
   const seen = new Map<string, string>()
   for (const c of truth.credentials) {
@@ -27,7 +28,7 @@ export const checkAtMostOne = (truth: Truth): void => {
   }
 }
 
-/** §2.1, 2.2 and 2.5 at quiet time. */
+/** Invariant items 1, 2 and 5 at quiet time. */
 export const checkQuiet = async (world: World, model: Model): Promise<void> => {
   const truth = await world.effect(world.provider.truth)
   checkAtMostOne(truth)
@@ -55,7 +56,7 @@ export const checkQuiet = async (world: World, model: Model): Promise<void> => {
         }
       }
     }
-    // §2.5: the engine's children are exactly the live credentials of this identity
+    // item 5: the engine's children are exactly the live credentials of this identity
     const children = Object.values(state!.children)
     const believed = children.filter((c) => !c.retiring && c.issue === "active")
     if (believed.length !== children.length) {

@@ -1,5 +1,5 @@
 /**
- * The model-based property of design.md §2: random interleavings of identities, phones, parents,
+ * The model-based property of the invariant (docs/design.md): random interleavings of identities, phones, parents,
  * faults, callbacks, crashes and drift; "at most one" after every step and the full invariant at
  * quiet time.
  *
@@ -17,6 +17,7 @@ import { emptyModel } from "./Model.js"
 export { InvariantViolation, checkAtMostOne, checkQuiet } from "./Invariant.js"
 export * as Model from "./Model.js"
 
+/** Options of the property: the provider, the number of runs, and which steps are drawn. */
 export interface PropertyOptions {
   /** A fresh provider for each run. */
   readonly provider: () => Provider | Promise<Provider>

@@ -1,5 +1,5 @@
 import { MemoryAccessControl, MemoryCredentialManager, MemoryRecords, MemoryStore, Simulator } from "@credsync/adapter-memory"
-import { accessControlSuite, credentialManagerSuite, recordsSuite, storeSuite } from "@credsync/testkit"
+import { accessControlSuite, credentialManagerSuite, recordsSuite, storeSuite } from "../src/index.js"
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
 

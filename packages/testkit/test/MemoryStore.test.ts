@@ -1,6 +1,6 @@
 import { MemoryStore } from "@credsync/adapter-memory"
 import { Ids, PortError } from "@credsync/core"
-import { sampleEvents, sampleState } from "@credsync/testkit"
+import { sampleEvents, sampleState } from "../src/index.js"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
 
