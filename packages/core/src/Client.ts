@@ -103,7 +103,7 @@ export const make = <E>(layer: Layer.Layer<Engine, E>): Client => {
     reconcile: (id) => run((e) => e.reconcile(id)),
     drain: () => run((e) => e.drain),
     onEvent: (listener) => {
-      const fiber = runtime.runFork(withEngine((e) => Stream.runForEach(e.events, (ev) => Effect.sync(() => listener(ev)))))
+      const fiber = runtime.runFork(withEngine((e) => Stream.runForEach(e.live, (ev) => Effect.sync(() => listener(ev)))))
       return () => {
         runtime.runFork(Fiber.interrupt(fiber))
       }

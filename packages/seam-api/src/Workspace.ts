@@ -300,7 +300,7 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
     yield* Effect.forkScoped(
       engine.run.pipe(Effect.tapCause(report(`workspace ${options.id}: engine loop`)), Effect.retry(Schedule.spaced("1 second")))
     )
-    yield* Effect.forkScoped(Stream.runForEach(engine.events, () => Queue.offer(wakeQueue, undefined)))
+    yield* Effect.forkScoped(Stream.runForEach(engine.live, () => Queue.offer(wakeQueue, undefined)))
     yield* Effect.forkScoped(
       Effect.forever(
         Effect.gen(function* () {
