@@ -6,6 +6,7 @@
 export * as AccessControl from "./AccessControl.js"
 export * as Action from "./Action.js"
 export * as Aggregate from "./Aggregate.js"
+export * as Callbacks from "./Callbacks.js"
 export * as Card from "./Card.js"
 export * as Client from "./Client.js"
 export * as Command from "./Command.js"
