@@ -198,11 +198,17 @@ describe("stuck identities", () => {
       const [stuck] = yield* engine.stuck
       assert.strictEqual(stuck?.id, ana.id)
       assert.strictEqual(stuck?.cause.code, "reconcile_failing")
-      assert.match(stuck?.cause.message ?? "", /3 reconciles in a row failed; last: CredentialManager\.issue RateLimited/)
+      assert.match(stuck?.cause.message ?? "", /3 or more reconciles in a row failed; last: CredentialManager\.issue RateLimited/)
       const state = yield* engine.get(ana.id)
       assert.deepStrictEqual(Notices.identity(state).errors.map((e) => e.code), ["reconcile_failing"])
       assert.include(Notices.parent(state, state.parents["c-ana"]!).errors.map((e) => e.code), "reconcile_failing")
       assert.isDefined(o.find("Warn", "user identity is stuck (3 failed reconciles in a row)"))
+      // still failing: counted, but neither logged nor recorded again while the cause is the same
+      yield* TestClock.adjust("1 minute")
+      yield* engine.reconcile(ana.id)
+      assert.strictEqual((yield* engine.stuck)[0]?.failures, 4)
+      assert.strictEqual(o.lines.filter((l) => l.message.startsWith("user identity is stuck")).length, 1)
+      assert.strictEqual((yield* engine.events({ limit: 1_000 })).events.filter((e) => e.event._tag === "IdentityStuck").length, 1)
       assert.deepInclude((yield* engine.health), { stuck: 1 })
       // still retried with (capped) back-off: it is due again
       assert.isDefined(yield* engine.nextDue)

@@ -339,7 +339,7 @@ export const make = (config: Config) =>
     const noteStuck = (id: UserIdentityId, s: Stuck | undefined) =>
       Effect.suspend(() => {
         if (s === undefined) stuckIndex.delete(id)
-        else stuckIndex.set(id, { id, ...s })
+        else stuckIndex.set(id, { id, ...s, since: stuckIndex.get(id)?.since ?? s.since })
         return Metric.update(M.stuck, stuckIndex.size)
       })
 
@@ -766,6 +766,12 @@ export const make = (config: Config) =>
             retryAt = now + Math.max(...waits)
             break
           }
+          // refused credentials do not heal within a reconcile: back off instead of repeating the
+          // same refused call for every remaining round
+          if (outcomes.some((o) => o.failure?.reason === "Unauthorized")) {
+            retryAt = now
+            break
+          }
         }
         if (unsaved.length > 0) version = yield* commit(unsaved, undefined)
         if (rounds >= maxRounds) retryAt = retryAt ?? (yield* Clock.currentTimeMillis)
@@ -954,7 +960,8 @@ export const make = (config: Config) =>
               code: rejected === undefined ? "reconcile_failing" : "save_rejected",
               message:
                 rejected === undefined
-                  ? `credsync cannot converge this user identity: ${t} reconciles in a row failed; last: ${r.cause}`
+                  ? // no running count in the text: the stored record is rewritten only when the cause changes
+                    `credsync cannot converge this user identity: ${stuckAfter} or more reconciles in a row failed; last: ${r.cause}`
                   : `credsync cannot save this user identity: ${rejected.message}`,
               at: now
             },
