@@ -3,10 +3,13 @@
  * polling fallback for when callbacks are lost. Both turn what HID reports into core `Observation`s; the
  * engine is level-based, so an observation only says which identity to reconcile.
  *
+ * For a host without Effect, {@link intakeLayer} plugs the callback check into the Promise facade
+ * (`credsync.ingestHidOrigo({ headers, body })`).
+ *
  * @since 0.1.0
  */
 import { timingSafeEqual, createHash } from "node:crypto"
-import { type Ids, Ids as IdsSchema, type Observation, type PortError } from "@credsync/core"
+import { Callbacks, type Ids, Ids as IdsSchema, type Observation, type PortError } from "@credsync/core"
 import { Context, Effect, Layer, type Redacted, Ref, Schema, Redacted as R } from "effect"
 import { containerStatus, credentialStatus, invitationStatus } from "./internal/mapping.js"
 import { OrigoClient, type OrigoClientShape, type OrigoUser } from "./OrigoClient.js"
@@ -142,6 +145,9 @@ const decodeBatch = (request: CallbackRequest): Effect.Effect<ReadonlyArray<Deco
           break
         default:
           // User and pass events (and types added later) carry nothing the engine acts on.
+          yield* Effect.logDebug(`HID callback event of type ${ev.type} ignored: nothing to reconcile`).pipe(
+            Effect.annotateLogs({ provider: "hid-origo", type: ev.type })
+          )
           break
       }
     }
@@ -218,7 +224,12 @@ export const make = Effect.fnUntraced(function* (client: OrigoClientShape, optio
       const out: Array<Observation.Observation> = []
       for (const d of decoded) {
         const identity = yield* resolve(String(d.data.userId))
-        if (identity === undefined) continue
+        if (identity === undefined) {
+          yield* Effect.logInfo(`HID callback about user ${String(d.data.userId)} ignored: no such user at HID, or not a credsync identity`).pipe(
+            Effect.annotateLogs({ provider: "hid-origo" })
+          )
+          continue
+        }
         const o = toObservation(d, identity)
         if (o) out.push(o)
       }
@@ -287,3 +298,42 @@ export const layer = (options: Options): Layer.Layer<OrigoEvents, never, OrigoCl
       return yield* make(yield* OrigoClient, options)
     })
   )
+
+/**
+ * The Promise facade's HID Origo intake: `credsync.ingestHidOrigo({ headers, body })` authenticates
+ * and decodes with this `OrigoEvents` and hands the observations to the engine. Refusals become
+ * core's `Callbacks.CallbackRejected` (`provider: "hid-origo"`). HID deliveries carry no signed
+ * timestamp, so a replayed delivery is not refused; it only makes the engine look again.
+ *
+ * @since 0.2.0
+ */
+export const intake: Layer.Layer<Callbacks.HidOrigoIntake, never, OrigoEvents> = Layer.effect(
+  Callbacks.HidOrigoIntake,
+  Effect.gen(function* () {
+    const events = yield* OrigoEvents
+    return Callbacks.HidOrigoIntake.of({
+      verify: (request) =>
+        events.ingest(request).pipe(
+          Effect.catchTag("CallbackRejected", (e) =>
+            Effect.fail(
+              new Callbacks.CallbackRejected({
+                provider: "hid-origo",
+                reason: e.reason,
+                ...(e.field === undefined ? {} : { field: e.field }),
+                message: e.message
+              })
+            )
+          )
+        )
+    })
+  })
+)
+
+/**
+ * {@link intake} over its own `OrigoEvents` with these options: merge it into the layer given to
+ * `Client.make`.
+ *
+ * @since 0.2.0
+ */
+export const intakeLayer = (options: Options): Layer.Layer<Callbacks.HidOrigoIntake, never, OrigoClient> =>
+  intake.pipe(Layer.provide(layer(options)))
