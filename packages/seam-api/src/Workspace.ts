@@ -49,6 +49,8 @@ export interface Options {
   readonly sandbox?: boolean | undefined
   /** Persist the engine in this SQLite file; default: in memory. */
   readonly sqliteFile?: string | undefined
+  /** The engine's store, already open (wins over `sqliteFile`); e.g. a test's store that fails on demand. */
+  readonly store?: Store.StoreShape | undefined
   /** Simulator settings (seed, issueDelay, faults...). Systems get UUID ids unless given. */
   readonly simulator?: Simulator.Options | undefined
   /**
@@ -156,7 +158,7 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
     const manager = hid?.manager ?? simulator.manager
     const acs = AcsUsers.wrap(simulator.acs).port
     const store: Store.StoreShape =
-      options.sqliteFile === undefined ? MemoryStore.make() : yield* SqliteStore.make({ filename: options.sqliteFile })
+      options.store ?? (options.sqliteFile === undefined ? MemoryStore.make() : yield* SqliteStore.make({ filename: options.sqliteFile }))
     const engine = yield* Engine.make(options.engine ?? {}).pipe(
       Effect.provideService(ManagerTag.CredentialManager, manager),
       Effect.provideService(AccessControlTag.AccessControl, acs),

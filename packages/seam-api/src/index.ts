@@ -10,6 +10,7 @@
  *
  * @since 0.1.0
  */
+export * as Operations from "./Operations.js"
 export * as Resources from "./Resources.js"
 export * as Routes from "./Routes.js"
 export * as SeamError from "./SeamError.js"
