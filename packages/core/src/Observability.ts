@@ -67,7 +67,8 @@ export const metrics = {
   /** How late the earliest due identity is, seconds (0 when nothing is overdue). */
   dueLag: Metric.gauge("credsync_due_lag_seconds", { description: "How late the earliest due identity is, in seconds" }),
   /** From a phone coming online (or its sync credential being created, whichever is later) to its
-   *  credential being assigned in the ACS, seconds. */
+   *  credential being assigned in the ACS, seconds. A credential issued again after it was lost
+   *  counts from its new request; an ACS-side repair of the same credential is not counted. */
   timeToAcs: Metric.histogram("credsync_phone_to_acs_seconds", {
     description: "Time from a phone coming online (or its sync credential created, if later) to its credential assigned in the ACS, in seconds",
     boundaries: toAcsBoundaries

@@ -343,8 +343,10 @@ export const make = (config: Config) =>
         return Metric.update(M.stuck, stuckIndex.size)
       })
 
-    // Committed: publish, count, and time the credentials that reached the ACS (the time from the
-    // phone coming online, or its sync credential created if later, to the assignment).
+    // Committed: publish, count, and time the credentials that reached the ACS: from the phone
+    // coming online (or its sync credential created, if later); for a credential issued again
+    // after it was lost, from that new request. A repair on the ACS side alone (the entry was
+    // deleted or reassigned there, same credential) is not a new arrival and is not timed.
     const committed = (state: IdentityState, events: ReadonlyArray<DomainEvent>) => {
       let toAcs: Array<number> | undefined
       for (const e of events) {
@@ -352,9 +354,11 @@ export const make = (config: Config) =>
         const c = state.children[e.credentialId]
         const phone = c === undefined ? undefined : state.phones[c.phoneId]
         const parent = c === undefined ? undefined : state.parents[c.parentId]
-        if (phone === undefined || parent === undefined) continue
+        if (c === undefined || phone === undefined || parent === undefined) continue
+        if (events.some((x) => x._tag === "CredentialAcsLost" && x.credentialId === c.id)) continue
+        const from = c.attempts > 1 ? c.requestedAt : Math.max(phone.createdAt, parent.createdAt)
         toAcs ??= []
-        toAcs.push(Math.max(0, e.at - Math.max(phone.createdAt, parent.createdAt)) / 1000)
+        toAcs.push(Math.max(0, e.at - from) / 1000)
       }
       const n = events.length
       const times = toAcs
