@@ -17,10 +17,11 @@
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { MemoryAccessControl, MemoryCredentialManager, Simulator } from "@credsync/adapter-memory"
-import { type Event, Engine, type Identity, Ids, Notices, Store } from "@credsync/core"
+import { type Event, Engine, type Identity, Ids, Notices, Observability, Store } from "@credsync/core"
 import { SqliteStore } from "@credsync/store-sqlite"
 import { Effect, Exit, Layer, Option, Schedule } from "effect"
 import { TestClock } from "effect/testing"
+import * as DemoMetrics from "./demoMetrics.js"
 
 const dbArg = process.argv.find((a) => a.startsWith("--db="))?.slice(5)
 const dbPath = dbArg ?? join(tmpdir(), `credsync-demo-${process.pid}-${Date.now()}.db`)
@@ -272,6 +273,7 @@ const program = Effect.gen(function* () {
   for (const p of people) states.set(p.id, yield* engine.get(Ids.UserIdentityId.make(p.id)))
   const truth = yield* sim.truth()
   printTables(states, truth)
+  console.log(`${yield* DemoMetrics.summary}\n`)
   return verdict(truth)
 })
 
@@ -388,7 +390,8 @@ const verdict = (truth: Simulator.Truth): boolean => {
   return false
 }
 
-const main = program.pipe(Effect.scoped, Effect.provide(TestClock.layer()))
+// the engine's own log lines only when asked for (CREDSYNC_LOG_LEVEL=info): the narration is the story
+const main = program.pipe(Effect.scoped, Effect.provide(TestClock.layer()), Effect.provide(Observability.layerLogger({ defaultLevel: "None" })))
 // exitCode, not exit(): let stdout drain when it is a pipe
 Effect.runPromise(main).then(
   (ok) => {
