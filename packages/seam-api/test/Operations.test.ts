@@ -4,7 +4,7 @@
  */
 import { MemoryStore } from "@credsync/adapter-memory"
 import { PortError, type Store } from "@credsync/core"
-import { Effect, Redacted } from "effect"
+import { Effect, Redacted, Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Server } from "../src/index.js"
 import { client, until } from "./helpers.js"
@@ -28,8 +28,10 @@ const breakable: Store.StoreShape = {
 }
 
 let server: Server.Handle
+const serverLog: Array<string> = []
 beforeAll(async () => {
   server = await Server.start({
+    log: (line) => serverLog.push(line),
     workspaces: [
       {
         id: A.id,
@@ -109,14 +111,16 @@ describe("operator endpoints", () => {
     const acsUser = await seam.acs.users.create({ acs_system_id: acs.acs_system_id, full_name: "Stuck Sam" })
     await seam.userIdentities.addAcsUser({ user_identity_id: identity.user_identity_id, acs_user_id: acsUser.acs_user_id })
     await seam.userIdentities.enrollmentAutomations.launch({ user_identity_id: identity.user_identity_id, credential_manager_acs_system_id: manager.acs_system_id })
-    const parent = await seam.acs.credentials.create({
-      access_method: "mobile_key",
+    // the seed's snippet: shared card details only (card_format, facility_code are not in the SDK's types)
+    const createParams = {
+      access_method: "mobile_key" as const,
       is_multi_phone_sync_credential: true,
       acs_user_id: acsUser.acs_user_id,
       credential_manager_acs_system_id: manager.acs_system_id,
       card_format: "rfid48",
       facility_code: "9"
-    } as Parameters<typeof seam.acs.credentials.create>[0])
+    }
+    const parent = await seam.acs.credentials.create(createParams)
     await seam.phones.simulate.createSandboxPhone({ user_identity_id: identity.user_identity_id })
 
     const stuck = await until("the identity shows it is stuck", async () => {
@@ -124,10 +128,12 @@ describe("operator endpoints", () => {
       return u.errors.length > 0 ? u.errors : undefined
     })
     expect(stuck[0]).toMatchObject({ error_code: "reconcile_failing" })
-    expect((stuck[0] as { message: string }).message).toMatch(/reconciles in a row failed; last: CredentialManager\.issue RateLimited/)
+    expect(stuck[0]?.message).toMatch(/reconciles in a row failed; last: CredentialManager\.issue RateLimited/)
     const p = await seam.acs.credentials.get({ acs_credential_id: parent.acs_credential_id })
     expect(p.errors.map((e) => e.error_code)).toContain("reconcile_failing")
-    const readiness = JSON.parse((await get("/ready")).text) as { workspaces: Array<{ workspace_id: string; stuck: number }> }
+    const readiness = Schema.decodeUnknownSync(
+      Schema.fromJsonString(Schema.Struct({ workspaces: Schema.Array(Schema.Struct({ workspace_id: Schema.String, stuck: Schema.Number })) }))
+    )((await get("/ready")).text)
     expect(readiness.workspaces.find((w) => w.workspace_id === A.id)?.stuck).toBeGreaterThanOrEqual(1)
 
     const metrics = await get("/metrics")
@@ -142,5 +148,8 @@ describe("operator endpoints", () => {
     for (const name of ["credsync_backoffs_total", "credsync_events_committed_total", "credsync_lease_changes_total", "credsync_due_lag_seconds"]) {
       expect([...after.keys()].some((k) => k.startsWith(name)), name).toBe(true)
     }
+    // the server's own lines (one per request) never carry an API key
+    expect(serverLog.length).toBeGreaterThan(0)
+    for (const line of serverLog) for (const key of [A.key, B.key]) expect(line).not.toContain(key)
   })
 })

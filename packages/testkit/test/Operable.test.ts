@@ -1,12 +1,14 @@
 /**
  * Operability of the engine (issue 9): log lines at the documented points, metrics that move with
  * work, stuck identities, refused saves, the durable event feed, and the background loop's
- * failures reaching the host. Memory adapters, TestClock.
+ * failures reaching the host, OTLP export. Memory adapters, TestClock (a loopback collector for OTLP).
  */
+import { createServer } from "node:http"
 import { MemoryAccessControl, MemoryCredentialManager, MemoryStore, Simulator } from "@credsync/adapter-memory"
 import { Client, Engine, Ids, Notices, Observability, PortError, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, ConfigProvider, Effect, Exit, Fiber, Layer, Logger, Metric, References, Schedule } from "effect"
+import { OtlpExporter } from "effect/observability"
 import { TestClock, TestConsole } from "effect/testing"
 import { Loopback } from "../src/index.js"
 
@@ -445,5 +447,54 @@ describe("nothing fails in silence", () => {
       yield* Fiber.interrupt(loop)
       assert.strictEqual((yield* engine.health).loop, "stopped")
     })
+  )
+})
+
+describe("OTLP export", () => {
+  /** A loopback OTLP/HTTP collector that keeps what it receives. */
+  const collector = Effect.acquireRelease(
+    Effect.promise(
+      () =>
+        new Promise<{ url: string; received: Array<{ path: string; body: string }>; close: () => Promise<void> }>((resolve) => {
+          const received: Array<{ path: string; body: string }> = []
+          const server = createServer((req, res) => {
+            const chunks: Array<Buffer> = []
+            req.on("data", (c: Buffer) => chunks.push(c))
+            req.on("end", () => {
+              received.push({ path: req.url ?? "", body: Buffer.concat(chunks).toString("utf8") })
+              res.writeHead(200, { "content-type": "application/json" }).end("{}")
+            })
+          })
+          server.listen(0, "127.0.0.1", () => {
+            const address = server.address()
+            const port = typeof address === "object" && address !== null ? address.port : 0
+            resolve({ url: `http://127.0.0.1:${port}`, received, close: () => new Promise<void>((r) => server.close(() => r())) })
+          })
+        })
+    ),
+    (c) => Effect.promise(() => c.close())
+  )
+
+  const reconcileWith = (env: Record<string, string>) =>
+    Effect.gen(function* () {
+      const { engine, person } = yield* world()
+      const ana = yield* person("ana")
+      yield* engine.reconcile(ana.id)
+      yield* (yield* OtlpExporter.Flusher).flush
+    }).pipe(Effect.provide(Observability.layer({ defaultLevel: "None" }).pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(env))))))
+
+  it.live("off by default; OTEL_EXPORTER_OTLP_ENDPOINT alone sends the engine's spans and metrics", () =>
+    Effect.gen(function* () {
+      const c = yield* collector
+      yield* reconcileWith({})
+      assert.deepStrictEqual(c.received, [])
+      yield* reconcileWith({ OTEL_EXPORTER_OTLP_ENDPOINT: c.url })
+      const traces = c.received.filter((r) => r.path === "/v1/traces").map((r) => r.body).join("")
+      assert.include(traces, "credsync.reconcile")
+      assert.include(traces, "CredentialManager.Issue")
+      assert.include(traces, "credsync.identity")
+      const metrics = c.received.filter((r) => r.path === "/v1/metrics").map((r) => r.body).join("")
+      assert.include(metrics, "credsync_port_calls_total")
+    }).pipe(Effect.scoped)
   )
 })
