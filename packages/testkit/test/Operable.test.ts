@@ -45,6 +45,12 @@ const counter = (id: string, attributes: Readonly<Record<string, string>>) =>
 
 const acs = Simulator.defaultAcsId
 
+/** The value, or the test fails here. */
+const defined = <A>(a: A | undefined, what: string): A => {
+  if (a === undefined) throw new Error(`expected ${what}`)
+  return a
+}
+
 /** An engine over the simulator and a memory store; `person` sets up one identity with a phone. */
 const world = (options: Simulator.Options = {}, config: Engine.Config = {}, wrap: (s: Store.StoreShape) => Store.StoreShape = (s) => s) =>
   Effect.gen(function* () {
@@ -203,7 +209,7 @@ describe("stuck identities", () => {
       assert.match(stuck?.cause.message ?? "", /3 or more reconciles in a row failed; last: CredentialManager\.issue RateLimited/)
       const state = yield* engine.get(ana.id)
       assert.deepStrictEqual(Notices.identity(state).errors.map((e) => e.code), ["reconcile_failing"])
-      assert.include(Notices.parent(state, state.parents["c-ana"]!).errors.map((e) => e.code), "reconcile_failing")
+      assert.include(Notices.parent(state, defined(state.parents["c-ana"], "Ana's sync credential")).errors.map((e) => e.code), "reconcile_failing")
       assert.isDefined(o.find("Warn", "user identity is stuck (3 failed reconciles in a row)"))
       // still failing: counted, but neither logged nor recorded again while the cause is the same
       yield* TestClock.adjust("1 minute")
@@ -253,10 +259,10 @@ describe("stuck identities", () => {
       assert.deepInclude(stuck, { id: ben.id })
       assert.strictEqual(stuck?.cause.code, "save_rejected")
       const benState = yield* engine.get(ben.id)
-      const benChild = Object.values(benState.children)[0]!
+      const benChild = defined(Object.values(benState.children)[0], "Ben's phone credential")
       assert.strictEqual(stuck?.credentialId, benChild.id)
       assert.deepStrictEqual(Notices.child(benChild, benState).errors.map((e) => e.code), ["save_rejected"])
-      assert.include(Notices.parent(benState, benState.parents["c-ben"]!).errors.map((e) => e.code), "save_rejected")
+      assert.include(Notices.parent(benState, defined(benState.parents["c-ben"], "Ben's sync credential")).errors.map((e) => e.code), "save_rejected")
       assert.isAtLeast(yield* counter("credsync_save_rejections_total", { reason: "InvalidInput" }), 1)
 
       // nothing of Ana's was touched: her card stays assigned to her ACS user

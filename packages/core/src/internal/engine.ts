@@ -952,7 +952,8 @@ export const make = (config: Config) =>
           failures.delete(id)
         }
         // stuck: a refused save at once; failing providers after `stuckAfter` reconciles in a row
-        const t = r.cause === undefined ? 0 : (troubled.get(id) ?? 0) + 1
+        // a version race says nothing either way: the count stands
+        const t = r.outcome === "race" ? (troubled.get(id) ?? 0) : r.cause === undefined ? 0 : (troubled.get(id) ?? 0) + 1
         if (t === 0) troubled.delete(id)
         else troubled.set(id, t)
         if (r.rejected !== undefined || (r.cause !== undefined && t >= stuckAfter)) {
@@ -972,7 +973,7 @@ export const make = (config: Config) =>
             ...(rejected?.credentialId === undefined ? {} : { credentialId: rejected.credentialId }),
             ...(rejected?.phoneId === undefined ? {} : { phoneId: rejected.phoneId })
           })
-        } else if (t === 0 && r.state !== undefined && (r.state.stuck !== undefined || stuckIndex.has(id))) {
+        } else if (r.outcome === "converged" && r.state !== undefined && (r.state.stuck !== undefined || stuckIndex.has(id))) {
           yield* recover(id, r.state, r.version)
         }
         yield* store.release(lease.owner, id, next !== undefined && next !== r.scheduled ? next : undefined)
