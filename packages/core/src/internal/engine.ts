@@ -104,6 +104,31 @@ const resourceOf = (
   return { what: `lookup key ${key}` }
 }
 
+/**
+ * Lookup keys that facts learned from a provider add (a card number, a provider's id for a
+ * credential, user or parent). Keys from commands were checked by the store when the command was
+ * saved, and intents are saved before their calls, so these are the only keys a reconcile can
+ * acquire without a save.
+ */
+const learnedKeys = (s: IdentityState, events: ReadonlyArray<DomainEvent>): ReadonlyArray<string> => {
+  const keys: Array<string> = []
+  for (const e of events) {
+    if (e._tag === "CredentialIssued") {
+      const c = s.children[e.credentialId]
+      const p = c === undefined ? undefined : s.parents[c.parentId]
+      if (c === undefined) continue
+      keys.push(`manager-credential:${c.managerId}:${e.ref}`)
+      if (p !== undefined && e.cardNumber !== undefined) keys.push(`card:${p.acsSystemId}:${e.cardNumber}`)
+    } else if (e._tag === "ManagerUserBound") {
+      keys.push(`manager-user:${e.managerId}:${e.ref}`)
+    } else if (e._tag === "ParentBound") {
+      const p = s.parents[e.credentialId]
+      if (p !== undefined) keys.push(`manager-credential:${p.managerId}:${e.ref}`)
+    }
+  }
+  return keys
+}
+
 /** The command field a lookup key comes from, for a rejected command. */
 const fieldOfKey = (key: string): string | undefined =>
   key.startsWith("phone:")
@@ -401,25 +426,39 @@ export const make = (config: Config) =>
       )
 
     /** The first lookup key of `state` not among `known` (keys the store accepted for it) that
-     *  another identity holds, if any. Keys found free are added to `cleared` (looked up once per
-     *  reconcile). */
+     *  another identity holds, if any: what a refused save was about. */
     const heldKey = (
       id: UserIdentityId,
       state: IdentityState,
-      known: ReadonlyArray<string>,
-      cleared?: Set<string>
+      known: ReadonlyArray<string>
     ): Effect.Effect<{ readonly key: string; readonly heldBy: UserIdentityId } | undefined, PortError> => {
-      const keys = lookupKeys(state)
-      // the common case (no new key since the last save) costs neither a set nor an effect
-      if (keys.length === known.length && keys.every((k, i) => k === known[i])) return Effect.succeed(undefined)
       const accepted = new Set(known)
-      const fresh = keys.filter((key) => !accepted.has(key) && cleared?.has(key) !== true)
+      const fresh = lookupKeys(state).filter((key) => !accepted.has(key))
+      return Effect.gen(function* () {
+        for (const key of fresh) {
+          const holder = Option.getOrUndefined(yield* store.lookup(key))
+          if (holder !== undefined && holder !== id) return { key, heldBy: holder }
+        }
+        return undefined
+      })
+    }
+
+    /** Like {@link heldKey}, for the keys that `learned` facts add (see `learnedKeys`): the check
+     *  made before each round's calls, so it must cost nothing when nothing new was learned. */
+    const learnedKeyHeld = (
+      id: UserIdentityId,
+      state: IdentityState,
+      learned: ReadonlyArray<DomainEvent>,
+      known: ReadonlyArray<string>,
+      cleared: Set<string>
+    ): Effect.Effect<{ readonly key: string; readonly heldBy: UserIdentityId } | undefined, PortError> => {
+      const fresh = learnedKeys(state, learned).filter((key) => !cleared.has(key) && !known.includes(key))
       if (fresh.length === 0) return Effect.succeed(undefined)
       return Effect.gen(function* () {
         for (const key of fresh) {
           const holder = Option.getOrUndefined(yield* store.lookup(key))
           if (holder !== undefined && holder !== id) return { key, heldBy: holder }
-          cleared?.add(key)
+          cleared.add(key)
         }
         return undefined
       })
@@ -741,7 +780,7 @@ export const make = (config: Config) =>
           } else {
             unsaved = pending
             if (p.actions.length > 0) {
-              const taken = yield* heldKey(id, state, savedKeys, cleared)
+              const taken = yield* learnedKeyHeld(id, state, unsaved, savedKeys, cleared)
               if (taken !== undefined) {
                 return yield* Effect.fail(
                   rejection(id, state, "InvalidInput", `key ${taken.key} is held by user identity ${taken.heldBy}`, taken)
