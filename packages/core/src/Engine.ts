@@ -2,6 +2,10 @@
  * The engine runtime: executes planned actions through the ports, one identity at a time and many
  * identities in parallel, persisting intents before it acts.
  *
+ * It logs, traces (a span per reconcile and per provider call) and measures (`credsync_*` metrics)
+ * in the Effect context it runs in: see `Observability` for the levels, the metrics and how to set
+ * that context up. `health`, `stuck` and the durable `events` feed are for operators and hosts.
+ *
  * @since 0.1.0
  */
 import { Context, Duration, Effect, Layer, Schedule, Schema, type Stream } from "effect"
