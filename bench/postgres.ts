@@ -29,7 +29,7 @@ export const eventsPerSecond = (url: Redacted.Redacted<string>, n: number): Effe
     const fleet = yield* Fleet.make({ store: PostgresStore.layer({ connection: url, workspace: "bench-events", maxConnections: 16 }) })
     let events = 0
     yield* Effect.forkChild(
-      Stream.runForEach(fleet.engine.events, () =>
+      Stream.runForEach(fleet.engine.live, () =>
         Effect.sync(() => {
           events++
         })

@@ -71,7 +71,7 @@ const sqlite = (n: number) =>
     const fleet = yield* Fleet.make({ store })
     let events = 0
     yield* Effect.forkChild(
-      Stream.runForEach(fleet.engine.events, () =>
+      Stream.runForEach(fleet.engine.live, () =>
         Effect.sync(() => {
           events++
         })

@@ -29,6 +29,7 @@ import {
   type Identity,
   Ids,
   Notices,
+  Observability,
   Store
 } from "@credsync/core"
 import { SqliteStore } from "@credsync/store-sqlite"
@@ -36,6 +37,7 @@ import Table from "cli-table3"
 import { Effect, Exit, Layer, Option, Schedule, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
 import { TestClock } from "effect/testing"
+import * as DemoMetrics from "./demoMetrics.js"
 import * as World from "./demo-world.js"
 
 const day = Date.UTC(2026, 10, 28, 7, 0)
@@ -457,6 +459,7 @@ const playDay = (dbPath: string, fresh: boolean, stopAt: string | undefined) =>
     for (const p of people) states.set(p.id, yield* engine.get(Ids.UserIdentityId.make(p.id)))
     const truth = yield* world.truth()
     printTables(people, phones, states, truth)
+    console.log(`${yield* DemoMetrics.summary}\n`)
     const events = yield* store.events({ after: 0, limit: 1_000_000 })
     return verdict(people, phones, endpointOwner, truth, world.counts, events.map((e) => e.event))
   })
@@ -678,7 +681,12 @@ const demo = Command.make(
       const dbPath = Option.getOrElse(db, () => join(tmpdir(), `credsync-demo-${process.pid}-${Date.now()}.db`))
       const fresh = !existsSync(dbPath)
       if (fresh) rmSync(`${dbPath}.demo.json`, { force: true })
-      const ok = yield* playDay(dbPath, fresh, Option.getOrUndefined(stopAt)).pipe(Effect.scoped, Effect.provide(TestClock.layer()))
+      const ok = yield* playDay(dbPath, fresh, Option.getOrUndefined(stopAt)).pipe(
+        Effect.scoped,
+        Effect.provide(TestClock.layer()),
+        // the narration says what happens; the engine's own log lines stay off (CREDSYNC_LOG_LEVEL)
+        Effect.provide(Observability.layerLogger({ defaultLevel: "None" }))
+      )
       process.exitCode = ok ? 0 : 1
     })
 ).pipe(

@@ -8,10 +8,14 @@
  * the host's `lookup`, e.g. the engine's `manager-user:` key); events about any other user are dropped at
  * no cost.
  *
+ *
+ * For a host without Effect, {@link intakeLayer} plugs the callback check into the Promise facade
+ * (`credsync.ingestHidOrigo({ headers, body })`).
+ *
  * @since 0.1.0
  */
 import { createHash, timingSafeEqual } from "node:crypto"
-import { Engine, type Ids, Ids as IdsSchema, type Observation, type PortError } from "@credsync/core"
+import { Callbacks, Engine, type Ids, Ids as IdsSchema, type Observation, type PortError } from "@credsync/core"
 import { Context, Effect, Layer, Redacted, Ref, Schema } from "effect"
 import { bare, containerStatus, credentialStatus, invitationStatus } from "./internal/mapping.js"
 import { type CallbackRegistration, type EventFilter, OrigoClient, type OrigoClientShape, type OrigoUser } from "./OrigoClient.js"
@@ -205,6 +209,9 @@ const decodeBatch = (request: CallbackRequest): Effect.Effect<ReadonlyArray<Date
         }
         default:
           // Wallet-pass events (origo.credential-management.events.*) and types added later: nothing to act on.
+          yield* Effect.logDebug(`HID callback event of type ${ev.type} ignored: nothing to reconcile`).pipe(
+            Effect.annotateLogs({ provider: "hid-origo", type: ev.type })
+          )
           break
       }
     }
@@ -298,7 +305,12 @@ export const make = Effect.fnUntraced(function* (client: OrigoClientShape, optio
           identity = yield* resolve(fact.user)
           identities.set(fact.user, identity)
         }
-        if (identity === undefined) continue
+        if (identity === undefined) {
+          yield* Effect.logInfo(`HID callback about user ${fact.user} ignored: not a user credsync manages`).pipe(
+            Effect.annotateLogs({ provider: "hid-origo" })
+          )
+          continue
+        }
         if (fact.kind === "user" && bare(fact.status) === "DELETED") client.users.forget(fact.user)
         const o = toObservation(fact, identity, at)
         if (o) out.push(o)
@@ -401,3 +413,42 @@ export const layerWithEngine = (options: Omit<Options, "lookup">): Layer.Layer<O
       return yield* make(yield* OrigoClient, { ...options, lookup: engineLookup(engine, options.system) })
     })
   )
+
+/**
+ * The Promise facade's HID Origo intake: `credsync.ingestHidOrigo({ headers, body })` authenticates
+ * and decodes with this `OrigoEvents` and hands the observations to the engine. Refusals become
+ * core's `Callbacks.CallbackRejected` (`provider: "hid-origo"`). HID deliveries carry no signed
+ * timestamp, so a replayed delivery is not refused; it only makes the engine look again.
+ *
+ * @since 0.2.0
+ */
+export const intake: Layer.Layer<Callbacks.HidOrigoIntake, never, OrigoEvents> = Layer.effect(
+  Callbacks.HidOrigoIntake,
+  Effect.gen(function* () {
+    const events = yield* OrigoEvents
+    return Callbacks.HidOrigoIntake.of({
+      verify: (request) =>
+        events.ingest(request).pipe(
+          Effect.catchTag("CallbackRejected", (e) =>
+            Effect.fail(
+              new Callbacks.CallbackRejected({
+                provider: "hid-origo",
+                reason: e.reason,
+                ...(e.field === undefined ? {} : { field: e.field }),
+                message: e.message
+              })
+            )
+          )
+        )
+    })
+  })
+)
+
+/**
+ * {@link intake} over its own `OrigoEvents` with these options: merge it into the layer given to
+ * `Client.make`.
+ *
+ * @since 0.2.0
+ */
+export const intakeLayer = (options: Options): Layer.Layer<Callbacks.HidOrigoIntake, never, OrigoClient> =>
+  intake.pipe(Layer.provide(layer(options)))

@@ -228,6 +228,13 @@ export const make = (options: Options = {}): Store.StoreShape => {
       ),
       { bufferSize: 1, strategy: "sliding" }
     ),
+    // O(queue): the engine asks at most once a second
+    queueDepth: (now) =>
+      Effect.sync(() => {
+        let n = 0
+        for (const at of due.values()) if (at <= now) n++
+        return n
+      }),
     nextDue: (owner, now) =>
       Effect.sync(() => {
         cleanTop()

@@ -20,9 +20,12 @@
  *
  * A bad signature or a malformed event fails with `WebhookRejected`; nothing is changed.
  *
+ * For a host without Effect, {@link intakeLayer} plugs this check into the Promise facade
+ * (`credsync.ingestSeamWebhook({ headers, body })`).
+ *
  * @since 0.1.0
  */
-import type { Ids, Observation, PortError } from "@credsync/core"
+import { Callbacks, Engine, type Ids, type Observation, type PortError } from "@credsync/core"
 import { Config, Context, Effect, Layer, type Redacted, Schema } from "effect"
 import * as internal from "./internal/webhooks.js"
 import { SeamClient } from "./SeamClient.js"
@@ -93,7 +96,16 @@ export const make = (options: Options): Effect.Effect<SeamWebhooksShape, never, 
     const verify = (body: string, headers: Headers) => Effect.mapError(w.verify(body, headers), (r) => new WebhookRejected(r))
     return {
       verify,
-      intake: (body, headers) => Effect.flatMap(verify(body, headers), w.observations)
+      intake: (body, headers) =>
+        Effect.flatMap(verify(body, headers), (event) =>
+          Effect.tap(w.observations(event), (observations) =>
+            observations.length > 0
+              ? Effect.void
+              : Effect.logInfo(`Seam webhook ${event.event_type} ignored: nothing to reconcile, or no credsync identity it concerns`).pipe(
+                  Effect.annotateLogs({ provider: "seam", event_id: event.event_id, event_type: event.event_type })
+                )
+          )
+        )
     }
   })
 
@@ -113,4 +125,40 @@ export const layerConfig = (options: Omit<Options, "secret">): Layer.Layer<SeamW
   Layer.effect(
     SeamWebhooks,
     Effect.flatMap(Config.Redacted("SEAM_WEBHOOK_SECRET"), (secret) => make({ ...options, secret }))
+  )
+
+/**
+ * The Promise facade's Seam webhook intake: `credsync.ingestSeamWebhook({ headers, body })` verifies
+ * the Svix signature and timestamp, decodes and routes the event (phones through `engine.lookup`),
+ * then hands the observations to the engine. Refusals become core's `Callbacks.CallbackRejected`
+ * (`provider: "seam"`): `Stale` for a timestamp outside Svix's tolerance (a replay),
+ * `Unauthenticated` for any other signature failure, `Malformed` for an undecodable event.
+ *
+ * @since 0.2.0
+ */
+export const intakeLayer = (
+  options: Omit<Options, "lookup">
+): Layer.Layer<Callbacks.SeamWebhookIntake, never, SeamClient | Engine.Engine> =>
+  Layer.effect(
+    Callbacks.SeamWebhookIntake,
+    Effect.gen(function* () {
+      const engine = yield* Engine.Engine
+      const webhooks = yield* make({ ...options, lookup: engine.lookup })
+      const decoder = new TextDecoder()
+      return Callbacks.SeamWebhookIntake.of({
+        verify: (request) =>
+          webhooks.intake(typeof request.body === "string" ? request.body : decoder.decode(request.body), request.headers).pipe(
+            Effect.catchTag("WebhookRejected", (e) =>
+              Effect.fail(
+                new Callbacks.CallbackRejected({
+                  provider: "seam",
+                  // Svix refuses a timestamp too old or too new with these words
+                  reason: e.reason === "Malformed" ? "Malformed" : /timestamp too (old|new)/i.test(e.message) ? "Stale" : "Unauthenticated",
+                  message: e.message
+                })
+              )
+            )
+          )
+      })
+    })
   )

@@ -320,6 +320,13 @@ export const evolve = (state: IdentityState | undefined, event: DomainEvent): Id
       return patchChild(s, event.credentialId, (c) => ({ ...c, retiring: true }))
     case "CredentialRevoked":
       return { ...s, children: without(s.children, event.credentialId) }
+    case "IdentityStuck":
+      // stuck since the first time, whatever the cause has become since
+      return { ...s, stuck: { ...event.stuck, since: s.stuck?.since ?? event.stuck.since } }
+    case "IdentityRecovered": {
+      const { stuck: _, ...rest } = s
+      return rest
+    }
   }
 }
 

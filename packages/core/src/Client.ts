@@ -1,23 +1,51 @@
 /**
  * A Promise-based facade over the engine for hosts that do not use Effect. Every method maps to an
  * Engine operation; failures reject with the same typed errors (`CommandRejected`, `PortError`,
- * `InvalidObservation`), which carry `_tag`, `reason` and `message`.
+ * `InvalidObservation`, `SaveRejected`, `CallbackRejected`), which carry `_tag`, `reason` and
+ * `message`.
  *
  * ```ts
- * const credsync = Client.make(MyEngineLayer)
+ * const credsync = Client.make(MyEngineLayer, { onError: (e) => alert(e.message) })
+ * await credsync.start() // rejects when the store cannot be opened; later loop failures go to onError
  * const identity = await credsync.createUserIdentity({ email: "jane@example.com" })
  * await credsync.phoneOnline({ userIdentityId: identity.id, phoneId: "phone-1", deviceType: "ios_phone" })
- * credsync.start() // reconcile in the background
  * ```
+ *
+ * Logs, traces and metrics are set up from the environment (`CREDSYNC_LOG_LEVEL`,
+ * `CREDSYNC_LOG_FORMAT`, `OTEL_EXPORTER_OTLP_*`; see `Observability`) unless `observability: false`.
  *
  * @since 0.1.0
  */
-import { Effect, Fiber, type Layer, ManagedRuntime, Stream } from "effect"
+import { Cause, Clock, Duration, Effect, Fiber, Layer, ManagedRuntime, Option, Schema, Stream } from "effect"
+import { type CallbackRequest, CallbackRejected, HidOrigoIntake, type Ingested, ingest as ingestWith, SeamWebhookIntake } from "./Callbacks.js"
 import type { CommandRejected } from "./Command.js"
-import { Engine, type ReconcileResult } from "./Engine.js"
+import { Engine, type EventPage, type Health, type ReconcileResult, type StuckIdentity } from "./Engine.js"
 import type { DomainEvent } from "./Event.js"
 import type { IdentityState } from "./Identity.js"
 import { randomUuid, UserIdentityId } from "./Ids.js"
+import * as Observability from "./Observability.js"
+import type { PortError } from "./PortError.js"
+
+/**
+ * The background loop died of a defect (a bug, not a store failure). It is restarted like a
+ * failure; the message is the defect's, in one line.
+ *
+ * @since 0.2.0
+ */
+export class LoopDefect extends Schema.TaggedError<LoopDefect>()("LoopDefect", { message: Schema.String }) {}
+
+/** What `onError` receives: the store failure that stopped the loop, or a defect. @since 0.2.0 */
+export type LoopError = PortError | LoopDefect
+
+/** Options of {@link make}. @since 0.2.0 */
+export interface Options {
+  /** Called with each failure of the background loop once `start()` has resolved; the loop is
+   *  restarted after a back-off (1 s doubling to 30 s). Also see `onError()`. */
+  readonly onError?: ((error: LoopError) => void) | undefined
+  /** Logs and OTLP export from the environment (`Observability.layer`), or these log options.
+   *  `false`: the layer given to `make` decides (e.g. it merges `Logger.layer([...])`). Default true. */
+  readonly observability?: boolean | Observability.LogOptions | undefined
+}
 
 
 /**
@@ -64,15 +92,45 @@ export interface Client {
   readonly deleteSyncCredential: (input: { readonly userIdentityId: string; readonly credentialId: string }) => Promise<IdentityState>
   readonly get: (userIdentityId: string) => Promise<IdentityState>
   readonly lookup: (key: string) => Promise<UserIdentityId | undefined>
-  /** Hand over a provider callback; resolves with the identity it concerns. */
+  /** Hand over a provider observation (the simulator's callbacks, or one an adapter decoded);
+   *  resolves with the identity it concerns. */
   readonly ingest: (observation: unknown) => Promise<UserIdentityId>
+  /** An HID Origo callback delivery as received (raw body, headers): authenticated and decoded by
+   *  the `HidOrigoIntake` in the client's layer (adapter-hid-origo's `OrigoEvents.intakeLayer`),
+   *  then handed to the engine. A forged or malformed delivery rejects with `CallbackRejected` and
+   *  changes nothing. */
+  readonly ingestHidOrigo: (request: CallbackRequest) => Promise<Ingested>
+  /** A Seam webhook delivery as received: its Svix signature and timestamp verified by the
+   *  `SeamWebhookIntake` in the client's layer (adapter-seam's `SeamWebhooks.intakeLayer`). A
+   *  forged, tampered or stale delivery rejects with `CallbackRejected` and changes nothing. */
+  readonly ingestSeamWebhook: (request: CallbackRequest) => Promise<Ingested>
   readonly reconcile: (userIdentityId: UserIdentityId) => Promise<ReconcileResult>
   /** Reconcile everything due now; resolves with how many identities ran. */
   readonly drain: () => Promise<number>
-  /** Subscribe to domain events; returns an unsubscribe function. */
+  /** Subscribe to domain events as they are committed (live only; see `events`); returns an
+   *  unsubscribe function. */
   readonly onEvent: (listener: (event: DomainEvent) => void) => () => void
-  /** Start the background loop (idempotent). */
-  readonly start: () => void
+  /**
+   * The durable event feed (`Engine.events`): a page of committed events after `after`, in commit
+   * order. At-least-once: persist `next` after handling the page and pass it as `after` next time,
+   * also after a restart; nothing committed meanwhile is missed (while the store still holds it).
+   */
+  readonly events: (options?: { readonly after?: string | undefined; readonly limit?: number | undefined }) => Promise<EventPage>
+  /** Identities the engine cannot converge (failing reconcile after reconcile, or a refused save). */
+  readonly stuck: () => Promise<ReadonlyArray<StuckIdentity>>
+  /** Loop and store health, for a readiness check. */
+  readonly health: () => Promise<Health>
+  /** The metrics in the Prometheus text format, for the host's `/metrics`. */
+  readonly metrics: () => Promise<string>
+  /** Subscribe to failures of the background loop (each restarts it after a back-off); returns an
+   *  unsubscribe function. */
+  readonly onError: (listener: (error: LoopError) => void) => () => void
+  /**
+   * Start the background loop (idempotent). Resolves once the layer is built and the store has
+   * answered; rejects otherwise (e.g. a store that cannot be opened), and the loop is not started.
+   * Later failures are logged, reported to `onError` and the loop restarts with back-off.
+   */
+  readonly start: () => Promise<void>
   /** Stop the loop and release every resource. */
   readonly close: () => Promise<void>
 }
@@ -80,12 +138,18 @@ export interface Client {
 export type { CommandRejected }
 
 /**
- * Start a Promise facade over an engine layer. Call `close()` to stop its loop and release its resources.
+ * Start a Promise facade over an engine layer; call `close()` to stop its loop and release its
+ * resources. Merge `OrigoEvents.intakeLayer(...)` / `SeamWebhooks.intakeLayer(...)` into `layer` for
+ * `ingestHidOrigo` / `ingestSeamWebhook`.
  *
  * @since 0.1.0
  */
-export const make = <E>(layer: Layer.Layer<Engine, E>): Client => {
-  const runtime = ManagedRuntime.make(layer)
+export const make = <ROut, E>(layer: Layer.Layer<ROut | Engine, E>, options: Options = {}): Client => {
+  const obs = options.observability ?? true
+  const runtime = ManagedRuntime.make(
+    // the host's layer last: its own loggers or tracer, if it provides some, win
+    obs === false ? layer : Layer.merge(Observability.layer(obs === true ? {} : obs), layer)
+  )
   const withEngine = <A, Err>(f: (engine: Engine["Service"]) => Effect.Effect<A, Err>) =>
     Effect.gen(function* () {
       return yield* f(yield* Engine)
@@ -94,7 +158,60 @@ export const make = <E>(layer: Layer.Layer<Engine, E>): Client => {
   const exec = (command: Record<string, unknown>) => run((e) => e.execute(command))
   const withId = <K extends string>(input: Record<string, unknown>, key: K) =>
     input[key] === undefined ? runtime.runPromise(Effect.map(randomUuid, (id) => ({ ...input, [key]: id }))) : Promise.resolve(input)
+  const callback = (provider: CallbackRejected["provider"], request: CallbackRequest) =>
+    runtime.runPromise(
+      Effect.gen(function* () {
+        const intake = provider === "hid-origo" ? yield* Effect.serviceOption(HidOrigoIntake) : yield* Effect.serviceOption(SeamWebhookIntake)
+        if (Option.isNone(intake)) {
+          return yield* Effect.fail(
+            new CallbackRejected({
+              provider,
+              reason: "NotConfigured",
+              message: `no ${provider} intake: merge ${provider === "hid-origo" ? "OrigoEvents.intakeLayer" : "SeamWebhooks.intakeLayer"} into the client's layer`
+            })
+          )
+        }
+        return yield* ingestWith(intake.value, yield* Engine, request)
+      })
+    )
+
+  const listeners = new Set<(error: LoopError) => void>()
+  if (options.onError !== undefined) listeners.add(options.onError)
+  const report = (error: LoopError) => {
+    for (const l of listeners) {
+      try {
+        l(error)
+      } catch {
+        // a listener's own failure must not stop the loop or the other listeners
+      }
+    }
+  }
+  const asLoopError = (cause: Cause.Cause<PortError>): LoopError => {
+    const failure = Option.getOrUndefined(Cause.findErrorOption(cause))
+    if (failure !== undefined) return failure
+    const defect = Cause.squash(cause)
+    return new LoopDefect({ message: (defect instanceof Error ? defect.message : String(defect)).split("\n")[0] ?? "defect" })
+  }
+  // The loop, restarted after each failure (the engine logged it): 1 s, doubling to 30 s; a run
+  // that lasted a minute starts the back-off again.
+  const supervised = (engine: Engine["Service"]) =>
+    Effect.gen(function* () {
+      let failures = 0
+      while (true) {
+        const started = yield* Clock.currentTimeMillis
+        const exit = yield* Effect.exit(engine.run)
+        if (exit._tag === "Success" || Cause.hasInterruptsOnly(exit.cause)) return
+        const lived = (yield* Clock.currentTimeMillis) - started
+        failures = lived >= 60_000 ? 1 : failures + 1
+        const wait = Math.min(30_000, 1_000 * 2 ** (failures - 1))
+        const error = asLoopError(exit.cause)
+        yield* Effect.sync(() => report(error))
+        yield* Effect.logInfo(`restarting the background loop in ${wait / 1000} s`)
+        yield* Effect.sleep(Duration.millis(wait))
+      }
+    })
   let loop: Fiber.Fiber<unknown, unknown> | undefined
+  let starting: Promise<void> | undefined
   return {
     createUserIdentity: async (input) => exec({ _tag: "CreateUserIdentity", ...(await withId(input, "userIdentityId")) }),
     deleteUserIdentity: (input) => exec({ _tag: "DeleteUserIdentity", ...input }),
@@ -108,16 +225,37 @@ export const make = <E>(layer: Layer.Layer<Engine, E>): Client => {
     get: (id) => run((e) => e.get(UserIdentityId.make(id))),
     lookup: (key) => run((e) => e.lookup(key)),
     ingest: (observation) => run((e) => e.ingest(observation)),
+    ingestHidOrigo: (request) => callback("hid-origo", request),
+    ingestSeamWebhook: (request) => callback("seam", request),
     reconcile: (id) => run((e) => e.reconcile(id)),
     drain: () => run((e) => e.drain),
     onEvent: (listener) => {
-      const fiber = runtime.runFork(withEngine((e) => Stream.runForEach(e.events, (ev) => Effect.sync(() => listener(ev)))))
+      const fiber = runtime.runFork(withEngine((e) => Stream.runForEach(e.live, (ev) => Effect.sync(() => listener(ev)))))
       return () => {
         runtime.runFork(Fiber.interrupt(fiber))
       }
     },
+    events: (options) => run((e) => e.events(options)),
+    stuck: () => run((e) => e.stuck),
+    health: () => run((e) => e.health),
+    metrics: () => runtime.runPromise(Observability.prometheus),
+    onError: (listener) => {
+      listeners.add(listener)
+      return () => {
+        listeners.delete(listener)
+      }
+    },
     start: () => {
-      loop ??= runtime.runFork(withEngine((e) => e.run))
+      starting ??= run((e) =>
+        // building the layer opens the store; nextDue proves it answers
+        Effect.map(e.nextDue, () => {
+          loop ??= runtime.runFork(supervised(e))
+        })
+      ).catch((error: unknown) => {
+        starting = undefined
+        throw error
+      })
+      return starting
     },
     close: async () => {
       if (loop !== undefined) await runtime.runPromise(Fiber.interrupt(loop))

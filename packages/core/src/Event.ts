@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import { Automation, Child, Enrollment, Notice, Parent, Phone, Profile } from "./Identity.js"
+import { Automation, Child, Enrollment, Notice, Parent, Phone, Profile, Stuck } from "./Identity.js"
 import { AcsSystemId, AcsUserId, AutomationId, CredentialId, PhoneId, ProviderRef, UserIdentityId } from "./Ids.js"
 
 const base = { identity: UserIdentityId, at: Schema.Number }
@@ -82,6 +82,11 @@ export const CredentialRetiring = ev("CredentialRetiring", { credentialId: Crede
 /** Revoked at the manager and removed from the ACS; the child leaves the state. */
 export const CredentialRevoked = ev("CredentialRevoked", { credentialId: CredentialId })
 
+/** The engine cannot converge the identity (see `Identity.Stuck`); it keeps retrying with capped back-off. */
+export const IdentityStuck = ev("IdentityStuck", { stuck: Stuck })
+/** A reconcile of a stuck identity succeeded again. */
+export const IdentityRecovered = ev("IdentityRecovered", {})
+
 /** Every domain event (see docs/events.md for meaning, units, ordering and delivery). */
 export const DomainEvent = Schema.Union([
   IdentityCreated,
@@ -112,7 +117,9 @@ export const DomainEvent = Schema.Union([
   CredentialAssigned,
   CredentialAcsLost,
   CredentialRetiring,
-  CredentialRevoked
+  CredentialRevoked,
+  IdentityStuck,
+  IdentityRecovered
 ])
 export type DomainEvent = typeof DomainEvent.Type
 /** The name of a domain event (`DomainEvent["_tag"]`). */

@@ -130,6 +130,21 @@ export const Child = Schema.Struct({
 })
 export type Child = typeof Child.Type
 
+/**
+ * Why the engine cannot converge an identity: it failed `failures` reconciles in a row, or the
+ * store refused its save (e.g. a card number another identity holds). `credentialId` / `phoneId`
+ * name the resource concerned, when one is. Set by `IdentityStuck`, cleared by `IdentityRecovered`;
+ * the engine keeps retrying meanwhile.
+ */
+export const Stuck = Schema.Struct({
+  since: Schema.Number,
+  failures: Schema.Number,
+  cause: Notice,
+  credentialId: opt(CredentialId),
+  phoneId: opt(PhoneId)
+})
+export type Stuck = typeof Stuck.Type
+
 /** Everything the engine believes about one user identity (the fold of its events). */
 export const IdentityState = Schema.Struct({
   id: UserIdentityId,
@@ -142,7 +157,9 @@ export const IdentityState = Schema.Struct({
   phones: Schema.Record(Schema.String, Phone),
   enrollments: Schema.Record(Schema.String, Enrollment),
   parents: Schema.Record(Schema.String, Parent),
-  children: Schema.Record(Schema.String, Child)
+  children: Schema.Record(Schema.String, Child),
+  /** Present while the engine cannot converge this identity (see {@link Stuck}). */
+  stuck: opt(Stuck)
 })
 export type IdentityState = typeof IdentityState.Type
 

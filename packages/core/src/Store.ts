@@ -119,6 +119,11 @@ export interface StoreShape {
    *  or a lease released). Carries no data: the receiver claims again. A store used by one process
    *  only may never emit. */
   readonly signals: Stream.Stream<void>
+  /** Optional, for the `credsync_queue_depth` metric: how many identities are due at `now`
+   *  (waiting to be claimed). A store that cannot count cheaply leaves it out (no gauge then). */
+  readonly queueDepth?: ((now: number) => Effect.Effect<number, PortError>) | undefined
+  /** Committed events with `seq > after`, in `seq` (commit) order, at most `limit`. A store may
+   *  keep a bounded log: older events are gone. */
   readonly events: (options: {
     readonly after: number
     readonly limit: number

@@ -37,7 +37,8 @@ export const userIdentity = (ws: Workspace, s: Identity.IdentityState): Resource
   created_at: iso(s.createdAt),
   workspace_id: ws.id,
   acs_user_ids: Object.values(s.acsUsers).map((a) => a.acsUserId),
-  errors: [],
+  // a stuck identity (credsync cannot converge it) says why
+  errors: errors(Notices.identity(s).errors),
   warnings: []
 })
 
@@ -135,7 +136,7 @@ export const childCredential = (
   p: Identity.Parent,
   c: Identity.Child
 ): Resource => {
-  const notices = Notices.child(c)
+  const notices = Notices.child(c, s)
   return {
     acs_credential_id: c.id,
     ...credentialBase(ws, s, p),

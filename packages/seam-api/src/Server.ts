@@ -4,6 +4,10 @@
  * injection for clients' tests (answer chosen requests with 5xx/429 + Retry-After, before or after
  * the request took effect). HID Origo callbacks of a workspace backed by HID arrive on
  * `POST /hid/callbacks/:workspace_id` (authenticated by the callback header, not by an API key).
+ * `GET /health`, `/ready` and `/metrics` are the operator endpoints of `Operations` (no API key).
+ *
+ * Requests run in the context `serve` runs in: provide `Observability.layer()` (of @credsync/core)
+ * there, as `bin.ts` does, and the engines' logs, traces and metrics follow it.
  *
  * @since 0.1.0
  */
@@ -12,6 +16,7 @@ import { createServer, type IncomingMessage, type Server as NodeServer, type Ser
 import type { AddressInfo } from "node:net"
 import type { PortError } from "@credsync/core"
 import { Cause, Data, Effect, Exit, Option, Redacted, Scope } from "effect"
+import * as Operations from "./Operations.js"
 import { type RequestContext, routes } from "./Routes.js"
 import { internal, invalidInput, methodNotAllowed, payloadTooLarge, routeNotFound, SeamError, unauthorized } from "./SeamError.js"
 import * as Workspace from "./Workspace.js"
@@ -120,6 +125,9 @@ export const serve = (options: Options): Effect.Effect<Running, ServeError | Por
   Effect.gen(function* () {
     const log = options.log ?? (() => {})
     const maxBody = options.maxBodyBytes ?? 1024 * 1024
+    // requests are handled outside any fiber: run them with this context (its loggers, tracer, metrics)
+    const context = yield* Effect.context<never>()
+    const runExit = Effect.runPromiseExitWith(context)
     const byKey = new Map<string, Workspace.Workspace>()
     const workspaces: Array<Workspace.Workspace> = []
     for (const wo of options.workspaces) {
@@ -194,7 +202,7 @@ export const serve = (options: Options): Effect.Effect<Running, ServeError | Por
         sendError(res, e, headers)
         return e.status
       }
-      const exit = await Effect.runPromiseExit(intake({ headers: req.headers, body }))
+      const exit = await runExit(intake({ headers: req.headers, body }))
       if (Exit.isSuccess(exit)) {
         send(res, 200, { observations: exit.value, ok: true }, headers)
         return 200
@@ -225,6 +233,14 @@ export const serve = (options: Options): Effect.Effect<Running, ServeError | Por
       const url = new URL(req.url ?? "/", origin)
       const path = url.pathname.replace(/\/+$/, "") || "/"
       const method = req.method ?? "GET"
+      const operation = Operations.answer(workspaces, method, path)
+      if (operation !== undefined) {
+        const exit = await runExit(operation)
+        const a = Exit.isSuccess(exit) ? exit.value : { status: 500, contentType: "application/json", body: JSON.stringify(internal().body) }
+        res.writeHead(a.status, { "content-type": a.contentType, "content-length": Buffer.byteLength(a.body), ...headers })
+        res.end(method === "HEAD" ? undefined : a.body)
+        return a.status
+      }
       const hid = /^\/hid\/callbacks\/([^/]+)$/.exec(path)?.[1]
       if (hid !== undefined) return hidCallback(req, res, safeDecode(hid), path, headers)
       const route = routes[path]
@@ -267,7 +283,7 @@ export const serve = (options: Options): Effect.Effect<Running, ServeError | Por
         return fault.status
       }
       const ctx: RequestContext = { ws, origin, path }
-      const exit = await Effect.runPromiseExit(route.handle(ctx, body))
+      const exit = await runExit(route.handle(ctx, body))
       if (fault !== undefined) {
         sendError(res, faultError(fault), headers)
         return fault.status

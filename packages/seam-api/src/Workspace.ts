@@ -488,7 +488,7 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
         Effect.retry(Schedule.spaced("1 second"))
       )
     )
-    yield* Effect.forkScoped(Stream.runForEach(engine.events, () => Queue.offer(wakeQueue, undefined)))
+    yield* Effect.forkScoped(Stream.runForEach(engine.live, () => Queue.offer(wakeQueue, undefined)))
     const tail = loop("event tail", Effect.andThen(pump, eventLog.sync))
     yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.raceFirst(Effect.sleep(`${tick} millis`), Queue.take(wakeQueue)), tail)))
     const sweep = loop("webhook delivery sweep", eventLog.sweep)

@@ -5,19 +5,26 @@
  * Arguments are parsed by effect/cli (`--help`, `--version`, `--verbose`); a failure to start is one
  * line with a hint (a busy port names `CREDSYNC_SEAM_PORT`, a missing variable is named).
  *
+ * Logs go through Effect's Logger (`CREDSYNC_LOG_LEVEL`, `CREDSYNC_LOG_FORMAT`: JSON lines unless
+ * stdout is a terminal), the server's own lines included; OTLP export follows the `OTEL_*`
+ * variables (off by default); `/health`, `/ready` and `/metrics` are served (see Operations).
+ *
  * @since 0.1.0
  */
 import { Cli } from "@credsync/cli"
-import { Effect, Redacted } from "effect"
+import { Observability } from "@credsync/core"
+import { Effect, Layer, Redacted } from "effect"
 import { Command, Flag } from "effect/cli"
 import * as Server from "./Server.js"
 import * as ServerConfig from "./ServerConfig.js"
 
-const log = (line: string) => console.log(`[seam-api] ${line}`)
-
 const serve = Effect.gen(function* () {
+  // built in the server's scope: the OTLP exporter lives (and flushes) as long as the server
+  const observability = yield* Layer.build(Observability.layer({ serviceName: "credsync-seam-api" }))
+  const logSync = Effect.runSyncWith(observability)
+  const log = (line: string) => logSync(Effect.logInfo(line).pipe(Effect.annotateLogs({ component: "seam-api" })))
   const options = yield* ServerConfig.fromEnv(log)
-  const running = yield* Server.serve(options)
+  const running = yield* Server.serve(options).pipe(Effect.provideContext(observability))
   const ws = running.workspaces[0]
   log(`listening on ${running.url}`)
   for (const w of options.workspaces) {
@@ -33,12 +40,10 @@ const serve = Effect.gen(function* () {
     if (ws.hidCallback !== undefined) log(`HID callbacks accepted on ${running.url}/hid/callbacks/${ws.id}`)
   }
   log(`try: curl -s -X POST ${running.url}/acs/systems/list -H 'Authorization: Bearer <key>' -H 'content-type: application/json' -d '{}'`)
+  log(`operators: ${running.url}/health, ${running.url}/ready, ${running.url}/metrics`)
   log("Ctrl-C stops it")
-  return yield* Effect.never
-}).pipe(
-  Effect.scoped,
-  Effect.onInterrupt(() => Effect.sync(() => log("stopped")))
-)
+  return yield* Effect.never.pipe(Effect.onInterrupt(() => Effect.sync(() => log("stopped"))))
+}).pipe(Effect.scoped)
 
 const command = Command.make(
   "credsync-seam-api",

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { AccessControl, CredentialManager, Engine, type Identity, Ids, Store } from "@credsync/core"
+import { AccessControl, CredentialManager, Engine, type Identity, Ids, Observability, Store } from "@credsync/core"
 import { MemoryStore } from "@credsync/adapter-memory"
 import { Cause, Duration, Effect, Exit, Layer, ManagedRuntime, Option } from "effect"
 import { TestClock } from "effect/testing"
@@ -35,7 +35,8 @@ export class World {
     this.provider = options.provider
     this.store = options.store ?? MemoryStore.make()
     this.config = options.engine ?? {}
-    this.runtime = ManagedRuntime.make(TestClock.layer())
+    // thousands of runs: the engine's logs only when asked for (CREDSYNC_LOG_LEVEL=debug to watch a run)
+    this.runtime = ManagedRuntime.make(Layer.merge(TestClock.layer(), Layer.orDie(Observability.layerLogger({ defaultLevel: "None" }))))
   }
 
   private get ports() {

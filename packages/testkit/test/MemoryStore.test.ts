@@ -24,6 +24,20 @@ describe("MemoryStore", () => {
     })
   )
 
+  it.effect("queueDepth counts the identities due now, not those due later or taken", () =>
+    Effect.gen(function* () {
+      const store = MemoryStore.make()
+      for (const [name, due] of [["a", 10], ["b", 20], ["c", 100]] as const) {
+        yield* store.save({ id: id(name), expected: 0, state: sampleState(id(name)), events: [], keys: [], due })
+      }
+      const depth = (now: number) => store.queueDepth?.(now) ?? Effect.succeed(-1)
+      assert.strictEqual(yield* depth(50), 2)
+      yield* store.claim({ owner: "r1", ttl: 1_000, grace: 0 }, 50, 1)
+      assert.strictEqual(yield* depth(50), 1)
+      assert.strictEqual(yield* depth(5), 0)
+    })
+  )
+
   it.effect("a state saved under another identity's id is InvalidInput", () =>
     Effect.gen(function* () {
       const store = MemoryStore.make()
