@@ -42,7 +42,8 @@ export interface Config {
   /** Replicating managers: how long a phone may lack its copy of a parent before it is reported. Default 60 s. */
   readonly replicationBound?: Duration.Input
   /** This engine's name among the replicas sharing a store (the owner of its leases). Unique per
-   *  process. Default: a random UUID. */
+   *  process start: a process restarted under an old name would take back the leases it held when it
+   *  died without waiting out the calls it had in flight. Default: a random UUID. */
   readonly replica?: string
   /** How long a lease on an identity lasts without renewal; the holder renews it every third of
    *  this while it works. A replica that dies is replaced after this much. Default 15 s. */
