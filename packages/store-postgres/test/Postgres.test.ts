@@ -246,6 +246,8 @@ describe("PostgresStore", () => {
         assert.strictEqual(e.reason, "Unknown")
         assert.include(e.message, "table identities")
         assert.include(e.message, x)
+        // events are numbered when first read
+        assert.isAtLeast((yield* store.events({ after: 0, limit: 10 })).length, 2)
         yield* sql.unsafe(`UPDATE credsync.events SET body = '{"_tag": "Nope"}' WHERE workspace = $1 AND seq = 2`, [workspace])
         const ev = yield* failure(store.events({ after: 0, limit: 10 }))
         assert.strictEqual(ev.reason, "Unknown")

@@ -27,11 +27,9 @@ export interface Migration {
  *   owner when one is given;
  * - the identity's lookup keys replaced; a key another identity holds aborts the whole save;
  * - `due` (earliest wins) and a NOTIFY when the queue changed (delivered at commit);
- * - the events, numbered from the workspace's counter row. Bumping that row takes its row lock
- *   until commit, so event-writing saves of one workspace commit one after another and `seq`
- *   grows in commit order: a reader paging with `after` never misses an event that commits later
- *   with a lower `seq` (a sequence or bigserial gives numbers in call order, not commit order).
- *   The counter is bumped last, so the lock is held only for the event insert and the commit.
+ * - the events, unnumbered: {@link sequenceFunction} numbers them later, so saves never wait on
+ *   each other for an event number (with durable commits, a number taken inside the save would
+ *   hold a lock across the commit's flush and make saves of one workspace commit one at a time).
  * Refusals raise custom SQLSTATEs (CSV01 version, CSL01 lease, CSK01 key) that the client maps
  * to `Conflict` / `InvalidInput`; raising is what rolls everything back.
  */
@@ -45,7 +43,6 @@ DECLARE
   v_current integer;
   v_key text;
   v_holder text;
-  v_last bigint;
   v_n integer := coalesce(array_length(p_events, 1), 0);
 BEGIN
   IF p_expected = 0 THEN
@@ -100,16 +97,41 @@ BEGIN
   END IF;
 
   IF v_n > 0 THEN
-    UPDATE ${s}.workspaces SET last_seq = last_seq + v_n WHERE workspace = p_ws RETURNING last_seq INTO v_last;
-    IF NOT FOUND THEN
-      INSERT INTO ${s}.workspaces (workspace, last_seq) VALUES (p_ws, v_n)
-        ON CONFLICT (workspace) DO UPDATE SET last_seq = ${s}.workspaces.last_seq + EXCLUDED.last_seq
-        RETURNING last_seq INTO v_last;
-    END IF;
-    INSERT INTO ${s}.events (workspace, seq, identity, body)
-      SELECT p_ws, v_last - v_n + e.o, p_id, e.body::json FROM unnest(p_events) WITH ORDINALITY AS e(body, o);
+    INSERT INTO ${s}.events (workspace, identity, body)
+      SELECT p_ws, p_id, e.body::json FROM unnest(p_events) WITH ORDINALITY AS e(body, o) ORDER BY e.o;
   END IF;
   RETURN v_version;
+END
+$fn$`
+
+/**
+ * `sequence(workspace)`: numbers the workspace's committed, unnumbered events, in insertion order,
+ * after the last number given, under the workspace row's lock (so two callers number each batch
+ * once). Numbers grow in the order events become visible: a reader paging with `after` never misses
+ * an event that commits later with a lower number, because it has no number until it is committed
+ * and seen here. One identity's saves commit one after another (its row is locked by each), so its
+ * events keep their order. The reader calls it before reading (`events`).
+ */
+const sequenceFunction = (s: string) => `
+CREATE FUNCTION ${s}.sequence(p_ws text) RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_last bigint;
+  v_n bigint;
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM ${s}.events WHERE workspace = p_ws AND seq IS NULL) THEN
+    RETURN;
+  END IF;
+  SELECT last_seq INTO v_last FROM ${s}.workspaces WHERE workspace = p_ws FOR UPDATE;
+  IF NOT FOUND THEN
+    INSERT INTO ${s}.workspaces (workspace) VALUES (p_ws) ON CONFLICT DO NOTHING;
+    SELECT last_seq INTO v_last FROM ${s}.workspaces WHERE workspace = p_ws FOR UPDATE;
+  END IF;
+  WITH todo AS (
+    SELECT id, row_number() OVER (ORDER BY id) AS n FROM ${s}.events WHERE workspace = p_ws AND seq IS NULL
+  )
+  UPDATE ${s}.events e SET seq = v_last + todo.n FROM todo WHERE e.id = todo.id;
+  GET DIAGNOSTICS v_n = ROW_COUNT;
+  UPDATE ${s}.workspaces SET last_seq = v_last + v_n WHERE workspace = p_ws;
 END
 $fn$`
 
@@ -143,13 +165,17 @@ export const migrations: ReadonlyArray<Migration> = [
         FOREIGN KEY (workspace, identity) REFERENCES ${s}.identities (workspace, id) ON DELETE CASCADE
       )`,
       `CREATE INDEX keys_by_identity ON ${s}.keys (workspace, identity)`,
+      // `id` orders events as inserted; `seq` is their number in the workspace's feed, given by
+      // sequence() once committed (NULL until then)
       `CREATE TABLE ${s}.events (
+        id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         workspace text COLLATE "C" NOT NULL,
-        seq       bigint NOT NULL,
+        seq       bigint,
         identity  text COLLATE "C" NOT NULL,
-        body      json NOT NULL,
-        PRIMARY KEY (workspace, seq)
+        body      json NOT NULL
       )`,
+      `CREATE UNIQUE INDEX events_by_seq ON ${s}.events (workspace, seq)`,
+      `CREATE INDEX events_unnumbered ON ${s}.events (workspace, id) WHERE seq IS NULL`,
       // only stored identities can be queued (the foreign key): nothing is ever due that claim
       // could not lease, so nextDue never reports work that does not exist
       `CREATE TABLE ${s}.due (
@@ -168,7 +194,8 @@ export const migrations: ReadonlyArray<Migration> = [
         value     json NOT NULL,
         PRIMARY KEY (workspace, kind, key)
       )`,
-      saveFunction(s)
+      saveFunction(s),
+      sequenceFunction(s)
     ]
   }
 ]

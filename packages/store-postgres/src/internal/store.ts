@@ -280,11 +280,14 @@ export const make = (sql: PgClient, settings: Settings): Effect.Effect<Stores, P
 
     // ---- events -----------------------------------------------------------------------------
 
+    const sSequence = `SELECT ${s}.sequence($1)`
     const sEvents = `SELECT seq, body FROM ${s}.events WHERE workspace = $1 AND seq > $2::int8 ORDER BY seq LIMIT $3`
     const events: Store.StoreShape["events"] = ({ after, limit }) => {
       const n = limitOf(limit)
       if (n === 0) return Effect.succeed([])
-      return query("events", false, sEvents, [workspace, String(Math.floor(Math.max(0, after))), n]).pipe(
+      // number what has committed since the last read first (see sequence() in migrations.ts)
+      return query("events", true, sSequence, [workspace]).pipe(
+        Effect.andThen(query("events", false, sEvents, [workspace, String(Math.floor(Math.max(0, after))), n])),
         Effect.flatMap((rows) => decodeRows("events", rows, decodeEvent, (row) => `the event seq ${String(row.seq)} in table events`)),
         Effect.map((rows) => rows.map((r): Store.StoredEvent => ({ seq: Number(r.seq), event: r.body })))
       )
