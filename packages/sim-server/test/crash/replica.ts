@@ -10,11 +10,12 @@
  * ACS user ids, one per identity), LEASE_TTL_MS, CALL_TIMEOUT_MS.
  */
 import { createInterface } from "node:readline"
-import { Engine, Ids } from "@credsync/core"
+import { Engine } from "@credsync/core"
 import { SimClient, SimControls } from "@credsync/sim-server"
 import { PostgresStore } from "@credsync/store-postgres"
-import { Cause, Effect, Layer, Queue, Redacted, Schedule } from "effect"
-import { commands, identityCount, identityId, managerId } from "./workload.js"
+import { Cause, Effect, Layer, Queue, Redacted } from "effect"
+import * as Phones from "./phones.js"
+import { commands } from "./workload.js"
 
 const env = (name: string): string => {
   const v = process.env[name]
@@ -31,26 +32,7 @@ const program = Effect.gen(function* () {
   const controls = SimControls.make(url)
   yield* Effect.forkChild(engine.run)
 
-  const redeemed = new Set<string>()
-  const playPhones = Effect.gen(function* () {
-    for (let i = 0; i < identityCount; i++) {
-      const state = yield* Effect.option(engine.get(Ids.UserIdentityId.make(identityId(i))))
-      if (state._tag === "None") continue
-      for (const e of Object.values(state.value.enrollments)) {
-        if (e.status !== "invited" || e.code === undefined || e.invitation === undefined || redeemed.has(e.code)) continue
-        if (state.value.phones[e.phoneId]?.active !== true) continue
-        redeemed.add(e.code)
-        say(`REDEEM ${e.phoneId} ${e.code}`)
-        const endpoint = yield* Effect.option(controls.redeem(e.code))
-        if (endpoint._tag === "Some") {
-          yield* Effect.ignore(
-            engine.ingest({ _tag: "EndpointActive", managerId, userIdentityId: state.value.id, endpoint: endpoint.value, invitation: e.invitation })
-          )
-        }
-      }
-    }
-  })
-  yield* Effect.forkChild(Effect.repeat(Effect.ignore(playPhones), Schedule.spaced("25 millis")))
+  yield* Effect.forkChild(Phones.play(engine, controls, say))
 
   const lines = yield* Queue.unbounded<string>()
   const rl = createInterface({ input: process.stdin })

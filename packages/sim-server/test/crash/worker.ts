@@ -7,11 +7,12 @@
  * Env: SIM_URL, CREDSYNC_DB, START, ACS_USERS (comma-separated ACS user ids, one per identity).
  * On a store it cannot open it prints `STORE_ERROR <reason>: <message>` on stderr and exits with 3.
  */
-import { Engine, Ids } from "@credsync/core"
+import { Engine } from "@credsync/core"
 import { SimClient, SimControls } from "@credsync/sim-server"
 import { SqliteStore } from "@credsync/store-sqlite"
-import { Cause, Effect, Layer, Schedule } from "effect"
-import { commands, identityCount, identityId, managerId } from "./workload.js"
+import { Cause, Effect, Layer } from "effect"
+import * as Phones from "./phones.js"
+import { commands } from "./workload.js"
 
 const env = (name: string): string => {
   const v = process.env[name]
@@ -33,27 +34,7 @@ const program = Effect.gen(function* () {
   say("READY")
   yield* Effect.forkChild(engine.run)
 
-  const redeemed = new Set<string>()
-  const playPhones = Effect.gen(function* () {
-    for (let i = 0; i < identityCount; i++) {
-      const state = yield* Effect.option(engine.get(Ids.UserIdentityId.make(identityId(i))))
-      if (state._tag === "None") continue
-      for (const e of Object.values(state.value.enrollments)) {
-        if (e.status !== "invited" || e.code === undefined || e.invitation === undefined || redeemed.has(e.code)) continue
-        if (state.value.phones[e.phoneId]?.active !== true) continue
-        redeemed.add(e.code)
-        say(`REDEEM ${e.phoneId} ${e.code}`)
-        const endpoint = yield* Effect.option(controls.redeem(e.code))
-        if (endpoint._tag === "Some") {
-          // the provider's callback, as HID would send it
-          yield* Effect.ignore(
-            engine.ingest({ _tag: "EndpointActive", managerId, userIdentityId: state.value.id, endpoint: endpoint.value, invitation: e.invitation })
-          )
-        }
-      }
-    }
-  })
-  yield* Effect.forkChild(Effect.repeat(Effect.ignore(playPhones), Schedule.spaced("25 millis")))
+  yield* Effect.forkChild(Phones.play(engine, controls, say))
 
   for (let i = start; i < all.length; i++) {
     const exit = yield* Effect.exit(engine.execute(all[i]))
