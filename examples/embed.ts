@@ -23,7 +23,7 @@ credsync.onEvent((event) => {
   }
   if (event._tag === "CredentialAssigned") console.log(`${event.credentialId}: on the phone, assigned in the ACS`)
 })
-credsync.start() // reconcile in the background
+await credsync.start() // reconcile in the background (rejects when the store cannot be opened)
 
 const acsSystemId = Simulator.defaultAcsId
 const managerId = Simulator.defaultManagerId
