@@ -48,7 +48,7 @@ export const eventsPerSecond = (url: Redacted.Redacted<string>, n: number): Effe
 const converge = (engines: ReadonlyArray<Engine.EngineShape>, sim: Simulator.Simulator, acsUsers: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const front = engines[0]!
-    for (const e of engines) yield* Effect.forkChild(e.run)
+    for (const e of engines) yield* Effect.forkScoped(e.run)
     const t = performance.now()
     yield* Effect.forEach(
       acsUsers,
@@ -157,7 +157,7 @@ export const takeover = (url: Redacted.Redacted<string>, ttlMs = 3_000): Effect.
     const victim = yield* Engine.make({ ...config, replica: "victim" }).pipe(
       Effect.provide(Layer.merge(ports, Layer.succeed(Store.Store, victimStore)))
     )
-    yield* Effect.forkChild(Effect.ignore(victim.run))
+    yield* Effect.forkScoped(Effect.ignore(victim.run))
     for (const [i, acsUserId] of acsUsers.entries()) {
       const userIdentityId = `t${i}`
       yield* victim.execute({ _tag: "CreateUserIdentity", userIdentityId })
@@ -187,7 +187,7 @@ export const takeover = (url: Redacted.Redacted<string>, ttlMs = 3_000): Effect.
     const survivor = yield* Engine.make({ ...config, replica: "survivor" }).pipe(
       Effect.provide(Layer.merge(ports, Layer.succeed(Store.Store, survivorStore)))
     )
-    yield* Effect.forkChild(survivor.run)
+    yield* Effect.forkScoped(survivor.run)
     const deadline = killedAt + ttlMs + 30_000
     while (tookAt === undefined && performance.now() < deadline) yield* Effect.sleep("20 millis")
     return { seconds: tookAt === undefined ? Number.POSITIVE_INFINITY : (tookAt - killedAt) / 1000, ttlS: ttlMs / 1000, orphans: orphans.size }
