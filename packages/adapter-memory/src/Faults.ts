@@ -74,6 +74,9 @@ export interface Faults extends OperationFaults {
   readonly issueDelayMs?: number | undefined
   /** Probability that a callback is lost by `takeCallbacks` (the engine must find out by polling). */
   readonly dropCallbacks?: number | undefined
+  /** Probability that an issuance's confirmation callback (`CredentialIssued` / `CredentialFailed`)
+   *  is lost: the confirmation never comes, and the engine must poll for it. */
+  readonly dropIssueCallbacks?: number | undefined
 }
 
 /** A scripted one-shot failure for `failNext`: a port error reason, or `Crash` (apply, then die). */

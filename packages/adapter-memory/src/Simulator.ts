@@ -923,7 +923,11 @@ export const make = (options: Options = {}): Simulator => {
     takeCallbacks: () =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         settle(now)
-        const taken = outbox
+        const dropIssue = faults.dropIssueCallbacks ?? 0
+        const taken =
+          dropIssue > 0
+            ? outbox.filter((o) => !((o._tag === "CredentialIssued" || o._tag === "CredentialFailed") && roll(dropIssue)))
+            : outbox
         outbox = []
         return Seeded.deliver(taken, rand, {
           duplicate: faults.duplicateCallbacks,
