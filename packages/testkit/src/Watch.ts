@@ -55,6 +55,8 @@ export class Watch {
   readonly revokes: Array<{ readonly ref: string; readonly step: number }> = []
   /** Credentials the test planted behind the engine's back (drift), not the engine's doing. */
   readonly planted = new Set<string>()
+  /** Where each planted credential is: ref → "endpoint|profile". */
+  readonly plantedAt = new Map<string, string>()
   /** ACS entries the test planted behind the engine's back (drift). */
   readonly plantedAcs = new Set<string>()
   /** Steps that were races: their events are not ordered against the model's updates. */
@@ -64,7 +66,8 @@ export class Watch {
   readonly counters: Counters = { issueCalls: 0, revokeCalls: 0, observeFailures: 0, terminalErrors: 0, raceSteps: 0, replicaWork: 0 }
   /** While set, every port call waits for it (a race is being interleaved). */
   gate: Gate | undefined
-  /** A duplicate was planted and not yet repaired: "at most one" is suspended. */
+  /** A duplicate was planted and not yet repaired: the step-level "at most one" (for providers
+   *  without `truthNow`) is suspended. */
   allowDuplicates = false
   step = 0
   private readonly inFlight = new Map<string, number>()
@@ -86,12 +89,13 @@ export class Watch {
 
   /** §2.3 at this moment. */
   checkAtMostOne(where: string, now: number) {
-    if (this.allowDuplicates) return
     const truth = this.truth(now)
     if (truth === undefined) return
     const seen = new Map<string, string>()
     for (const c of truth.credentials) {
-      if (!c.live) continue
+      // a duplicate the test planted is its doing, and may stay invisible to the engine for the
+      // listing lag: only two of the engine's own at once are a violation
+      if (!c.live || this.planted.has(c.ref)) continue
       const k = `${c.endpoint}|${profileOf(c)}`
       const other = seen.get(k)
       if (other !== undefined) this.violation(`after ${where}: two live credentials ${other} and ${c.ref} on endpoint ${c.endpoint} (${profileOf(c)})`)
@@ -278,9 +282,18 @@ export class Watch {
       if (event._tag === "CredentialIssued") holders.set(event.ref, (holders.get(event.ref) ?? new Set()).add(event.credentialId))
       if (event._tag === "CredentialRetiring") retired.add(event.credentialId)
     }
+    // a duplicate planted within the listing lag may be adopted in place of the engine's own issue
+    // (it cannot tell them apart): then its own one is the duplicate to revoke
+    const adoptedPlanted = new Set<string>()
+    for (const ref of holders.keys()) {
+      const t = this.plantedAt.get(ref)
+      if (t !== undefined) adoptedPlanted.add(t)
+    }
     for (const { ref, step } of this.revokes) {
-      if (!this.engineIssued.has(ref) || this.planted.has(ref)) continue
+      const issued = this.engineIssued.get(ref)
+      if (issued === undefined || this.planted.has(ref)) continue
       const by = [...(holders.get(ref) ?? [])]
+      if (by.length === 0 && adoptedPlanted.has(`${issued.endpoint}|${issued.profile}`)) continue
       if (by.length === 0) this.violation(`revoked ${ref} (at step ${step}), which the engine issued but never recorded as any phone credential's`)
       else if (!by.some((c) => retired.has(c))) this.violation(`revoked ${ref} (at step ${step}) of phone credential ${by.join(", ")}, which was never retired`)
     }

@@ -38,7 +38,10 @@ const retry = async (w: World, command: Record<string, unknown>) => {
 
 const afterStep = async (w: World, m: Model) => {
   const truth = await w.effect(w.provider.truth)
-  if (w.watch.allowDuplicates) {
+  if (w.provider.truthNow !== undefined) {
+    // knows which credentials the test planted
+    w.watch.checkAtMostOne("the step", await w.now())
+  } else if (w.watch.allowDuplicates) {
     // the planted duplicate is repaired once "at most one" holds again; from then on it must keep holding
     try {
       checkAtMostOne(truth)
@@ -398,17 +401,22 @@ class Drift implements Cmd {
   constructor(readonly duplicate: boolean, readonly n: number) {}
   check = (_: Model) => true
   async run(m: Model, w: World) {
-    const live = (await w.effect(w.provider.truth)).credentials.filter((c) => c.live)
+    const all = (await w.effect(w.provider.truth)).credentials
+    const live = all.filter((c) => c.live)
     const victim = pick(live, this.n)
     const op = this.duplicate ? w.provider.duplicateCredential : w.provider.deleteCredential
     if (victim === undefined || op === undefined) return
-    const before = new Set(live.map((c) => c.ref))
+    const before = new Set(all.map((c) => c.ref))
     await w.effect(op(victim.ref))
     w.resyncOwed = true
     count(m, this.duplicate ? "drift:duplicate" : "drift:delete")
     if (this.duplicate) {
       w.watch.allowDuplicates = true
-      for (const c of (await w.effect(w.provider.truth)).credentials) if (!before.has(c.ref)) w.watch.planted.add(c.ref)
+      for (const c of (await w.effect(w.provider.truth)).credentials) {
+        if (before.has(c.ref)) continue
+        w.watch.planted.add(c.ref)
+        w.watch.plantedAt.set(c.ref, `${c.endpoint}|${profileKey(c)}`)
+      }
     }
   }
   toString = () => `Drift(${this.duplicate ? "duplicate" : "delete"}, ${this.n})`
