@@ -1,0 +1,27 @@
+// @ts-check
+/**
+ * Mutation testing of the engine's core: `pnpm mutate` (all three files) or
+ * `pnpm mutate -- --mutate packages/core/src/Plan.ts` (one). Incremental: results of mutants whose
+ * code and covering tests did not change are reused from reports/stryker-incremental.json, which
+ * is committed with reports/mutation.json (the recorded report `pnpm mutate:check` gates on).
+ * Equivalent mutants are marked in the source with `// Stryker disable next-line <mutator>: <why>`.
+ * @type {import("@stryker-mutator/api/core").PartialStrykerOptions}
+ */
+export default {
+  packageManager: "pnpm",
+  testRunner: "vitest",
+  vitest: { configFile: "vitest.mutate.config.ts", related: false },
+  plugins: ["@stryker-mutator/vitest-runner"],
+  mutate: ["packages/core/src/Plan.ts", "packages/core/src/Aggregate.ts", "packages/core/src/internal/engine.ts"],
+  coverageAnalysis: "perTest",
+  incremental: true,
+  incrementalFile: "reports/stryker-incremental.json",
+  reporters: ["clear-text", "progress-append-only", "json"],
+  jsonReporter: { fileName: "reports/mutation.json" },
+  clearTextReporter: { allowColor: false, logTests: false, reportMutants: false },
+  thresholds: { high: 90, low: 85, break: null },
+  concurrency: 2,
+  timeoutMS: 60_000,
+  tempDirName: ".stryker-tmp",
+  cleanTempDir: "always"
+}
