@@ -1,4 +1,10 @@
+import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
+
+// Stryker runs the tests in a sandbox copy whose node_modules links back to the original
+// workspace packages: point the packages' names at the sandbox's own (mutated) sources, or the
+// testkit's tests would exercise the unmutated engine.
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url))
 
 // The tests Stryker runs against mutants of packages/core/src: the pure core's tests and the
 // testkit's (engine tests and the model-based property). Left out: the adapters over HTTP and
@@ -7,7 +13,14 @@ import { defineConfig } from "vitest/config"
 // fixed seed and fewer runs, so a mutant's verdict is reproducible and each test run is short.
 export default defineConfig({
   ssr: { resolve: { conditions: ["source"] } },
-  resolve: { conditions: ["source"] },
+  resolve: {
+    conditions: ["source"],
+    alias: {
+      "@credsync/core": src("core"),
+      "@credsync/adapter-memory": src("adapter-memory"),
+      "@credsync/testkit": src("testkit")
+    }
+  },
   test: {
     include: ["packages/core/test/**/*.test.ts", "packages/testkit/test/**/*.test.ts"],
     exclude: ["packages/testkit/test/Planted.test.ts", "**/node_modules/**"],
