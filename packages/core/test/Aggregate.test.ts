@@ -201,6 +201,8 @@ describe("evolve", () => {
     assert.strictEqual(s.children.k1?.issue, "requested")
     s = fold(s, [ev({ _tag: "CredentialIssued", credentialId: "k1", ref: "r1", active: false })])!
     assert.deepStrictEqual([s.children.k1?.issue, s.children.k1?.ref, s.children.k1?.cardNumber, s.children.k1?.issuedAt], ["issuing", "r1", undefined, undefined])
+    assert.isFalse("cardNumber" in s.children.k1!, "no card number until the manager gives one")
+    assert.isFalse("issuedAt" in s.children.k1!)
     s = fold(s, [ev({ _tag: "CredentialIssued", credentialId: "k1", ref: "r1", active: true, cardNumber: "7" })])!
     assert.deepStrictEqual([s.children.k1?.issue, s.children.k1?.cardNumber, s.children.k1?.issuedAt], ["active", "7", 9])
     s = fold(s, [ev({ _tag: "CredentialImported", credentialId: "k1", acsRef: "acse" }), ev({ _tag: "CredentialAssigned", credentialId: "k1" })])!
@@ -249,5 +251,67 @@ describe("evolve", () => {
     assert.deepStrictEqual([s.automations.a1?.remoteRequestedAt, s.automations.a1?.remote], [9, "ar"])
     for (const tag of ["AutomationRemoteRequested", "AutomationBound"]) assert.strictEqual(fold(s, [ev({ _tag: tag, automationId: "a9", ref: "x" })]), s)
     assert.strictEqual(fold(s, [ev({ _tag: "PhoneDeactivated", phoneId: "p9" })]), s)
+  })
+
+  it("decodes what is not a command at all as a typed rejection, listing every problem", () => {
+    for (const input of [null, "not even an object", 42, { _tag: "CreateSyncCredential" }]) {
+      const r = decodeCommand(input)
+      assert.isTrue(Result.isFailure(r), JSON.stringify(input))
+      if (Result.isFailure(r)) assert.strictEqual(r.failure.reason, "InvalidInput")
+    }
+    // no field to name: none is set (not even as undefined)
+    const whole = decodeCommand("not even an object")
+    assert.isTrue(Result.isFailure(whole) && !("field" in whole.failure))
+    const r = decodeCommand({ _tag: "CreateSyncCredential", userIdentityId: "u1", credentialId: "c1", acsUserId: "a", managerId: "cm", cardFormat: "", facilityCode: "" })
+    assert.isTrue(Result.isFailure(r))
+    // every problem, not only the first
+    if (Result.isFailure(r)) {
+      assert.match(r.failure.message, /cardFormat/)
+      assert.match(r.failure.message, /facilityCode/)
+    }
+  })
+})
+
+describe("decide with two credential managers", () => {
+  const cm2 = AcsSystemId.make("cm2")
+  const two = { now: 1_000, managers: new Set([cm, cm2]) }
+  const run2 = (commands: ReadonlyArray<Record<string, unknown>>): IdentityState => {
+    let state: IdentityState | undefined
+    for (const input of commands) state = fold(state, Result.getOrThrow(decide(state, Result.getOrThrow(decodeCommand(input)), two)))
+    return state!
+  }
+  const sync = { _tag: "CreateSyncCredential", userIdentityId: "u1", acsUserId: "acsu1", cardFormat: "rfid48", facilityCode: "9" }
+
+  it("keeps one automation per manager, and one parent per card profile per manager", () => {
+    const s = run2([
+      ...base,
+      { _tag: "LaunchAutomation", userIdentityId: "u1", automationId: "a1", managerId: "cm" },
+      { _tag: "LaunchAutomation", userIdentityId: "u1", automationId: "a2", managerId: "cm2" },
+      { ...sync, credentialId: "c1", managerId: "cm" },
+      { ...sync, credentialId: "c2", managerId: "cm2", endsAt: "2027-01-01" }
+    ])
+    assert.deepStrictEqual(Object.keys(s.automations).sort(), ["a1", "a2"])
+    assert.deepStrictEqual(s.parents.c2?.card, { cardFormat: "rfid48", facilityCode: "9", endsAt: "2027-01-01" } as never)
+    const again = decide(s, Result.getOrThrow(decodeCommand({ _tag: "LaunchAutomation", userIdentityId: "u1", automationId: "a1", managerId: "cm2" })), two)
+    assert.deepStrictEqual(Result.getOrThrow(again), [], "cm2 already has an automation")
+  })
+
+  it("refuses an automation id or a credential id already taken, and a phone that comes back", () => {
+    const s = run2([...base, { _tag: "LaunchAutomation", userIdentityId: "u1", automationId: "a1", managerId: "cm" }, { _tag: "DeactivatePhone", userIdentityId: "u1", phoneId: "p1" }])
+    const taken = decide(s, Result.getOrThrow(decodeCommand({ _tag: "LaunchAutomation", userIdentityId: "u1", automationId: "a1", managerId: "cm2" })), two)
+    assert.isTrue(Result.isFailure(taken))
+    if (Result.isFailure(taken)) {
+      assert.strictEqual(taken.failure.reason, "AlreadyExists")
+      assert.strictEqual(taken.failure.field, "automationId")
+      assert.strictEqual(taken.failure.message, "enrollment automation a1 already exists")
+    }
+    const back = rejected(s, { _tag: "PhoneOnline", userIdentityId: "u1", phoneId: "p1", deviceType: "ios_phone" })
+    assert.deepStrictEqual([back.reason, back.field, back.message], ["Conflict", "phoneId", "phone p1 was deactivated and cannot come back"])
+    // a phone credential's id is taken too
+    const withChild = fold(s, [
+      { _tag: "CredentialRequested", identity: s.id, at: 1, child: { id: "k1", parentId: "c0", phoneId: "p1", managerId: "cm", endpoint: "ep", issue: "requested", requestedAt: 1, attempts: 1, assigned: false, retiring: false } } as never
+    ])!
+    const child = decide(withChild, Result.getOrThrow(decodeCommand({ ...sync, credentialId: "k1", managerId: "cm" })), two)
+    assert.isTrue(Result.isFailure(child) && child.failure.reason === "AlreadyExists" && child.failure.field === "credentialId")
   })
 })
