@@ -1,0 +1,294 @@
+/**
+ * What `plan` asks for, action by action: every distinct action is kept (two of a kind are two
+ * calls, never folded into one), each carries the reason it gives, and failures are surfaced with
+ * their code and message. The level-based engine would converge anyway if one were dropped, a
+ * round later; these tests see the difference.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Result } from "effect"
+import { decide, decodeCommand, fold } from "../src/Aggregate.js"
+import type { ManagerCredential, ManagerView } from "../src/CredentialManager.js"
+import type { IdentityState } from "../src/Identity.js"
+import { AcsSystemId, ProviderRef } from "../src/Ids.js"
+import { type Observed, plan } from "../src/Plan.js"
+
+const cm = AcsSystemId.make("cm")
+const cm2 = AcsSystemId.make("cm2")
+const acs = AcsSystemId.make("acs")
+const ref = (s: string) => ProviderRef.make(s)
+const caps = (lag = 0) => () => ({ replicates: false, asyncIssue: true, listingLag: lag })
+
+const apply = (s: IdentityState | undefined, input: Record<string, unknown>) =>
+  fold(s, Result.getOrThrow(decide(s, Result.getOrThrow(decodeCommand(input)), { now: 0, managers: new Set([cm, cm2]) })))!
+
+const base = (phones: ReadonlyArray<string>, parents: ReadonlyArray<readonly [string, string]>) => {
+  let s = apply(undefined, { _tag: "CreateUserIdentity", userIdentityId: "u1" })
+  s = apply(s, { _tag: "LinkAcsUser", userIdentityId: "u1", acsUserId: "acsu1", acsSystemId: "acs" })
+  s = apply(s, { _tag: "LaunchAutomation", userIdentityId: "u1", automationId: "a1", managerId: "cm" })
+  for (const p of phones) s = apply(s, { _tag: "PhoneOnline", userIdentityId: "u1", phoneId: p, deviceType: "ios_phone" })
+  for (const [id, format] of parents) {
+    s = apply(s, { _tag: "CreateSyncCredential", userIdentityId: "u1", credentialId: id, acsUserId: "acsu1", managerId: "cm", cardFormat: format, facilityCode: "9" })
+  }
+  return fold(s, [{ _tag: "ManagerUserBound", identity: s.id, at: 0, managerId: cm, ref: ref("usr") }])!
+}
+
+const view = (v: Partial<ManagerView>): ManagerView => ({ user: ref("usr"), invitations: [], endpoints: [], credentials: [], ...v })
+const observed = (v: ManagerView, entries: Observed["acs"] extends ReadonlyMap<unknown, infer E> ? E : never = []): Observed => ({
+  managers: new Map([[cm, v]]),
+  acs: new Map([[acs, entries]])
+})
+const cred = (r: string, endpoint: string, cardNumber: string, status: ManagerCredential["status"] = "active", format = "rfid48"): ManagerCredential => ({
+  ref: ref(r),
+  endpoint: ref(endpoint),
+  cardFormat: format,
+  facilityCode: "9",
+  status,
+  cardNumber
+})
+const entry = (r: string, cardNumber: string, label = "credsync:x", assignedTo?: string) => ({
+  ref: ref(r),
+  cardNumber,
+  cardFormat: "rfid48",
+  facilityCode: "9",
+  label,
+  ...(assignedTo === undefined ? {} : { assignedTo: assignedTo as never })
+})
+const tags = (p: { readonly actions: ReadonlyArray<{ readonly _tag: string }> }) => p.actions.map((a) => a._tag)
+
+/** Two phones, enrolled at ep1 and ep2 (invitations i1, i2), with parents as given. */
+const enrolled = (parents: ReadonlyArray<readonly [string, string]> = [["c1", "rfid48"]]) => {
+  let s = base(["p1", "p2"], parents)
+  s = fold(s, plan(s, observed(view({})), { now: 0, capabilities: caps() }).events)!
+  for (const [phone, inv] of [
+    ["p1", "i1"],
+    ["p2", "i2"]
+  ] as const) {
+    s = fold(s, [{ _tag: "InvitationCreated", identity: s.id, at: 0, key: `${phone}|cm`, invitation: ref(inv), code: `CODE-${inv}`, phoneId: s.phones[phone]!.id }])!
+  }
+  const v = view({
+    invitations: [
+      { ref: ref("i1"), code: "CODE-i1", status: "redeemed" },
+      { ref: ref("i2"), code: "CODE-i2", status: "redeemed" }
+    ],
+    endpoints: [
+      { ref: ref("ep1"), invitation: ref("i1"), status: "active" },
+      { ref: ref("ep2"), invitation: ref("i2"), status: "active" }
+    ]
+  })
+  return { s, v }
+}
+
+describe("plan asks for every distinct action, once", () => {
+  it("one manager user per manager", () => {
+    let s = base([], [])
+    s = apply(s, { _tag: "LaunchAutomation", userIdentityId: "u1", automationId: "a2", managerId: "cm2" })
+    const fresh = apply(apply(undefined, { _tag: "CreateUserIdentity", userIdentityId: "u2" }), { _tag: "LaunchAutomation", userIdentityId: "u2", automationId: "b1", managerId: "cm" })
+    const both = apply(fresh, { _tag: "LaunchAutomation", userIdentityId: "u2", automationId: "b2", managerId: "cm2" })
+    const p = plan(both, { managers: new Map(), acs: new Map() }, { now: 0, capabilities: caps() })
+    assert.deepStrictEqual(
+      p.actions.map((a) => (a._tag === "EnsureManagerUser" ? a.managerId : a._tag)),
+      [cm, cm2]
+    )
+    assert.isDefined(s)
+  })
+
+  it("an invitation per phone, and an issue per (parent, phone)", () => {
+    const s = base(["p1", "p2"], [])
+    const p = plan(s, observed(view({})), { now: 0, capabilities: caps() })
+    assert.deepStrictEqual(tags(p), ["Invite", "Invite"])
+    const { s: e, v } = enrolled([
+      ["c1", "rfid48"],
+      ["c2", "h10301"]
+    ])
+    const issue = plan(e, observed(v), { now: 0, capabilities: caps() })
+    assert.deepStrictEqual(tags(issue), ["Issue", "Issue", "Issue", "Issue"])
+  })
+
+  it("revokes each credential nobody claims, as unclaimed", () => {
+    const { s, v } = enrolled([])
+    const p = plan(s, observed({ ...v, credentials: [cred("x1", "ep1", "1"), cred("x2", "ep2", "2"), cred("x3", "ep2", "3", "revoked")] }), { now: 0, capabilities: caps() })
+    assert.deepStrictEqual(
+      p.actions.map((a) => (a._tag === "Revoke" ? [a.credential, a.why] : a._tag)),
+      [
+        [ref("x1"), "unclaimed"],
+        [ref("x2"), "unclaimed"]
+      ]
+    )
+  })
+
+  it("cancels each invitation nobody holds, and removes each endpoint no enrollment uses", () => {
+    const { s, v } = enrolled([])
+    const p = plan(
+      fold(s, plan(s, observed(v), { now: 0, capabilities: caps() }).events)!,
+      observed({
+        ...v,
+        invitations: [...v.invitations, { ref: ref("i8"), code: "X", status: "pending" }, { ref: ref("i9"), code: "Y", status: "pending" }],
+        endpoints: [...v.endpoints, { ref: ref("ep8"), status: "active" }, { ref: ref("ep9"), status: "active" }, { ref: ref("ep7"), status: "removed" }]
+      }),
+      { now: 0, capabilities: caps() }
+    )
+    assert.deepStrictEqual(
+      p.actions.map((a) => (a._tag === "CancelInvitation" ? a.invitation : a._tag === "RemoveEndpoint" ? a.endpoint : a._tag)),
+      [ref("i8"), ref("i9"), ref("ep8"), ref("ep9")]
+    )
+  })
+
+  it("imports each active credential into the ACS, assigns each to the ACS user, and removes each unclaimed entry", () => {
+    const { s, v } = enrolled()
+    let st = fold(s, plan(s, observed(v), { now: 0, capabilities: caps() }).events)!
+    const children = Object.values(st.children)
+    const creds = [cred("k1", "ep1", "11"), cred("k2", "ep2", "12")]
+    st = fold(
+      st,
+      children.map((c, n) => ({ _tag: "CredentialIssued", identity: st.id, at: 1, credentialId: c.id, ref: creds[n]!.ref, active: true, cardNumber: creds[n]!.cardNumber }) as never)
+    )!
+    const imports = plan(st, observed({ ...v, credentials: creds }), { now: 2, capabilities: caps() })
+    assert.deepStrictEqual(
+      imports.actions.map((a) => (a._tag === "Import" ? a.cardNumber : a._tag)),
+      ["11", "12"]
+    )
+    const assigns = plan(st, observed({ ...v, credentials: creds }, [entry("e1", "11"), entry("e2", "12", "credsync:y", "someone-else"), entry("e3", "99"), entry("e4", "98"), entry("e5", "97", "theirs")]), { now: 2, capabilities: caps() })
+    assert.deepStrictEqual(
+      assigns.actions.map((a) => (a._tag === "Assign" ? [a._tag, a.entry, a.acsUserId] : a._tag === "RemoveFromAcs" ? [a._tag, a.entry, a.why] : a._tag)),
+      [
+        ["Assign", ref("e1"), "acsu1"],
+        ["Assign", ref("e2"), "acsu1"],
+        ["RemoveFromAcs", ref("e3"), "unclaimed"],
+        ["RemoveFromAcs", ref("e4"), "unclaimed"]
+      ]
+    )
+    assert.deepStrictEqual(
+      assigns.events.filter((e) => e._tag === "CredentialImported").map((e) => (e._tag === "CredentialImported" ? e.acsRef : "")),
+      [ref("e1"), ref("e2")]
+    )
+  })
+
+  it("retires each phone credential with its reason, revokes each as retiring and removes its entry", () => {
+    const { s, v } = enrolled()
+    let st = fold(s, plan(s, observed(v), { now: 0, capabilities: caps() }).events)!
+    const [k1, k2] = Object.values(st.children)
+    st = fold(st, [
+      { _tag: "CredentialIssued", identity: st.id, at: 1, credentialId: k1!.id, ref: ref("k1"), active: true, cardNumber: "11" },
+      { _tag: "CredentialIssued", identity: st.id, at: 1, credentialId: k2!.id, ref: ref("k2"), active: true, cardNumber: "12" }
+    ] as never)!
+    st = apply(st, { _tag: "DeactivatePhone", userIdentityId: "u1", phoneId: "p1" })
+    st = apply(st, { _tag: "DeleteSyncCredential", userIdentityId: "u1", credentialId: "c1" })
+    const p = plan(st, observed({ ...v, credentials: [cred("k1", "ep1", "11"), cred("k2", "ep2", "12")] }, [entry("e1", "11"), entry("e2", "12")]), {
+      now: 2,
+      capabilities: caps()
+    })
+    assert.deepStrictEqual(
+      p.events.filter((e) => e._tag === "CredentialRetiring").map((e) => (e._tag === "CredentialRetiring" ? e.reason : "")),
+      ["parent_deleted", "parent_deleted"]
+    )
+    assert.deepStrictEqual(
+      p.actions.map((a) => (a._tag === "Revoke" ? [a.credential, a.why] : a._tag === "RemoveFromAcs" ? [a.entry, a.why] : a._tag)),
+      [
+        [ref("k1"), "retiring"],
+        [ref("e1"), "retiring"],
+        [ref("k2"), "retiring"],
+        [ref("e2"), "retiring"]
+      ]
+    )
+  })
+})
+
+describe("plan surfaces what failed", () => {
+  it("an issuance the manager failed, with its message", () => {
+    const { s, v } = enrolled()
+    const st = fold(s, plan(s, observed(v), { now: 0, capabilities: caps() }).events)!
+    const [k1] = Object.values(st.children)
+    const issued = fold(st, [{ _tag: "CredentialIssued", identity: st.id, at: 1, credentialId: k1!.id, ref: ref("k1"), active: false }] as never)!
+    const failed = { ...cred("k1", "ep1", "11", "failed"), error: "card pool empty" }
+    const p = plan(issued, observed({ ...v, credentials: [failed] }), { now: 2, capabilities: caps() })
+    const e = p.events.find((x) => x._tag === "CredentialFailed")
+    assert.deepStrictEqual(e?._tag === "CredentialFailed" ? [e.error.code, e.error.message, e.error.at] : [], ["failed_to_issue", "card pool empty", 2])
+    const { error: _, ...noMessage } = failed
+    const p2 = plan(issued, observed({ ...v, credentials: [noMessage] }), { now: 2, capabilities: caps() })
+    const e2 = p2.events.find((x) => x._tag === "CredentialFailed")
+    assert.strictEqual(e2?._tag === "CredentialFailed" ? e2.error.message : "", "the credential manager failed to issue it")
+    // failed stays failed: no second event, no issue
+    const again = plan(fold(issued, p.events)!, observed({ ...v, credentials: [failed] }), { now: 3, capabilities: caps() })
+    assert.isFalse(again.events.some((x) => x._tag === "CredentialFailed"))
+    assert.isFalse(again.actions.some((a) => a._tag === "Issue" && a.endpoint === ref("ep1")))
+  })
+
+  it("an invitation that expired, was cancelled or is gone", () => {
+    const { s } = enrolled([])
+    for (const [status, code, message] of [
+      ["expired", "invitation_expired", "invitation i1 expired before the phone redeemed it"],
+      ["cancelled", "invitation_cancelled", "invitation i1 cancelled before the phone redeemed it"]
+    ] as const) {
+      const p = plan(s, observed(view({ invitations: [{ ref: ref("i1"), code: "X", status }] })), { now: 3, capabilities: caps() })
+      const e = p.events.find((x) => x._tag === "EnrollmentFailed" && x.key === "p1|cm")
+      assert.deepStrictEqual(e?._tag === "EnrollmentFailed" ? [e.error.code, e.error.message] : [], [code, message])
+    }
+    const gone = plan(s, observed(view({})), { now: 3, capabilities: caps() })
+    const e = gone.events.find((x) => x._tag === "EnrollmentFailed" && x.key === "p1|cm")
+    assert.deepStrictEqual(e?._tag === "EnrollmentFailed" ? [e.error.code, e.error.message] : [], ["invitation_missing", "invitation i1 is gone at the credential manager"])
+    // within the listing lag a missing invitation is not concluded gone
+    assert.isFalse(plan(s, observed(view({})), { now: 3, capabilities: caps(10) }).events.some((x) => x._tag === "EnrollmentFailed"))
+  })
+
+  it("a credential that disappeared, with the reason, and a request that did not take effect", () => {
+    const { s, v } = enrolled()
+    const st = fold(s, plan(s, observed(v), { now: 0, capabilities: caps() }).events)!
+    const [k1] = Object.values(st.children)
+    const active = fold(st, [{ _tag: "CredentialIssued", identity: st.id, at: 1, credentialId: k1!.id, ref: ref("k1"), active: true, cardNumber: "11" }] as never)!
+    const lost = (credentials: ReadonlyArray<ManagerCredential>) =>
+      plan(active, observed({ ...v, credentials }, []), { now: 2, capabilities: caps() }).events.flatMap((e) => (e._tag === "CredentialLost" && e.credentialId === k1!.id ? [e.reason] : []))
+    assert.deepStrictEqual(lost([]), ["missing at the credential manager"])
+    assert.deepStrictEqual(lost([cred("k1", "ep1", "11", "revoked")]), ["revoked at the credential manager"])
+    const requested = plan(st, observed({ ...v, credentials: [cred("k2", "ep2", "12")] }), { now: 2, capabilities: caps() })
+    assert.includeMembers(
+      requested.events.flatMap((e) => (e._tag === "CredentialLost" ? [e.reason] : [])),
+      ["the issue request did not take effect"]
+    )
+  })
+})
+
+describe("plan with a replicating manager: deleted parents", () => {
+  const seam = AcsSystemId.make("seam")
+  const ctx = (now: number, lag = 0) => ({ now, capabilities: () => ({ replicates: true, asyncIssue: true, listingLag: lag }) })
+  const applySeam = (s: IdentityState | undefined, input: Record<string, unknown>) =>
+    fold(s, Result.getOrThrow(decide(s, Result.getOrThrow(decodeCommand(input)), { now: 0, managers: new Set([seam]) })))!
+  const setup = () => {
+    let s = applySeam(undefined, { _tag: "CreateUserIdentity", userIdentityId: "u1" })
+    s = applySeam(s, { _tag: "LinkAcsUser", userIdentityId: "u1", acsUserId: "acsu1", acsSystemId: "acs" })
+    s = applySeam(s, { _tag: "CreateSyncCredential", userIdentityId: "u1", credentialId: "c1", acsUserId: "acsu1", managerId: "seam", cardFormat: "rfid48", facilityCode: "9" })
+    return fold(s, [{ _tag: "ManagerUserBound", identity: s.id, at: 0, managerId: seam, ref: ref("ui1") }])!
+  }
+  const seamView = (parents: ReadonlyArray<string>): Observed => ({
+    managers: new Map([[seam, view({ user: ref("ui1"), parents: parents.map((r) => ({ ref: ref(r), cardFormat: "rfid48", facilityCode: "9" })) })]]),
+    acs: new Map()
+  })
+
+  it("deletes a deleted parent at the manager, and forgets it once the manager no longer lists it", () => {
+    let s = fold(setup(), [{ _tag: "ParentBound", identity: setup().id, at: 0, credentialId: setup().parents.c1!.id, ref: ref("pc1") }])!
+    s = applySeam(s, { _tag: "DeleteSyncCredential", userIdentityId: "u1", credentialId: "c1" })
+    const there = plan(s, seamView(["pc1"]), ctx(1))
+    assert.deepStrictEqual(
+      there.actions.map((a) => (a._tag === "DeleteRemoteParent" ? a.parent : a._tag)),
+      [ref("pc1")]
+    )
+    assert.isFalse(there.events.some((e) => e._tag === "ParentRemoved"))
+    const gone = plan(s, seamView([]), ctx(2))
+    assert.deepStrictEqual(gone.events.map((e) => e._tag), ["ParentRemoved"])
+    // not observed: nothing concluded
+    assert.deepStrictEqual(plan(s, { managers: new Map(), acs: new Map() }, ctx(2)).events, [])
+  })
+
+  it("waits out the lag before forgetting a deleted parent whose create was requested but not seen", () => {
+    let s = setup()
+    s = fold(s, plan(s, seamView([]), ctx(0, 100)).events)!
+    s = applySeam(s, { _tag: "DeleteSyncCredential", userIdentityId: "u1", credentialId: "c1" })
+    assert.deepStrictEqual(plan(s, seamView([]), ctx(50, 100)).events, [])
+    assert.deepStrictEqual(plan(s, seamView([]), ctx(100, 100)).events.map((e) => e._tag), ["ParentRemoved"])
+    // and deletes, as unclaimed, every parent of ours it lists that no live parent holds
+    const stray = plan(s, seamView(["px", "py"]), ctx(100, 100))
+    assert.deepStrictEqual(
+      stray.actions.map((a) => (a._tag === "DeleteRemoteParent" ? a.parent : a._tag)),
+      [ref("px"), ref("py")]
+    )
+  })
+})
