@@ -292,3 +292,91 @@ describe("plan with a replicating manager: deleted parents", () => {
     )
   })
 })
+
+describe("plan's defaults and clocks", () => {
+  const requestedChild = () => {
+    const { s, v } = enrolled()
+    const st = fold(s, plan(s, observed(v), { now: 0, capabilities: caps() }).events)!
+    return { st, v, k1: Object.values(st.children).find((c) => c.endpoint === ref("ep1"))! }
+  }
+
+  it("gives up after 5 issue attempts and 5 enrollment attempts when not told otherwise", () => {
+    const { st, v, k1 } = requestedChild()
+    const pending = fold(st, [{ _tag: "CredentialLost", identity: st.id, at: 1, credentialId: k1.id, reason: "x" }])!
+    const at = (attempts: number) => ({ ...pending, children: { ...pending.children, [k1.id]: { ...pending.children[k1.id]!, attempts } } })
+    const four = plan(at(4), observed(v), { now: 2, capabilities: caps() })
+    assert.isTrue(four.actions.some((a) => a._tag === "Issue" && a.credentialId === k1.id))
+    const five = plan(at(5), observed(v), { now: 2, capabilities: caps() })
+    const failed = five.events.find((e) => e._tag === "CredentialFailed")
+    assert.strictEqual(failed?._tag === "CredentialFailed" ? failed.error.message : "", "not issued after 5 attempts")
+
+    const e = base(["p1"], [])
+    const enrol = fold(e, plan(e, observed(view({})), { now: 0, capabilities: caps() }).events)!
+    const failedAt = (attempts: number) =>
+      fold(
+        { ...enrol, enrollments: { ...enrol.enrollments, "p1|cm": { ...enrol.enrollments["p1|cm"]!, attempts } } },
+        [{ _tag: "EnrollmentFailed", identity: enrol.id, at: 100, key: "p1|cm", error: { code: "x", message: "x", at: 100 } }]
+      )!
+    // retried after 1 s, doubled per attempt
+    assert.strictEqual(plan(failedAt(1), observed(view({})), { now: 500, capabilities: caps() }).wakeAt, 1_100)
+    assert.strictEqual(plan(failedAt(3), observed(view({})), { now: 500, capabilities: caps() }).wakeAt, 4_100)
+    assert.deepStrictEqual(tags(plan(failedAt(3), observed(view({})), { now: 4_100, capabilities: caps() })), ["Invite"])
+    assert.deepStrictEqual(tags(plan(failedAt(5), observed(view({})), { now: 100_000, capabilities: caps() })), [])
+  })
+
+  it("polls an issuing credential after 1 s by default, and wakes at the earliest of its reasons", () => {
+    const { st, v, k1 } = requestedChild()
+    const issuing = fold(st, [{ _tag: "CredentialIssued", identity: st.id, at: 1, credentialId: k1.id, ref: ref("k1"), active: false }])!
+    const p = plan(issuing, observed({ ...v, credentials: [cred("k1", "ep1", "11", "issuing")] }), { now: 10, capabilities: caps(5_000) })
+    // the other phone's request waits out the 5 s lag (until 5_000), the issuing one is polled at 1_010
+    assert.strictEqual(p.wakeAt, 1_010)
+    assert.strictEqual(plan(issuing, observed({ ...v, credentials: [cred("k1", "ep1", "11", "issuing")] }), { now: 10, capabilities: caps(500) }).wakeAt, 500)
+  })
+
+  it("does not conclude a request lost before an earlier lease holder's calls may have landed", () => {
+    const { st, v } = requestedChild()
+    const early = plan(st, observed(v), { now: 100, capabilities: caps(50), inFlightUntil: 3_000 })
+    assert.isFalse(early.events.some((e) => e._tag === "CredentialLost"))
+    assert.strictEqual(early.wakeAt, 3_000)
+    const late = plan(st, observed(v), { now: 3_000, capabilities: caps(50), inFlightUntil: 3_000 })
+    assert.isTrue(late.events.some((e) => e._tag === "CredentialLost"))
+    // a request made after that time only waits out the lag
+    assert.strictEqual(plan(st, observed(v), { now: 10, capabilities: caps(50), inFlightUntil: -1 }).wakeAt, 50)
+  })
+
+  it("adopts, for a request whose response was lost, only a live unclaimed credential of its profile on its endpoint", () => {
+    const { st, v, k1 } = requestedChild()
+    const adopt = (credentials: ReadonlyArray<ManagerCredential>) =>
+      plan(st, observed({ ...v, credentials }), { now: 5, capabilities: caps(100) }).events.flatMap((e) =>
+        e._tag === "CredentialIssued" && e.credentialId === k1.id ? [e.ref] : []
+      )
+    assert.deepStrictEqual(adopt([cred("x", "ep1", "1")]), [ref("x")])
+    assert.deepStrictEqual(adopt([cred("x", "ep2", "1")]), [], "another phone's")
+    assert.deepStrictEqual(adopt([cred("x", "ep1", "1", "revoked")]), [], "not live")
+    assert.deepStrictEqual(adopt([cred("x", "ep1", "1", "active", "h10301")]), [], "another profile")
+    assert.deepStrictEqual(adopt([cred("x", "ep1", "1", "issuing")]), [ref("x")])
+  })
+
+  it("takes a lost credential's entry out of the ACS before forgetting its card number, and waits when the ACS was not seen", () => {
+    const { st, v, k1 } = requestedChild()
+    const active = fold(st, [{ _tag: "CredentialIssued", identity: st.id, at: 1, credentialId: k1.id, ref: ref("k1"), active: true, cardNumber: "11" }])!
+    const withEntry = plan(active, observed(v, [entry("e1", "11")]), { now: 2, capabilities: caps() })
+    assert.isTrue(withEntry.actions.some((a) => a._tag === "RemoveFromAcs" && a.entry === ref("e1") && a.why === "credential lost"))
+    assert.isFalse(withEntry.events.some((e) => e._tag === "CredentialLost" && e.credentialId === k1.id))
+    const unseen = plan(active, { managers: new Map([[cm, v]]), acs: new Map() }, { now: 2, capabilities: caps() })
+    assert.isFalse(unseen.events.some((e) => e._tag === "CredentialLost" && e.credentialId === k1.id))
+    const clear = plan(active, observed(v, []), { now: 2, capabilities: caps() })
+    assert.isTrue(clear.events.some((e) => e._tag === "CredentialLost" && e.credentialId === k1.id))
+  })
+
+  it("keeps the endpoint an invited enrollment's invitation created, and ends an enrollment whose endpoint is gone", () => {
+    const { s, v } = enrolled([])
+    // p1 is still invited (its endpoint, made from i1, is not yet adopted): ep1 is not removed
+    const p = plan(s, observed(v), { now: 0, capabilities: caps() })
+    assert.isFalse(p.actions.some((a) => a._tag === "RemoveEndpoint"))
+    const st = fold(s, p.events)!
+    const gone = plan(st, observed({ ...v, endpoints: [{ ref: ref("ep1"), invitation: ref("i1"), status: "removed" }, v.endpoints[1]!] }), { now: 1, capabilities: caps() })
+    const ended = gone.events.find((e) => e._tag === "EnrollmentEnded")
+    assert.deepStrictEqual(ended?._tag === "EnrollmentEnded" ? [ended.key, ended.reason] : [], ["p1|cm", "endpoint_removed"])
+  })
+})
