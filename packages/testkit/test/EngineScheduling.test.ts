@@ -4,9 +4,9 @@
  * the times and counts the engine itself chose (no resync forced).
  */
 import { MemoryAccessControl, MemoryCredentialManager, MemoryStore, Simulator } from "@credsync/adapter-memory"
-import { Engine, Ids, Store } from "@credsync/core"
+import { Engine, Ids, PortError, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Schedule } from "effect"
+import { Effect, Fiber, Layer, Option, Schedule } from "effect"
 import { TestClock } from "effect/testing"
 
 const id = Ids.UserIdentityId.make("u1")
@@ -169,5 +169,101 @@ describe("engine scheduling", () => {
         )
       )
       assert.isTrue(exit._tag === "Failure" && String(exit.cause).includes("leaseTtl (1000 ms) must be longer than callTimeout (1000 ms)"))
+    }))
+})
+
+describe("engine: one reconcile", () => {
+  it.effect("observes each provider once, applies call results to that observation, and counts its rounds and actions", () =>
+    Effect.gen(function* () {
+      const { sim, engine } = yield* setup()
+      yield* redeem(sim, engine)
+      const observes = sim.calls.observe
+      const acsObserves = sim.calls.acsObserve
+      const r = yield* engine.reconcile(id)
+      // enrol, issue, import, assign: all from one observation of each provider
+      assert.strictEqual(sim.calls.observe - observes, 1)
+      assert.strictEqual(sim.calls.acsObserve - acsObserves, 1)
+      assert.deepStrictEqual([r.rounds, r.actions, r.next], [4, 3, undefined])
+      assert.strictEqual((yield* child(engine))?.assigned, true)
+    }))
+
+  it.effect("stops after maxRounds and comes back after the back-off for the rest", () =>
+    Effect.gen(function* () {
+      const { engine } = yield* setup({}, { maxRounds: 1, backoff: { base: "500 millis", cap: "1 minute" } })
+      const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
+      const r = yield* engine.reconcile(id)
+      assert.deepStrictEqual([r.rounds, r.actions, r.next], [1, 1, now + 500])
+    }))
+
+  it.effect("records an invitation's intent before the call: an engine that dies in the call loses nothing", () =>
+    Effect.gen(function* () {
+      const { sim, engine } = yield* setup()
+      yield* sim.failNext("invite", "Crash")
+      const exit = yield* Effect.exit(engine.drain)
+      assert.strictEqual(exit._tag, "Failure")
+      const e = (yield* engine.get(id)).enrollments["p1|cm_sim"]
+      assert.deepStrictEqual([e?.status, e?.attempts], ["inviting", 1])
+      assert.strictEqual(sim.calls.invite, 1)
+    }))
+
+  it.effect("refuses a command for an unknown identity, naming it, and maps a lost race to Conflict", () =>
+    Effect.gen(function* () {
+      const { store, engine } = yield* setup()
+      const e = yield* Effect.flip(engine.execute({ _tag: "PhoneOnline", userIdentityId: "ghost", phoneId: "p9", deviceType: "ios_phone" }))
+      assert.deepStrictEqual([e._tag, e._tag === "CommandRejected" && e.reason, e._tag === "CommandRejected" && e.field], ["CommandRejected", "NotFound", "userIdentityId"])
+      const g = yield* Effect.flip(engine.get(Ids.UserIdentityId.make("ghost")))
+      assert.strictEqual(g.message, "user identity ghost not found")
+      assert.strictEqual(yield* engine.lookup("phone:p1"), id)
+      // a save that loses to another writer is refused as Conflict, with the store's message
+      const racing = Store.Store.of({
+        ...store,
+        save: () => Effect.fail(new PortError.PortError({ reason: "Conflict", port: "Store", method: "save", message: "moved on" }))
+      })
+      const sim = Simulator.make()
+      const other = yield* Engine.make({ replica: "c" }).pipe(
+        Effect.provide(Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), Layer.succeed(Store.Store, racing)))
+      )
+      const c = yield* Effect.flip(other.execute({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p2", deviceType: "ios_phone" }))
+      assert.deepStrictEqual([c._tag === "CommandRejected" && c.reason, c.message], ["Conflict", "moved on"])
+    }))
+})
+
+describe("engine: running by itself", () => {
+  it.effect("run drains, sleeps until the next due time, and resyncs everyone periodically", () =>
+    Effect.gen(function* () {
+      const { sim, engine } = yield* setup({ issueDelay: 1_500 }, { resyncEvery: "1 minute", poll: "1 second" })
+      const fiber = yield* Effect.forkChild(engine.run)
+      yield* TestClock.adjust("10 millis")
+      const code = (yield* engine.get(id)).enrollments["p1|cm_sim"]?.code
+      assert.isDefined(code, "run invited the phone without being asked to drain")
+      yield* sim.redeem(code!)
+      // no callback is delivered: only the periodic resync finds the redemption
+      yield* TestClock.adjust("30 seconds")
+      assert.isUndefined(yield* child(engine))
+      yield* TestClock.adjust("31 seconds")
+      assert.strictEqual((yield* child(engine))?.issue, "issuing")
+      // the issuing credential is polled on the engine's own schedule
+      yield* TestClock.adjust("2 seconds")
+      assert.strictEqual((yield* child(engine))?.issue, "active")
+      // a command wakes it at once
+      yield* engine.execute({ _tag: "DeactivatePhone", userIdentityId: id, phoneId: "p1" })
+      yield* TestClock.adjust("10 millis")
+      assert.strictEqual((yield* sim.truth()).credentials.filter((c) => c.live).length, 0)
+      yield* Fiber.interrupt(fiber)
+    }))
+
+  it.effect("renews its lease while a reconcile takes longer than the lease, so no other replica steps in", () =>
+    Effect.gen(function* () {
+      const { sim, store, engine } = yield* setup({}, { leaseTtl: "6 seconds", callTimeout: "2100 millis" })
+      yield* sim.setFaults({ latencyMs: 2_000 })
+      const fiber = yield* Effect.forkChild(engine.reconcile(id))
+      // unrenewed, the lease would have run out at 6 s
+      yield* TestClock.adjust("7 seconds")
+      assert.isUndefined(fiber.pollUnsafe(), "still working")
+      const other = yield* store.acquire({ owner: "b", ttl: 6_000, grace: 2_100 }, yield* Effect.clockWith((c) => c.currentTimeMillis), id)
+      assert.isTrue(Option.isNone(other), "the lease is still a's")
+      yield* sim.setFaults({})
+      yield* TestClock.adjust("30 seconds")
+      yield* Fiber.join(fiber)
     }))
 })
