@@ -4,14 +4,16 @@
  * `pnpm mutate -- --mutate packages/core/src/Plan.ts` (one). Incremental: results of mutants whose
  * code and covering tests did not change are reused from reports/stryker-incremental.json, which
  * is committed with reports/mutation.json (the recorded report `pnpm mutate:check` gates on).
- * Equivalent mutants are marked in the source with `// Stryker disable next-line <mutator>: <why>`.
+ * Equivalent mutants are listed with their reason in stryker.equivalent.mjs.
  * @type {import("@stryker-mutator/api/core").PartialStrykerOptions}
  */
 export default {
   packageManager: "pnpm",
   testRunner: "vitest",
   vitest: { configFile: "vitest.mutate.config.ts", related: false },
-  plugins: ["@stryker-mutator/vitest-runner"],
+  plugins: ["@stryker-mutator/vitest-runner", "./stryker.equivalent.mjs"],
+  // equivalent mutants, each with its reason (stryker.equivalent.mjs)
+  ignorers: ["equivalent"],
   mutate: ["packages/core/src/Plan.ts", "packages/core/src/Aggregate.ts", "packages/core/src/internal/engine.ts"],
   coverageAnalysis: "perTest",
   incremental: true,

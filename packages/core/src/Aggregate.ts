@@ -44,7 +44,6 @@ export const decodeCommand = (input: unknown): Result.Result<Command, CommandRej
   const r = decodeCommandUnknown(input, { errors: "all", onExcessProperty: "error" })
   if (Result.isFailure(r)) {
     const message = r.failure.message
-    // Stryker disable next-line Regex: equivalent for commands; their paths are quoted keys (no arrays), so making either quote required matches the same
     const field = /at \["?([\w.]+)"?\]/.exec(message)?.[1]
     return reject("InvalidInput", message, field)
   }
