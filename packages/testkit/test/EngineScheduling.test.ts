@@ -228,6 +228,60 @@ describe("engine: one reconcile", () => {
     }))
 })
 
+describe("engine: commits and observations", () => {
+  it.effect("commits a round only when it records intents, and once at the end", () =>
+    Effect.gen(function* () {
+      const sim = Simulator.make()
+      const inner = MemoryStore.make()
+      const saves: Array<ReadonlyArray<string>> = []
+      const counting = Store.Store.of({ ...inner, save: (r) => Effect.tap(inner.save(r), () => Effect.sync(() => void saves.push(r.events.map((e) => e._tag)))) })
+      const ports = Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), Layer.succeed(Store.Store, counting))
+      const engine = yield* Engine.make({ replica: "a" }).pipe(Effect.provide(ports))
+      const acsUser = yield* sim.acs.createUser(Simulator.defaultAcsId, { fullName: "Ana" })
+      for (const command of [
+        { _tag: "CreateUserIdentity", userIdentityId: id },
+        { _tag: "LinkAcsUser", userIdentityId: id, acsUserId: acsUser.id, acsSystemId: Simulator.defaultAcsId },
+        { _tag: "LaunchAutomation", userIdentityId: id, automationId: "a1", managerId: Simulator.defaultManagerId },
+        { _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: acsUser.id, managerId: Simulator.defaultManagerId, cardFormat: "rfid48", facilityCode: "9" },
+        { _tag: "PhoneOnline", userIdentityId: id, phoneId: "p1", deviceType: "ios_phone" }
+      ]) {
+        yield* engine.execute(command)
+      }
+      yield* engine.drain
+      yield* sim.redeem((yield* engine.get(id)).enrollments["p1|cm_sim"]!.code!)
+      saves.length = 0
+      yield* engine.reconcile(id)
+      // the intent (with what was learned before it), then what the calls taught, at the end
+      assert.deepStrictEqual(saves, [
+        ["PhoneEnrolled", "CredentialRequested"],
+        ["CredentialIssued", "CredentialImported", "CredentialAssigned"]
+      ])
+      saves.length = 0
+      yield* engine.reconcile(id)
+      assert.deepStrictEqual(saves, [], "nothing new: nothing committed")
+    }))
+
+  it.effect("invites a new phone even when the manager could not be observed, and looks again", () =>
+    Effect.gen(function* () {
+      const { sim, engine } = yield* setup()
+      yield* engine.drain
+      yield* engine.execute({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p2", deviceType: "android_phone" })
+      yield* sim.failNext("observe", "Unknown")
+      const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
+      yield* engine.drain
+      assert.strictEqual((yield* engine.get(id)).enrollments["p2|cm_sim"]?.status, "invited")
+      assert.strictEqual(yield* engine.nextDue, now + 500)
+    }))
+
+  it.effect("names every problem of a malformed callback", () =>
+    Effect.gen(function* () {
+      const { engine } = yield* setup()
+      const e = yield* Effect.flip(engine.ingest({ _tag: "EndpointActive", managerId: "cm_sim" }))
+      assert.match(e.message, /userIdentityId/)
+      assert.match(e.message, /endpoint/)
+    }))
+})
+
 describe("engine: running by itself", () => {
   it.effect("run drains, sleeps until the next due time, and resyncs everyone periodically", () =>
     Effect.gen(function* () {
