@@ -4,7 +4,7 @@
  * the times and counts the engine itself chose (no resync forced).
  */
 import { MemoryAccessControl, MemoryCredentialManager, MemoryStore, Simulator } from "@credsync/adapter-memory"
-import { Engine, Ids, PortError, Store } from "@credsync/core"
+import { CredentialManager, Engine, Ids, PortError, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Option, Schedule } from "effect"
 import { TestClock } from "effect/testing"
@@ -319,5 +319,83 @@ describe("engine: running by itself", () => {
       yield* sim.setFaults({})
       yield* TestClock.adjust("30 seconds")
       yield* Fiber.join(fiber)
+    }))
+})
+
+describe("engine with a manager that replicates by itself", () => {
+  /** A minimal Seam-like manager: it copies every parent onto every phone it lists, itself. */
+  const replicating = () => {
+    const seam = Ids.AcsSystemId.make("seam")
+    const r = (s: string) => Ids.ProviderRef.make(s)
+    const parents = new Map<string, { readonly cardFormat: string; readonly facilityCode: string }>()
+    const automations: Array<string> = []
+    const calls: Array<string> = []
+    let n = 0
+    const manager: CredentialManager.CredentialManagerShape = {
+      systems: [{ id: seam, name: "Seam-like", externalType: "test", capabilities: { replicates: true, asyncIssue: false, listingLag: 0 } }],
+      ensureUser: () => Effect.succeed(r("ui1")),
+      observe: () =>
+        Effect.sync(() => ({
+          user: r("ui1"),
+          invitations: [],
+          endpoints: [{ ref: r("dev1"), status: "active" as const }],
+          credentials: [...parents].map(([p, card]) => ({ ref: r(`copy-${p}`), endpoint: r("dev1"), ...card, status: "active" as const, cardNumber: `9${p.length}`, parent: r(p) })),
+          parents: [...parents].map(([p, card]) => ({ ref: r(p), ...card })),
+          automations: automations.map((a) => ({ ref: r(a) }))
+        })),
+      invite: () => Effect.die("a replicating manager is never asked to invite"),
+      cancelInvitation: () => Effect.void,
+      issue: () => Effect.die("a replicating manager is never asked to issue"),
+      revoke: (_, ref) => Effect.sync(() => void calls.push(`revoke ${ref}`)),
+      removeEndpoint: (_, ref) => Effect.sync(() => void calls.push(`removeEndpoint ${ref}`)),
+      createParent: (_, request) =>
+        Effect.sync(() => {
+          const ref = `pc${++n}`
+          parents.set(ref, { cardFormat: request.card.cardFormat, facilityCode: request.card.facilityCode })
+          calls.push(`createParent ${request.acsUserId}`)
+          return r(ref)
+        }),
+      deleteParent: (_, ref) =>
+        Effect.sync(() => {
+          parents.delete(ref)
+          calls.push(`deleteParent ${ref}`)
+        }),
+      launchAutomation: () =>
+        Effect.sync(() => {
+          automations.push("ea1")
+          calls.push("launchAutomation")
+          return r("ea1")
+        })
+    }
+    return { manager, calls }
+  }
+
+  it.effect("creates the parent and the automation there, mirrors the copy, and deletes the parent there", () =>
+    Effect.gen(function* () {
+      const { manager, calls } = replicating()
+      const sim = Simulator.make()
+      const engine = yield* Engine.make({ replica: "a" }).pipe(
+        Effect.provide(Layer.mergeAll(Layer.succeed(CredentialManager.CredentialManager, manager), MemoryAccessControl.layer(sim), MemoryStore.layer()))
+      )
+      for (const command of [
+        { _tag: "CreateUserIdentity", userIdentityId: id },
+        { _tag: "LinkAcsUser", userIdentityId: id, acsUserId: "acsu1", acsSystemId: Simulator.defaultAcsId },
+        { _tag: "LaunchAutomation", userIdentityId: id, automationId: "a1", managerId: "seam" },
+        { _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: "acsu1", managerId: "seam", cardFormat: "rfid48", facilityCode: "9" },
+        { _tag: "PhoneOnline", userIdentityId: id, phoneId: "dev1", deviceType: "ios_phone" }
+      ]) {
+        yield* engine.execute(command)
+      }
+      yield* engine.drain
+      assert.sameMembers(calls, ["launchAutomation", "createParent acsu1"])
+      const s = yield* engine.get(id)
+      assert.deepStrictEqual([s.parents.c1?.remote, s.automations.a1?.remote], ["pc1", "ea1"])
+      const copy = Object.values(s.children)[0]
+      assert.deepStrictEqual([copy?.ref, copy?.issue, copy?.assigned], ["copy-pc1", "active", true])
+      yield* engine.execute({ _tag: "DeleteSyncCredential", userIdentityId: id, credentialId: "c1" })
+      yield* engine.drain
+      assert.include(calls, "deleteParent pc1")
+      const after = yield* engine.get(id)
+      assert.deepStrictEqual([after.parents, after.children], [{}, {}])
     }))
 })
