@@ -1,4 +1,6 @@
 // @ts-check
+import { fileURLToPath } from "node:url"
+
 /**
  * Mutation testing of the engine's core: `pnpm mutate` (all three files) or
  * `pnpm mutate -- --mutate packages/core/src/Plan.ts` (one). Incremental: results of mutants whose
@@ -11,7 +13,7 @@ export default {
   packageManager: "pnpm",
   testRunner: "vitest",
   vitest: { configFile: "vitest.mutate.config.ts", related: false },
-  plugins: ["@stryker-mutator/vitest-runner", "./stryker.equivalent.mjs"],
+  plugins: ["@stryker-mutator/vitest-runner", fileURLToPath(new URL("./stryker.equivalent.mjs", import.meta.url))],
   // equivalent mutants, each with its reason (stryker.equivalent.mjs)
   ignorers: ["equivalent"],
   mutate: ["packages/core/src/Plan.ts", "packages/core/src/Aggregate.ts", "packages/core/src/internal/engine.ts"],

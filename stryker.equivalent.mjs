@@ -5,7 +5,6 @@
  * (the score leaves them out). Nothing is silenced wholesale: a node is ignored only while its
  * text matches exactly, so an edit to that code brings its mutants back.
  */
-import { declareValuePlugin, PluginKind } from "@stryker-mutator/api/plugin"
 
 /** @type {ReadonlyArray<{ readonly file: string, readonly code: string, readonly why: string }>} */
 export const equivalent = [
@@ -41,13 +40,23 @@ export const equivalent = [
   }
 ]
 
+// What `declareValuePlugin(PluginKind.Ignore, ...)` of @stryker-mutator/api returns, written out so
+// this file needs no import from a package the workspace does not depend on directly.
 export const strykerPlugins = [
-  declareValuePlugin(PluginKind.Ignore, "equivalent", {
-    shouldIgnore(path) {
-      const p = /** @type {{ hub?: { file?: { opts?: { filename?: string } } }, toString(): string }} */ (path)
-      const file = p.hub?.file?.opts?.filename ?? ""
-      const hit = equivalent.find((e) => file.endsWith(e.file) && p.toString() === e.code)
-      return hit?.why
+  {
+    kind: "Ignore",
+    name: "equivalent",
+    value: {
+      /** @param {unknown} path a Babel NodePath */
+      shouldIgnore(path) {
+        const p = /** @type {{ hub?: { file?: { opts?: { filename?: string } } }, getSource(): string }} */ (path)
+        const file = p.hub?.file?.opts?.filename ?? ""
+        const candidates = equivalent.filter((e) => file.endsWith(e.file))
+        if (candidates.length === 0) return undefined
+        // the node's own text in the file (not a reprint)
+        const code = p.getSource()
+        return candidates.find((e) => e.code === code)?.why
+      }
     }
-  })
+  }
 ]

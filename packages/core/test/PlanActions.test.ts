@@ -380,3 +380,91 @@ describe("plan's defaults and clocks", () => {
     assert.deepStrictEqual(ended?._tag === "EnrollmentEnded" ? [ended.key, ended.reason] : [], ["p1|cm", "endpoint_removed"])
   })
 })
+
+describe("plan: enrollments that are no longer wanted", () => {
+  it("cancels the invitation of a deactivated phone and ends its enrollment, also a failed one", () => {
+    const { s } = enrolled([])
+    const off = apply(s, { _tag: "DeactivatePhone", userIdentityId: "u1", phoneId: "p1" })
+    const p = plan(off, observed(view({ invitations: [{ ref: ref("i1"), code: "X", status: "pending" }, { ref: ref("i2"), code: "Y", status: "pending" }] })), { now: 1, capabilities: caps() })
+    assert.deepStrictEqual(
+      p.actions.map((a) => (a._tag === "CancelInvitation" ? a.invitation : a._tag)),
+      [ref("i1")]
+    )
+    assert.deepStrictEqual(
+      p.events.flatMap((e) => (e._tag === "EnrollmentEnded" ? [[e.key, e.reason]] : [])),
+      [["p1|cm", "not_wanted"]]
+    )
+    const failed = fold(s, [{ _tag: "EnrollmentFailed", identity: s.id, at: 1, key: "p1|cm", error: { code: "x", message: "x", at: 1 } }])!
+    const q = plan(apply(failed, { _tag: "DeactivatePhone", userIdentityId: "u1", phoneId: "p1" }), observed(view({})), { now: 2, capabilities: caps() })
+    assert.deepStrictEqual(
+      q.events.flatMap((e) => (e._tag === "EnrollmentEnded" ? [[e.key, e.reason]] : [])),
+      [["p1|cm", "not_wanted"]]
+    )
+    assert.isFalse(q.actions.some((a) => a._tag === "CancelInvitation"))
+  })
+
+  it("removes a deactivated phone's endpoint once no phone credential is on it", () => {
+    const { s, v } = enrolled()
+    let st = fold(s, plan(s, observed(v), { now: 0, capabilities: caps() }).events)!
+    st = apply(st, { _tag: "DeactivatePhone", userIdentityId: "u1", phoneId: "p1" })
+    // its credential is still being retired: the endpoint stays
+    const busy = plan(st, observed(v), { now: 1, capabilities: caps() })
+    assert.isFalse(busy.events.some((e) => e._tag === "EnrollmentEnded"))
+    const k1 = Object.values(st.children).find((c) => c.endpoint === ref("ep1"))!
+    const other = Object.values(st.children).find((c) => c.endpoint === ref("ep2"))!
+    const clear = fold(st, [{ _tag: "CredentialRevoked", identity: st.id, at: 1, credentialId: k1.id }])!
+    const p = plan(clear, observed(v), { now: 2, capabilities: caps() })
+    assert.deepStrictEqual(
+      p.events.flatMap((e) => (e._tag === "EnrollmentEnded" ? [[e.key, e.reason]] : [])),
+      [["p1|cm", "phone_deactivated"]]
+    )
+    assert.isTrue(p.actions.some((a) => a._tag === "RemoveEndpoint" && a.endpoint === ref("ep1")))
+    assert.isFalse(p.actions.some((a) => a._tag === "RemoveEndpoint" && a.endpoint === ref("ep2")))
+    assert.isDefined(other)
+  })
+
+  it("asks again for an invitation whose response was lost, after the lag, as the next attempt", () => {
+    const st = base(["p1"], [])
+    const requested = fold(st, plan(st, observed(view({})), { now: 0, capabilities: caps(100) }).events)!
+    assert.strictEqual(requested.enrollments["p1|cm"]?.status, "inviting")
+    assert.deepStrictEqual(tags(plan(requested, observed(view({})), { now: 50, capabilities: caps(100) })), [])
+    const again = plan(requested, observed(view({})), { now: 100, capabilities: caps(100) })
+    assert.deepStrictEqual(tags(again), ["Invite"])
+    assert.strictEqual(again.state.enrollments["p1|cm"]?.attempts, 2)
+    assert.strictEqual(again.state.enrollments["p1|cm"]?.id, requested.enrollments["p1|cm"]?.id, "same enrollment, next attempt")
+    // not while the manager is not observed
+    assert.deepStrictEqual(tags(plan(requested, { managers: new Map(), acs: new Map([[acs, []]]) }, { now: 100, capabilities: caps(100) })), [])
+  })
+})
+
+describe("plan with two managers", () => {
+  it("judges each manager's enrollments and credentials by that manager's listing only", () => {
+    let s = base(["p1"], [["c1", "rfid48"]])
+    s = apply(s, { _tag: "LaunchAutomation", userIdentityId: "u1", automationId: "a2", managerId: "cm2" })
+    s = apply(s, { _tag: "CreateSyncCredential", userIdentityId: "u1", credentialId: "c2", acsUserId: "acsu1", managerId: "cm2", cardFormat: "h10301", facilityCode: "9" })
+    s = fold(s, [{ _tag: "ManagerUserBound", identity: s.id, at: 0, managerId: cm2, ref: ref("usr2") }])!
+    const both = (a: ManagerView, b: ManagerView): Observed => ({ managers: new Map([[cm, a], [cm2, b]]), acs: new Map([[acs, []]]) })
+    s = fold(s, plan(s, both(view({}), view({ user: ref("usr2") })), { now: 0, capabilities: caps() }).events)!
+    s = fold(s, [
+      { _tag: "InvitationCreated", identity: s.id, at: 0, key: "p1|cm", invitation: ref("i1"), code: "A", phoneId: s.phones.p1!.id },
+      { _tag: "InvitationCreated", identity: s.id, at: 0, key: "p1|cm2", invitation: ref("j1"), code: "B", phoneId: s.phones.p1!.id }
+    ])!
+    const v1 = view({ invitations: [{ ref: ref("i1"), code: "A", status: "redeemed" }], endpoints: [{ ref: ref("ep1"), invitation: ref("i1"), status: "active" }] })
+    const v2 = view({ user: ref("usr2"), invitations: [{ ref: ref("j1"), code: "B", status: "pending" }] })
+    const p = plan(s, both(v1, v2), { now: 1, capabilities: caps() })
+    // p1 enrolled with cm only; the cm2 invitation is still pending: nothing failed or cancelled
+    assert.deepStrictEqual(p.events.map((e) => e._tag), ["PhoneEnrolled", "CredentialRequested"])
+    assert.deepStrictEqual(
+      p.actions.map((a) => (a._tag === "Issue" ? [a.managerId, a.endpoint] : a._tag)),
+      [[cm, ref("ep1")]]
+    )
+    const st = fold(s, p.events)!
+    const [k1] = Object.values(st.children)
+    const active = fold(st, [{ _tag: "CredentialIssued", identity: st.id, at: 2, credentialId: k1!.id, ref: ref("k1"), active: true, cardNumber: "11" }] as never)!
+    const again = plan(active, both({ ...v1, credentials: [cred("k1", "ep1", "11")] }, v2), { now: 3, capabilities: caps() })
+    assert.isFalse(again.events.some((e) => e._tag === "CredentialLost" || e._tag === "EnrollmentFailed"))
+    // cm2's listing alone says nothing about cm's credential
+    const onlyCm2 = plan(active, { managers: new Map([[cm2, v2]]), acs: new Map([[acs, []]]) }, { now: 3, capabilities: caps() })
+    assert.isFalse(onlyCm2.events.some((e) => e._tag === "CredentialLost"))
+  })
+})
