@@ -5,7 +5,8 @@ import { fileURLToPath } from "node:url"
  * Mutation testing of the engine's core: `pnpm mutate` (all three files) or
  * `pnpm mutate -- --mutate packages/core/src/Plan.ts` (one). Incremental: results of mutants whose
  * code and covering tests did not change are reused from reports/stryker-incremental.json, which
- * is committed with reports/mutation.json (the recorded report `pnpm mutate:check` gates on).
+ * is committed: it is also the recorded result `pnpm mutate:check` gates on (reports/mutation.json,
+ * the same in the report format, is not kept).
  * Equivalent mutants are listed with their reason in stryker.equivalent.mjs.
  * @type {import("@stryker-mutator/api/core").PartialStrykerOptions}
  */

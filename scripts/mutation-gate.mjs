@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 /**
- * The mutation-score gate, cheap enough for every CI run: reads the recorded Stryker report
- * (reports/mutation.json, written by `pnpm mutate` and committed) and fails when
+ * The mutation-score gate, cheap enough for every CI run: reads the recorded Stryker result
+ * (reports/stryker-incremental.json: written by `pnpm mutate`, committed, and the base of its
+ * next incremental run) and fails when
  * - a gated file's source differs from the one the report was made on (the report is stale: run
  *   `pnpm mutate`, which is incremental, and commit reports/), or
  * - a gated file's score is under the threshold.
  * Score = (killed + timed out) / (all mutants - ignored), as Stryker computes it; mutants marked
  * equivalent in the source (`// Stryker disable ...: reason`) are ignored, and counted separately.
  *
- * Usage: node scripts/mutation-gate.mjs [--threshold 85] [--report reports/mutation.json]
+ * Usage: node scripts/mutation-gate.mjs [--threshold 85] [--report reports/stryker-incremental.json]
  */
 import { readFileSync } from "node:fs"
 
@@ -18,7 +19,7 @@ const opt = (name, dflt) => {
   return i === -1 ? dflt : args[i + 1]
 }
 const threshold = Number(opt("threshold", "85"))
-const reportPath = opt("report", "reports/mutation.json")
+const reportPath = opt("report", "reports/stryker-incremental.json")
 const gated = ["packages/core/src/Plan.ts", "packages/core/src/Aggregate.ts", "packages/core/src/internal/engine.ts"]
 
 let report
