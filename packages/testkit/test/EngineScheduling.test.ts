@@ -399,3 +399,51 @@ describe("engine with a manager that replicates by itself", () => {
       assert.deepStrictEqual([after.parents, after.children], [{}, {}])
     }))
 })
+
+describe("engine: failures of calls and commits", () => {
+  it.effect("surfaces a terminal issue error on the phone credential, and settles a Conflict by observing instead", () =>
+    Effect.gen(function* () {
+      const { sim, engine } = yield* setup()
+      yield* redeem(sim, engine)
+      yield* sim.failNext("issue", "Conflict")
+      yield* engine.reconcile(id)
+      // Conflict: not failed; the next look finds nothing issued and asks again
+      assert.strictEqual((yield* child(engine))?.issue, "active")
+      assert.strictEqual(sim.calls.issue, 2)
+      const other = yield* setup()
+      yield* redeem(other.sim, other.engine)
+      yield* other.sim.failNext("issue", "InvalidInput")
+      yield* other.engine.reconcile(id)
+      const c = yield* child(other.engine)
+      assert.deepStrictEqual([c?.issue, c?.error?.code, c?.error?.message], ["failed", "failed_to_issue", "scripted InvalidInput"])
+    }))
+
+  it.effect("backs off when its commit loses to another writer, and lets go of the lease when it dies", () =>
+    Effect.gen(function* () {
+      const sim = Simulator.make()
+      const inner = MemoryStore.make()
+      let conflicts = 1
+      const racing = Store.Store.of({
+        ...inner,
+        save: (r) =>
+          r.owner !== undefined && conflicts-- > 0
+            ? Effect.fail(new PortError.PortError({ reason: "Conflict", port: "Store", method: "save", message: "moved on" }))
+            : inner.save(r)
+      })
+      const ports = Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), Layer.succeed(Store.Store, racing))
+      const a = yield* Engine.make({ replica: "a", backoff: { base: "500 millis", cap: "1 minute" } }).pipe(Effect.provide(ports))
+      const b = yield* Engine.make({ replica: "b" }).pipe(Effect.provide(ports))
+      yield* a.execute({ _tag: "CreateUserIdentity", userIdentityId: id })
+      yield* a.execute({ _tag: "LaunchAutomation", userIdentityId: id, automationId: "a1", managerId: Simulator.defaultManagerId })
+      yield* a.execute({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p1", deviceType: "ios_phone" })
+      const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
+      const r = yield* a.reconcile(id)
+      assert.deepStrictEqual([r.rounds, r.actions, r.next], [0, 0, now + 500])
+      // a dies in a call: its lease is released, so b takes over at once
+      yield* sim.failNext("invite", "Crash")
+      const died = yield* Effect.exit(a.reconcile(id))
+      assert.strictEqual(died._tag, "Failure")
+      assert.isAbove((yield* b.reconcile(id)).rounds, 0)
+      assert.strictEqual(yield* b.resyncAll, 1)
+    }))
+})
