@@ -34,6 +34,11 @@ export const equivalent = [
     why: "equivalent: observation paths are quoted keys (no arrays), so requiring either quote matches the same"
   },
   {
+    file: "packages/core/src/internal/engine.ts",
+    code: "{ discard: true }",
+    why: "equivalent: resyncAll ignores what scheduling each page returns, so collecting it or not is the same"
+  },
+  {
     file: "packages/core/src/Plan.ts",
     code: "s.phones[id]?.active",
     why: "equivalent: phoneActive is asked only about phones of the state (phones, their enrollments and children), and a phone is never removed"
