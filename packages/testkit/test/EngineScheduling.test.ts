@@ -447,3 +447,31 @@ describe("engine: failures of calls and commits", () => {
       assert.strictEqual(yield* b.resyncAll, 1)
     }))
 })
+
+describe("engine: what it answers", () => {
+  it.effect("names the field of an unknown identity, passes a store's refusal through, and leaves out a field it cannot name", () =>
+    Effect.gen(function* () {
+      const { engine } = yield* setup()
+      const g = yield* Effect.flip(engine.get(Ids.UserIdentityId.make("ghost")))
+      assert.deepStrictEqual([g._tag, g._tag === "CommandRejected" && g.field], ["CommandRejected", "userIdentityId"])
+      // a user_identity_key held by another identity: the store refuses (not a lost race)
+      yield* engine.execute({ _tag: "CreateUserIdentity", userIdentityId: "u2", key: "ana" })
+      const taken = yield* Effect.flip(engine.execute({ _tag: "CreateUserIdentity", userIdentityId: "u3", key: "ana" }))
+      assert.deepStrictEqual([taken._tag, taken.reason], ["PortError", "InvalidInput"])
+      const whole = yield* Effect.flip(engine.ingest("not an observation"))
+      assert.strictEqual(whole._tag, "InvalidObservation")
+      assert.isFalse("field" in whole)
+    }))
+
+  it.effect("comes back at the earlier of its own wake-up and a failed observation's retry", () =>
+    Effect.gen(function* () {
+      const { sim, engine } = yield* setup({ issueDelay: 5_000 }, { poll: "3 seconds", backoff: { base: "500 millis", cap: "1 minute" } })
+      yield* redeem(sim, engine)
+      yield* engine.reconcile(id)
+      assert.strictEqual((yield* child(engine))?.issue, "issuing")
+      yield* sim.failNext("acsObserve", "Unknown")
+      const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
+      // the poll would be at +3 s; the failed ACS observation is retried after the back-off
+      assert.strictEqual((yield* engine.reconcile(id)).next, now + 500)
+    }))
+})
