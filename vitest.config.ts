@@ -1,6 +1,8 @@
 import { defineConfig } from "vitest/config"
+import { plantedBugs } from "./packages/testkit/test/planted/plugin.js"
 
 export default defineConfig({
+  plugins: [plantedBugs()],
   ssr: { resolve: { conditions: ["source"] } },
   resolve: { conditions: ["source"] },
   test: {

@@ -69,6 +69,14 @@ export interface Faults extends OperationFaults {
   readonly reorderCallbacks?: number | undefined
   /** Probability that an issuance ends `failed` instead of `active`. */
   readonly issueFailure?: number | undefined
+  /** Ms of Clock time a new issuance stays `issuing` while these faults hold (overrides the
+   *  simulator's `issueDelay`): confirmations that come late. */
+  readonly issueDelayMs?: number | undefined
+  /** Probability that a callback is lost by `takeCallbacks` (the engine must find out by polling). */
+  readonly dropCallbacks?: number | undefined
+  /** Probability that an issuance's confirmation callback (`CredentialIssued` / `CredentialFailed`)
+   *  is lost: the confirmation never comes, and the engine must poll for it. */
+  readonly dropIssueCallbacks?: number | undefined
 }
 
 /** A scripted one-shot failure for `failNext`: a port error reason, or `Crash` (apply, then die). */

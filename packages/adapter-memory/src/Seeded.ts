@@ -29,16 +29,22 @@ export const random = (seed: number): Generator => {
 export const roll = (rand: () => number, p: number): boolean => p > 0 && rand() < p
 
 /**
- * Deliver `items` as an unreliable channel would: each one twice with probability `duplicate`,
- * then each position swapped with a random one with probability `reorder`.
+ * Deliver `items` as an unreliable channel would: each one lost with probability `drop`, else
+ * twice with probability `duplicate`, then each position swapped with a random one with
+ * probability `reorder`.
  */
 export const deliver = <A>(
   items: ReadonlyArray<A>,
   rand: () => number,
-  odds: { readonly duplicate?: number | undefined; readonly reorder?: number | undefined }
+  odds: {
+    readonly duplicate?: number | undefined
+    readonly reorder?: number | undefined
+    readonly drop?: number | undefined
+  }
 ): Array<A> => {
   const out: Array<A> = []
   for (const item of items) {
+    if (roll(rand, odds.drop ?? 0)) continue
     out.push(item)
     if (roll(rand, odds.duplicate ?? 0)) out.push(item)
   }

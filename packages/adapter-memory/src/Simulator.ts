@@ -182,6 +182,32 @@ export interface Simulator {
   readonly removeEndpointBehindBack: (ref: Ids.ProviderRef) => Effect.Effect<void, PortError.PortError>
   /** Drift: remove an ACS entry behind the engine's back. */
   readonly removeAcsEntry: (ref: Ids.ProviderRef) => Effect.Effect<void, PortError.PortError>
+  /** Drift: an endpoint removed earlier comes back active (e.g. restored from a backup at the
+   *  provider); its credentials stay revoked. */
+  readonly restoreEndpoint: (ref: Ids.ProviderRef) => Effect.Effect<void, PortError.PortError>
+  /** Drift: assign an ACS entry to another ACS user, or unassign it (`undefined`). No callback. */
+  readonly reassignAcsEntry: (
+    ref: Ids.ProviderRef,
+    user: Ids.AcsUserId | undefined
+  ) => Effect.Effect<void, PortError.PortError>
+  /** Drift: a second ACS entry with the same card number and label as `ref` (an ACS that does not
+   *  enforce unique card numbers, or an import repeated by hand). Returns the new entry. */
+  readonly duplicateAcsEntry: (ref: Ids.ProviderRef) => Effect.Effect<Ids.ProviderRef, PortError.PortError>
+  /** Drift: an entry nobody imported through this engine run (a leftover of an earlier
+   *  installation, say), bypassing the unique card number check. Returns its ref. */
+  readonly plantAcsEntry: (
+    acs: Ids.AcsSystemId,
+    entry: {
+      readonly cardNumber: string
+      readonly cardFormat: string
+      readonly facilityCode: string
+      readonly label: string
+      readonly assignedTo?: Ids.AcsUserId | undefined
+    }
+  ) => Effect.Effect<Ids.ProviderRef, PortError.PortError>
+  /** The earliest Clock time at which the simulator changes by itself (an issuance completes or
+   *  an invitation expires), if any: a test's clock can move there without polling blindly. */
+  readonly nextEventAt: () => number | undefined
   /** Ground truth at the current Clock time (pending issuances that are due are completed first). */
   readonly truth: () => Effect.Effect<Truth>
   /** Ground truth without the Clock: as of the latest time the simulator saw (or `now` when given). */
@@ -362,7 +388,8 @@ interface CredRec {
 interface AcsRec {
   readonly system: AccessControl.AcsSystem
   readonly users: Map<string, AccessControl.AcsUser>
-  readonly byCard: Map<string, EntryRec>
+  /** Entries per card number: one, unless drift duplicated it. */
+  readonly byCard: Map<string, Array<EntryRec>>
   readonly byUser: Map<string, Set<EntryRec>>
 }
 
@@ -688,7 +715,7 @@ export const make = (options: Options = {}): Simulator => {
       const lag = faults.lagMs ?? 0
       return [...managers.values()].map((m) => ({
         ...m.system,
-        capabilities: { ...m.system.capabilities, listingLag: lag }
+        capabilities: { ...m.system.capabilities, asyncIssue: (faults.issueDelayMs ?? issueDelay) > 0, listingLag: lag }
       }))
     },
     ensureUser: (managerId, identity) =>
@@ -797,7 +824,7 @@ export const make = (options: Options = {}): Simulator => {
             )
           }
         }
-        const c = newCredential("issue", e, request.card, now, issueDelay)
+        const c = newCredential("issue", e, request.card, now, faults.issueDelayMs ?? issueDelay)
         return c instanceof PortError.PortError ? c : credentialView(c, c.status)
       }),
     revoke: (managerId, ref) =>
@@ -826,9 +853,26 @@ export const make = (options: Options = {}): Simulator => {
   }
   const removeEntry = (e: EntryRec, now: number) => {
     unassign(e.acs, e)
-    e.acs.byCard.delete(e.cardNumber)
+    const same = (e.acs.byCard.get(e.cardNumber) ?? []).filter((x) => x !== e)
+    if (same.length === 0) e.acs.byCard.delete(e.cardNumber)
+    else e.acs.byCard.set(e.cardNumber, same)
     entriesByRef.delete(e.ref)
     emit({ _tag: "AcsRemoved", acsSystemId: e.acs.system.id, entry: e.ref, cardNumber: e.cardNumber, at: now })
+  }
+  const addEntry = (e: EntryRec) => {
+    e.acs.byCard.set(e.cardNumber, [...(e.acs.byCard.get(e.cardNumber) ?? []), e])
+    entriesByRef.set(e.ref, e)
+  }
+  const assignEntry = (a: AcsRec, e: EntryRec, userId: Ids.AcsUserId | undefined) => {
+    unassign(a, e)
+    if (userId === undefined) return
+    e.assignedTo = userId
+    let set = a.byUser.get(userId)
+    if (set === undefined) {
+      set = new Set()
+      a.byUser.set(userId, set)
+    }
+    set.add(e)
   }
   const acs: AccessControl.AccessControlShape = {
     systems: [...acsSystems.values()].map((a) => a.system),
@@ -856,8 +900,7 @@ export const make = (options: Options = {}): Simulator => {
         if (a instanceof PortError.PortError) return a
         const seen = new Set<EntryRec>()
         for (const n of query.cardNumbers) {
-          const e = a.byCard.get(n)
-          if (e !== undefined) seen.add(e)
+          for (const e of a.byCard.get(n) ?? []) seen.add(e)
         }
         for (const u of query.users) for (const e of a.byUser.get(u) ?? []) seen.add(e)
         return [...seen].map(entryView)
@@ -866,7 +909,7 @@ export const make = (options: Options = {}): Simulator => {
       call("acsImport", true, (now): AccessControl.AcsEntry | PortError.PortError => {
         const a = getAcs("importCredential", acsId)
         if (a instanceof PortError.PortError) return a
-        const existing = a.byCard.get(entry.cardNumber)
+        const existing = a.byCard.get(entry.cardNumber)?.[0]
         if (existing !== undefined) {
           return portError(
             "AccessControl",
@@ -884,8 +927,7 @@ export const make = (options: Options = {}): Simulator => {
           label: entry.label,
           assignedTo: undefined
         }
-        a.byCard.set(e.cardNumber, e)
-        entriesByRef.set(e.ref, e)
+        addEntry(e)
         emit({ _tag: "AcsImported", acsSystemId: a.system.id, entry: e.ref, cardNumber: e.cardNumber, at: now })
         return entryView(e)
       }),
@@ -898,14 +940,7 @@ export const make = (options: Options = {}): Simulator => {
           return portError("AccessControl", "assign", "NotFound", `unknown ACS entry ${ref}`)
         }
         if (!a.users.has(userId)) return portError("AccessControl", "assign", "NotFound", `unknown ACS user ${userId}`)
-        unassign(a, e)
-        e.assignedTo = userId
-        let set = a.byUser.get(userId)
-        if (set === undefined) {
-          set = new Set()
-          a.byUser.set(userId, set)
-        }
-        set.add(e)
+        assignEntry(a, e, userId)
       }),
     remove: (acsId, ref) =>
       call("acsRemove", true, (now): undefined | PortError.PortError => {
@@ -1141,7 +1176,6 @@ export const make = (options: Options = {}): Simulator => {
     for (const e of s.acsEntries) {
       const a = acsSystems.get(e.acsSystemId)
       if (a === undefined) throw invalid(`ACS entry ${e.ref} belongs to unknown access control system ${e.acsSystemId}`)
-      if (a.byCard.has(e.cardNumber)) throw invalid(`card number of ACS entry ${e.ref} is imported twice`)
       if (e.assignedTo !== undefined && !a.users.has(e.assignedTo)) throw invalid(`ACS entry ${e.ref} is assigned to unknown user ${e.assignedTo}`)
       fresh(entriesByRef, e.ref)
       const rec: EntryRec = {
@@ -1153,8 +1187,8 @@ export const make = (options: Options = {}): Simulator => {
         label: e.label,
         assignedTo: e.assignedTo
       }
-      a.byCard.set(rec.cardNumber, rec)
-      entriesByRef.set(rec.ref, rec)
+      // an ACS may hold one card number twice (an entry imported again behind the engine's back)
+      addEntry(rec)
       if (rec.assignedTo !== undefined) {
         let set = a.byUser.get(rec.assignedTo)
         if (set === undefined) {
@@ -1186,9 +1220,17 @@ export const make = (options: Options = {}): Simulator => {
     takeCallbacks: () =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         settle(now)
-        const taken = outbox
+        const dropIssue = faults.dropIssueCallbacks ?? 0
+        const taken =
+          dropIssue > 0
+            ? outbox.filter((o) => !((o._tag === "CredentialIssued" || o._tag === "CredentialFailed") && roll(dropIssue)))
+            : outbox
         outbox = []
-        return Seeded.deliver(taken, rand, { duplicate: faults.duplicateCallbacks, reorder: faults.reorderCallbacks })
+        return Seeded.deliver(taken, rand, {
+          duplicate: faults.duplicateCallbacks,
+          reorder: faults.reorderCallbacks,
+          drop: faults.dropCallbacks
+        })
       }),
     redeem: (code) =>
       control((now): Ids.ProviderRef | PortError.PortError => {
@@ -1265,6 +1307,61 @@ export const make = (options: Options = {}): Simulator => {
         if (e === undefined) return portError("AccessControl", "removeAcsEntry", "NotFound", `unknown ACS entry ${ref}`)
         removeEntry(e, now)
       }),
+    restoreEndpoint: (ref) =>
+      control((now): undefined | PortError.PortError => {
+        const e = endpointsByRef.get(ref)
+        if (e === undefined) {
+          return portError("CredentialManager", "restoreEndpoint", "NotFound", `unknown endpoint ${ref}`)
+        }
+        if (e.status === "active") return
+        e.prev = e.status
+        e.status = "active"
+        e.changedAt = now
+        emit({
+          _tag: "EndpointActive",
+          ...base(e.user, now),
+          endpoint: e.ref,
+          ...(e.invitation === undefined ? {} : { invitation: e.invitation })
+        })
+      }),
+    reassignAcsEntry: (ref, user) =>
+      control((): undefined | PortError.PortError => {
+        const e = entriesByRef.get(ref)
+        if (e === undefined) return portError("AccessControl", "reassignAcsEntry", "NotFound", `unknown ACS entry ${ref}`)
+        assignEntry(e.acs, e, user)
+      }),
+    duplicateAcsEntry: (ref) =>
+      control((now): Ids.ProviderRef | PortError.PortError => {
+        const e = entriesByRef.get(ref)
+        if (e === undefined) return portError("AccessControl", "duplicateAcsEntry", "NotFound", `unknown ACS entry ${ref}`)
+        const d: EntryRec = { ...e, ref: nextRef("acse"), assignedTo: undefined }
+        addEntry(d)
+        assignEntry(e.acs, d, e.assignedTo)
+        emit({ _tag: "AcsImported", acsSystemId: e.acs.system.id, entry: d.ref, cardNumber: d.cardNumber, at: now })
+        return d.ref
+      }),
+    plantAcsEntry: (acsId, entry) =>
+      control((now): Ids.ProviderRef | PortError.PortError => {
+        const a = getAcs("plantAcsEntry", acsId)
+        if (a instanceof PortError.PortError) return a
+        const e: EntryRec = {
+          acs: a,
+          ref: nextRef("acse"),
+          cardNumber: entry.cardNumber,
+          cardFormat: entry.cardFormat,
+          facilityCode: entry.facilityCode,
+          label: entry.label,
+          assignedTo: undefined
+        }
+        addEntry(e)
+        assignEntry(a, e, entry.assignedTo)
+        emit({ _tag: "AcsImported", acsSystemId: a.system.id, entry: e.ref, cardNumber: e.cardNumber, at: now })
+        return e.ref
+      }),
+    nextEventAt: () => {
+      const times = [issuing.peek()?.at, expiring.peek()?.at].filter((t): t is number => t !== undefined)
+      return times.length === 0 ? undefined : Math.min(...times)
+    },
     truth: () =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         settle(now)

@@ -206,6 +206,9 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
         const inv = invitations.get(e.invitation)
         if (endpoint !== undefined) {
           emit({ _tag: "PhoneEnrolled", identity, at: now, key, endpoint: endpoint.ref, phoneId: e.phoneId })
+        } else if (view.endpoints.some((x) => x.invitation === e.invitation && x.status === "removed")) {
+          // redeemed, then removed before the engine saw it enrolled: the phone must enrol again
+          emit({ _tag: "EnrollmentEnded", identity, at: now, key, reason: "endpoint_removed" })
         } else if (inv?.status === "expired" || inv?.status === "cancelled") {
           emit({
             _tag: "EnrollmentFailed",
@@ -531,11 +534,17 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
     keep.set(parent.acsSystemId, set)
     const entries = observed.acs.get(parent.acsSystemId)
     if (entries === undefined || c.retiring || c.issue !== "active") continue
-    const entry = entries.find((x) => x.cardNumber === c.cardNumber)
+    const same = entries.filter((x) => x.cardNumber === c.cardNumber)
+    const entry = same.find((x) => x.ref === c.acsRef) ?? same[0]
     if (entry === undefined) {
       if (c.acsRef !== undefined) emit({ _tag: "CredentialAcsLost", identity, at: now, credentialId: c.id })
       actions.push({ _tag: "Import", acsSystemId: parent.acsSystemId, credentialId: c.id, cardNumber: c.cardNumber, card: parent.card })
       continue
+    }
+    // a second entry of the same card (an ACS that allows it, or an import repeated by hand) would
+    // open the same doors under another record: keep one
+    for (const extra of same) {
+      if (extra !== entry && isManaged(extra)) actions.push({ _tag: "RemoveFromAcs", acsSystemId: parent.acsSystemId, entry: extra.ref, why: "duplicate" })
     }
     if (c.acsRef !== entry.ref) emit({ _tag: "CredentialImported", identity, at: now, credentialId: c.id, acsRef: entry.ref })
     if (entry.assignedTo !== parent.acsUserId) {

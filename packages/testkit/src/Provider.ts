@@ -15,6 +15,13 @@ export interface TruthCredential {
   readonly facilityCode: string
   readonly cardNumber: string
   readonly live: boolean
+  /** The manager's status (`issuing`, `active`, `failed`, ...), when the provider reports it. */
+  readonly status?: string
+}
+
+export interface TruthEndpoint {
+  readonly ref: string
+  readonly status: "active" | "removed"
 }
 
 export interface TruthAcsEntry {
@@ -28,6 +35,8 @@ export interface TruthAcsEntry {
 export interface Truth {
   readonly credentials: ReadonlyArray<TruthCredential>
   readonly acsEntries: ReadonlyArray<TruthAcsEntry>
+  /** The manager's endpoints, when the provider reports them. */
+  readonly endpoints?: ReadonlyArray<TruthEndpoint>
 }
 
 /** Fault mix for a step of the property test; a provider applies what it can. */
@@ -38,6 +47,26 @@ export interface FaultProfile {
   readonly lagMs?: number
   readonly duplicateCallbacks?: number
   readonly reorderCallbacks?: number
+  /** Issuance confirmations lost on the way (the confirmation never comes): the engine must poll. */
+  readonly dropIssueCallbacks?: number
+  /** Issuances end `failed` (the manager's asynchronous failure). */
+  readonly issueFailure?: number
+  /** Issuances stay `issuing` this long (ms) before the manager confirms them. */
+  readonly issueDelayMs?: number
+}
+
+/** A provider operation a test can script to fail once (`Provider.failNext`). */
+export type ScriptedOperation = "observe" | "invite" | "issue" | "revoke" | "removeEndpoint" | "acsObserve" | "acsImport" | "acsAssign" | "acsRemove"
+
+/** Drift in the ACS behind the engine's back. */
+export interface AcsDrift {
+  readonly remove: (ref: string) => Effect.Effect<void>
+  /** Assign to another ACS user (or unassign with `undefined`). */
+  readonly reassign: (ref: string, acsUserId: string | undefined) => Effect.Effect<void>
+  /** A second entry with the same card number and label. */
+  readonly duplicate: (ref: string) => Effect.Effect<void>
+  /** An entry with an engine label that no phone credential claims, assigned to `acsUserId`. */
+  readonly plant: (acsUserId: string, cardNumber: string) => Effect.Effect<void>
 }
 
 /** What the property needs from a provider under test: the engine's ports, test controls and ground truth. */
@@ -68,6 +97,20 @@ export interface Provider {
    * names phones and enrols them through invitation codes.
    */
   readonly createPhone?: (userIdentityId: string) => Effect.Effect<string, PortError.PortError>
+  /** Ground truth at `now` (the engine's clock) without going through an Effect, for checks at
+   *  every provider call. */
+  readonly truthNow?: (now: number) => Truth
+  /** When the provider changes by itself next (an issuance completes, an invitation expires). */
+  readonly nextEventAt?: () => number | undefined
+  /** Drift: remove an endpoint behind the engine's back (the phone must enrol again). */
+  readonly removeEndpoint?: (ref: string) => Effect.Effect<void>
+  /** Drift: an endpoint removed earlier comes back active. */
+  readonly restoreEndpoint?: (ref: string) => Effect.Effect<void>
+  /** Drift: expire a pending invitation before the app redeems it. */
+  readonly expireInvitation?: (ref: string) => Effect.Effect<void>
+  readonly acsDrift?: AcsDrift
+  /** The next call of `op` fails once with `reason` (a terminal reason, or Transient, ...). */
+  readonly failNext?: (op: ScriptedOperation, reason: PortError.Reason) => Effect.Effect<void>
   /** Stop what the provider started (fake servers, receivers); the property calls it after each run. */
   readonly close?: () => Promise<void>
 }

@@ -1,8 +1,10 @@
 /**
- * A world for model-based tests: one provider, one store and an engine that can crash and restart,
- * all on a TestClock. Every method returns a Promise so fast-check's async model runner can drive it.
- * The world also plays the phone apps: it redeems the invitation codes the engine hands out and
- * remembers which endpoint each phone got (ground truth the engine cannot fake).
+ * A world for model-based tests: one provider, one store and up to two engine replicas on it (the
+ * second, `replica-b`, shares the store the way a second process would), all on a TestClock. Every
+ * method returns a Promise so fast-check's async model runner can drive it. The world also plays
+ * the phone apps: it redeems the invitation codes the engine hands out and remembers which
+ * endpoint each phone got (ground truth the engine cannot fake). The engines see the ports through
+ * a {@link Watch}, which records and checks what they do on the way.
  *
  * @since 0.1.0
  */
@@ -11,61 +13,99 @@ import { MemoryStore } from "@credsync/adapter-memory"
 import { Cause, Duration, Effect, Exit, Layer, ManagedRuntime, Option } from "effect"
 import { TestClock } from "effect/testing"
 import type { Provider } from "./Provider.js"
+import { Watch } from "./Watch.js"
 
 export interface WorldOptions {
   readonly provider: Provider
   readonly store?: Store.StoreShape
   readonly engine?: Engine.Config
+  /** How each engine is built. Default `Engine.make`; tests pass a variant with a planted bug. */
+  readonly makeEngine?: typeof Engine.make
 }
+
+/** How `settle` reaches quiet time. */
+export type SettleMode =
+  /** The engine's own scheduling: its wake-ups, retries and back-off, with virtual time moved to
+   *  the next due time (or the provider's next change); callbacks delivered as they come. No
+   *  resync is forced, except one standing for the periodic resync when `resyncOwed` (drift
+   *  behind the engine's back whose callback may have been lost). */
+  | "engine"
+  /** Everyone resynced first and once more at the end (a weaker check, for providers whose time
+   *  the test cannot see, e.g. over HTTP). */
+  | "resync"
 
 /** A test world: an engine over a provider and a store, with helpers to drive it in virtual time. */
 export class World {
   readonly provider: Provider
   readonly store: Store.StoreShape
   readonly runtime: ManagedRuntime.ManagedRuntime<TestClock.TestClock, never>
-  private engine: Engine.EngineShape | undefined
+  private readonly engines: Array<Engine.EngineShape | undefined> = [undefined, undefined]
   readonly config: Engine.Config
-  /** endpoint ref → phone id, as the phone apps saw it. */
+  private readonly makeEngine: typeof Engine.make
+  /** What the engines did on the way (calls, commits), and the checks on it. */
+  readonly watch: Watch
+  /** endpoint ref → phone id, as the phone apps saw it (in the order the phones enrolled). */
   readonly endpointOwner = new Map<string, string>()
   /** invitation codes already redeemed. */
   readonly redeemed = new Set<string>()
   crashes = 0
+  /** Drift happened whose callback may be lost: the engine's periodic resync is owed before quiet. */
+  resyncOwed = false
 
   constructor(options: WorldOptions) {
     this.provider = options.provider
     this.store = options.store ?? MemoryStore.make()
     this.config = options.engine ?? {}
+    this.makeEngine = options.makeEngine ?? Engine.make
     // thousands of runs: the engine's logs only when asked for (CREDSYNC_LOG_LEVEL=debug to watch a run)
     this.runtime = ManagedRuntime.make(Layer.merge(TestClock.layer(), Layer.orDie(Observability.layerLogger({ defaultLevel: "None" }))))
+    this.watch = new Watch(this.provider, () => this.replicates)
   }
 
   private get ports() {
     return Layer.mergeAll(
-      Layer.succeed(CredentialManager.CredentialManager, CredentialManager.CredentialManager.of(this.provider.manager)),
-      Layer.succeed(AccessControl.AccessControl, AccessControl.AccessControl.of(this.provider.acs)),
-      Layer.succeed(Store.Store, Store.Store.of(this.store))
+      Layer.succeed(CredentialManager.CredentialManager, CredentialManager.CredentialManager.of(this.watch.manager(this.provider.manager))),
+      Layer.succeed(AccessControl.AccessControl, AccessControl.AccessControl.of(this.watch.acs(this.provider.acs))),
+      Layer.succeed(Store.Store, Store.Store.of(this.watch.store(this.store)))
     )
   }
 
-  /** Start (or restart after a crash) the engine process. Durable state is all in the store. */
-  async boot(): Promise<Engine.EngineShape> {
-    this.engine = await this.runtime.runPromise(Engine.make(this.config).pipe(Effect.provide(this.ports)))
-    return this.engine
+  /** Start (or restart after a crash) an engine process: replica 0 (`replica-a`) or 1
+   *  (`replica-b`). Durable state is all in the store. */
+  async boot(replica: 0 | 1 = 0): Promise<Engine.EngineShape> {
+    const config = { ...this.config, replica: replica === 0 ? "replica-a" : "replica-b" }
+    const engine = await this.runtime.runPromise(this.makeEngine(config).pipe(Effect.provide(this.ports)))
+    this.engines[replica] = engine
+    return engine
+  }
+
+  /** The replica's engine, booted on first use. */
+  async engine(replica: 0 | 1 = 0): Promise<Engine.EngineShape> {
+    return this.engines[replica] ?? (await this.boot(replica))
+  }
+
+  /** Replicas booted so far. */
+  get replicas(): ReadonlyArray<0 | 1> {
+    return this.engines[1] === undefined ? [0] : [0, 1]
+  }
+
+  /** Did this exit die of a provider-injected engine crash? Then that replica restarts. */
+  async crashed(exit: Exit.Exit<unknown, unknown>, replica: 0 | 1): Promise<boolean> {
+    if (Exit.isSuccess(exit)) return false
+    const defects = exit.cause.reasons.filter(Cause.isDieReason).map((r) => r.defect)
+    if (!defects.some((d) => this.provider.isCrash?.(d) ?? false)) return false
+    this.crashes++
+    const engine = await this.boot(replica)
+    // what `Engine.run` does first after a restart: nothing in memory says what was in flight
+    await this.runtime.runPromiseExit(engine.resyncAll)
+    return true
   }
 
   /** Run an effect; an engine crash (provider-injected defect) restarts the engine and is reported. */
-  async run<A, E>(f: (engine: Engine.EngineShape) => Effect.Effect<A, E>): Promise<Exit.Exit<A, E> | "crashed"> {
-    const engine = this.engine ?? (await this.boot())
+  async run<A, E>(f: (engine: Engine.EngineShape) => Effect.Effect<A, E>, replica: 0 | 1 = 0): Promise<Exit.Exit<A, E> | "crashed"> {
+    const engine = await this.engine(replica)
     const exit = await this.runtime.runPromiseExit(f(engine))
-    if (Exit.isFailure(exit)) {
-      const defects = exit.cause.reasons.filter(Cause.isDieReason).map((r) => r.defect)
-      if (defects.some((d) => this.provider.isCrash?.(d) ?? false)) {
-        this.crashes++
-        await this.boot()
-        return "crashed"
-      }
-    }
-    return exit
+    return (await this.crashed(exit, replica)) ? "crashed" : exit
   }
 
   /** A new phone for an identity: named by the provider when it enrols phones itself (Seam). */
@@ -84,8 +124,8 @@ export class World {
   }
 
   /** Run and expect success (crashes are tolerated: the engine restarts). */
-  async ok<A, E>(f: (engine: Engine.EngineShape) => Effect.Effect<A, E>): Promise<A | undefined> {
-    const exit = await this.run(f)
+  async ok<A, E>(f: (engine: Engine.EngineShape) => Effect.Effect<A, E>, replica: 0 | 1 = 0): Promise<A | undefined> {
+    const exit = await this.run(f, replica)
     if (exit === "crashed") return undefined
     if (Exit.isSuccess(exit)) return exit.value
     throw new Error(`unexpected failure: ${Cause.pretty(exit.cause)}`)
@@ -135,11 +175,44 @@ export class World {
   }
 
   /**
-   * Bring the world to quiet time: faults off, every due reconcile run, callbacks delivered, the
-   * apps' codes redeemed, provider work finished, the clock moved to each next due time.
+   * Bring the world to quiet time: faults off, then what the engines' own scheduling does (see
+   * {@link SettleMode}; default "engine" when the provider tells its next change), with callbacks delivered and the apps' codes redeemed as they come.
+   * Throws when the engines still have work after `maxSteps` wake-ups.
    */
-  async settle(ids: Iterable<string>, maxSteps = 400): Promise<void> {
+  async settle(ids: Iterable<string>, options: { readonly mode?: SettleMode; readonly maxSteps?: number } = {}): Promise<void> {
+    const maxSteps = options.maxSteps ?? 400
+    // without a view of the provider's clock (HTTP providers) the test cannot wait for it: resync
+    const mode = options.mode ?? (this.provider.nextEventAt === undefined ? "resync" : "engine")
+    if (mode === "resync") return this.settleByResync([...ids], maxSteps)
     const all = [...ids]
+    if (this.provider.setFaults) await this.effect(this.provider.setFaults({}))
+    if (this.resyncOwed) {
+      // stands for the engine's periodic resync (every `resyncEvery`), which drift whose callback
+      // was lost needs; nothing else is resynced by the test
+      await this.ok((e) => e.resyncAll)
+      this.resyncOwed = false
+    }
+    for (let step = 0; step < maxSteps; step++) {
+      await this.deliverCallbacks()
+      const redeemed = await this.redeemAll(all)
+      let ran = 0
+      for (const r of this.replicas) ran += (await this.ok((e) => e.drain, r)) ?? 1
+      if (redeemed > 0 || ran > 0) continue
+      const now = await this.now()
+      const times: Array<number> = []
+      for (const r of this.replicas) {
+        const due = await this.ok((e) => e.nextDue, r)
+        if (due !== undefined) times.push(due)
+      }
+      const change = this.provider.nextEventAt?.()
+      if (change !== undefined) times.push(change)
+      if (times.length === 0) return
+      await this.advance(Math.max(1, Math.min(...times) - now))
+    }
+    throw new Error(`the engines still had work after ${maxSteps} wake-ups`)
+  }
+
+  private async settleByResync(all: ReadonlyArray<string>, maxSteps: number): Promise<void> {
     if (this.provider.setFaults) await this.effect(this.provider.setFaults({}))
     await this.ok((e) => e.resyncAll)
     for (let step = 0; step < maxSteps; step++) {
@@ -163,7 +236,8 @@ export class World {
     throw new Error(`world did not settle in ${maxSteps} steps`)
   }
 
-  private async lastSeq(): Promise<number> {
+  /** The last event sequence number committed to the store. */
+  async lastSeq(): Promise<number> {
     let after = 0
     while (true) {
       const page = await this.effect(this.store.events({ after, limit: 10_000 }))

@@ -18,7 +18,7 @@ export const atMostOne = (truth: Simulator.Truth): ReadonlyArray<string> => {
   return out
 }
 
-/** §2.1-2.3 at quiet time, from the provider's truth and the phones' own record of their codes. */
+/** Invariant items 1-3 (docs/design.md) at quiet time, from the provider's truth and the phones' own record of their codes. */
 export const quietViolations = (truth: Simulator.Truth, want: Wanted, phoneOfCode: ReadonlyMap<string, string>): ReadonlyArray<string> => {
   const out = [...atMostOne(truth)]
   const codeOfInvitation = new Map(truth.invitations.map((i) => [i.ref, i.code]))

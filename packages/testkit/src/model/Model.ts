@@ -12,13 +12,22 @@ export interface ModelIdentity {
 /** The property's model: what the identities should hold, as plain sets. */
 export interface Model {
   readonly identities: Map<string, ModelIdentity>
+  /** Parents the host deleted (their phone credentials must be retired as `parent_deleted`). */
+  readonly deletedParents: Set<string>
   counter: number
-  /** a duplicate was planted behind the engine's back and not yet repaired */
-  driftDuplicate: boolean
+  /** How often each kind of case happened in this run (for the property's statistics). */
+  readonly counts: Map<string, number>
+  /** How many of the World's committed events the reason checks have seen. */
+  checkedEvents: number
 }
 
 /** A model with no identity. */
-export const emptyModel = (): Model => ({ identities: new Map(), counter: 0, driftDuplicate: false })
+export const emptyModel = (): Model => ({ identities: new Map(), deletedParents: new Set(), counter: 0, counts: new Map(), checkedEvents: 0 })
+
+/** Count one occurrence of a case in this run. */
+export const count = (m: Model, what: string): void => {
+  m.counts.set(what, (m.counts.get(what) ?? 0) + 1)
+}
 
 /** The card profiles the property's parents are drawn from. */
 export const profiles = [
