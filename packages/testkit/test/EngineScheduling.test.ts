@@ -106,18 +106,18 @@ describe("engine scheduling", () => {
     Effect.gen(function* () {
       const { sim, engine } = yield* setup({}, { enrollmentRetry: "1 second", maxEnrollmentAttempts: 3 })
       for (const wait of [1_000, 2_000]) {
-        yield* sim.failNext("invite", "Unauthorized")
+        yield* sim.failNext("invite", "InvalidInput")
         const start = yield* Effect.clockWith((c) => c.currentTimeMillis)
         yield* engine.drain
         const e = (yield* engine.get(id)).enrollments["p1|cm_sim"]!
         assert.strictEqual(e.status, "failed")
-        assert.strictEqual(e.error?.code, "invite_Unauthorized")
+        assert.strictEqual(e.error?.code, "invite_InvalidInput")
         assert.strictEqual(yield* engine.nextDue, start + wait)
         yield* TestClock.adjust(`${wait - 1} millis`)
         assert.strictEqual(yield* engine.drain, 0)
         yield* TestClock.adjust("1 millis")
       }
-      yield* sim.failNext("invite", "Unauthorized")
+      yield* sim.failNext("invite", "InvalidInput")
       yield* engine.drain
       const e = (yield* engine.get(id)).enrollments["p1|cm_sim"]!
       assert.deepStrictEqual([e.status, e.attempts], ["failed", 3])
@@ -449,15 +449,17 @@ describe("engine: failures of calls and commits", () => {
 })
 
 describe("engine: what it answers", () => {
-  it.effect("names the field of an unknown identity, passes a store's refusal through, and leaves out a field it cannot name", () =>
+  it.effect("names the field of an unknown identity, the holder of a key another identity holds, and leaves out a field it cannot name", () =>
     Effect.gen(function* () {
       const { engine } = yield* setup()
       const g = yield* Effect.flip(engine.get(Ids.UserIdentityId.make("ghost")))
       assert.deepStrictEqual([g._tag, g._tag === "CommandRejected" && g.field], ["CommandRejected", "userIdentityId"])
-      // a user_identity_key held by another identity: the store refuses (not a lost race)
+      // a user_identity_key held by another identity: the store refuses (not a lost race), and the
+      // caller is told who holds it
       yield* engine.execute({ _tag: "CreateUserIdentity", userIdentityId: "u2", key: "ana" })
       const taken = yield* Effect.flip(engine.execute({ _tag: "CreateUserIdentity", userIdentityId: "u3", key: "ana" }))
-      assert.deepStrictEqual([taken._tag, taken.reason], ["PortError", "InvalidInput"])
+      assert.deepStrictEqual([taken._tag, taken.reason], ["CommandRejected", "AlreadyExists"])
+      assert.include(taken.message, "u2")
       const whole = yield* Effect.flip(engine.ingest("not an observation"))
       assert.strictEqual(whole._tag, "InvalidObservation")
       assert.isFalse("field" in whole)

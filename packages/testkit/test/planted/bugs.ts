@@ -24,7 +24,7 @@ export const bugs = {
     description: "reconcile and drain no longer serialise one identity (two reconciles of one identity at once)",
     edits: [
       [/(const reconcile: EngineShape\["reconcile"\] = \(id\) =>\s*)withLock\(/, "$1plantedNoLock("],
-      ["withLock(c.id, work(c, now))", "plantedNoLock(c.id, work(c, now))"],
+      ["withLock(claimed.id, work(claimed, now))", "plantedNoLock(claimed.id, work(claimed, now))"],
       [/$/, "\nconst plantedNoLock = <A>(_key: string, self: A): A => self\n"]
     ]
   },
@@ -36,7 +36,7 @@ export const bugs = {
   noObserveRetry: {
     file: "internal/engine.ts",
     description: "a failed observation no longer sets a retry time (the identity is not looked at again)",
-    edits: [["if (o.failed !== undefined) retryAt = yield* Clock.currentTimeMillis", "if (o.failed !== undefined) void 0"]]
+    edits: [[/if \(o\.failed !== undefined\) \{\s*retryAt = yield\* Clock\.currentTimeMillis/, "if (o.failed !== undefined) {"]]
   },
   lateIntents: {
     file: "internal/engine.ts",
