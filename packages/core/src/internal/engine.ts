@@ -927,7 +927,8 @@ export const make = (config: Config) =>
       Effect.gen(function* () {
         const id = claimed.id
         held.set(id, grantedAt + lease.ttl)
-        if (claimed.holdUntil > grantedAt) {
+        const takenOver = claimed.holdUntil > grantedAt
+        if (takenOver) {
           yield* bump(M.leaseChanges, { change: "taken_over" })
           yield* say("Info", id, () => `lease taken over from an expired holder; its calls may still land until ${new Date(claimed.holdUntil).toISOString()}`)
         } else {
@@ -1018,14 +1019,8 @@ export const make = (config: Config) =>
           yield* recover(id, r.state, r.version)
         }
         yield* store.release(lease.owner, id, next !== undefined && next !== r.scheduled ? next : undefined)
-        yield* count(
-          claimed.holdUntil > grantedAt
-            ? [[M.reconciles, { outcome: r.outcome }]]
-            : [
-                [M.reconciles, { outcome: r.outcome }],
-                [M.leaseChanges, { change: "acquired" }]
-              ]
-        )
+        // a taken-over lease was counted when it was taken
+        yield* count([[M.reconciles, { outcome: r.outcome }], ...(takenOver ? [] : [[M.leaseChanges, { change: "acquired" }] as const])])
         yield* say("Debug", id, () => `reconciled: ${r.rounds} rounds, ${r.actions} actions, ${r.outcome}`, {
           rounds: r.rounds,
           actions: r.actions,
