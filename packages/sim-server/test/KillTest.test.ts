@@ -95,11 +95,11 @@ const launch = (env: Record<string, string>, onLine: (line: string) => void): Ch
     onLine(line)
   })
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((r) =>
-    proc.on("exit", (code, signal) => {
+    // "close" comes after the child's stdout and stderr are drained ("exit" can come before them)
+    proc.on("close", (code, signal) => {
       children.delete(proc)
       lines.close()
-      // let the last stderr chunks arrive
-      setImmediate(() => r({ code, signal, stderr }))
+      r({ code, signal, stderr })
     })
   )
   return { proc, ready, allAcked, exited }

@@ -136,7 +136,8 @@ describe("replicas on Postgres", () => {
           proc.stdin?.write(`${line}\n`)
         },
         exited: new Promise<void>((r) =>
-          proc.on("exit", (_code, signal) => {
+          // "close", not "exit": the ACK lines a killed replica wrote are still read
+          proc.on("close", (_code, signal) => {
             replica.alive = false
             children.delete(proc)
             lines.close()

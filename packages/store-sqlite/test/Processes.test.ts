@@ -69,14 +69,14 @@ const launch = (env: Record<string, string>): Child => {
     else w.resolve(line)
   })
   const exited = new Promise<void>((resolve) =>
-    proc.on("exit", () => {
+    // "close", not "exit": a refused child prints its line and exits at once, and "exit" can come
+    // before its stdout is read (readline then reports the line after the readers were failed)
+    proc.on("close", () => {
       children.delete(proc)
-      // let the last lines arrive before failing the readers still waiting
-      setImmediate(() => {
-        ended = true
-        for (const w of waiting.splice(0)) w.reject(new Error(`child ${proc.pid} exited: ${stderr}`))
-        resolve()
-      })
+      lines.close()
+      ended = true
+      for (const w of waiting.splice(0)) w.reject(new Error(`child ${proc.pid} exited: ${stderr}`))
+      resolve()
     })
   )
   const line = () =>
