@@ -3,9 +3,10 @@
  *
  * @since 0.2.0
  */
-import { PortError, Records } from "@credsync/core"
+import { Records } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, type Layer, Option } from "effect"
+import { expectConflict } from "./expect.js"
 
 /**
  * Register the Records conformance tests under `describe(name)`. `makeLayer` is called once per
@@ -16,14 +17,6 @@ import { Effect, type Layer, Option } from "effect"
 export const recordsSuite = <E>(name: string, makeLayer: () => Layer.Layer<Records.Records, E>): void => {
   const run = <A, E2>(body: Effect.Effect<A, E2, Records.Records>): Effect.Effect<A, E | E2> =>
     Effect.suspend(() => Effect.provide(body, makeLayer()))
-
-  const expectConflict = <A>(effect: Effect.Effect<A, PortError.PortError>) =>
-    Effect.gen(function* () {
-      const error = yield* Effect.flip(effect)
-      assert.instanceOf(error, PortError.PortError)
-      assert.strictEqual(error.reason, "Conflict", error.message)
-      return error
-    })
 
   describe(`Records conformance: ${name}`, () => {
     it.effect("put creates at version 1, replaces with the current version, get reads it back", () =>

@@ -3,9 +3,10 @@
  *
  * @since 0.1.0
  */
-import { type Event, type Identity, Ids, PortError, Store } from "@credsync/core"
+import { type Event, type Identity, Ids, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, type Layer, Option } from "effect"
+import { expectConflict } from "./expect.js"
 
 const phoneId = Ids.PhoneId.make("phone-1")
 const managerId = Ids.AcsSystemId.make("cm_suite")
@@ -113,15 +114,6 @@ const freshId = (label: string): Ids.UserIdentityId => Ids.UserIdentityId.make(`
 export const storeSuite = <E>(name: string, makeLayer: () => Layer.Layer<Store.Store, E>): void => {
   const run = <A, E2>(body: Effect.Effect<A, E2, Store.Store>): Effect.Effect<A, E | E2> =>
     Effect.suspend(() => Effect.provide(body, makeLayer()))
-
-  const expectConflict = <A>(effect: Effect.Effect<A, PortError.PortError>) =>
-    Effect.gen(function* () {
-      const error = yield* Effect.flip(effect)
-      assert.instanceOf(error, PortError.PortError)
-      assert.strictEqual(error.reason, "Conflict", error.message)
-      assert.strictEqual(error.port, "Store")
-      return error
-    })
 
   const allEvents = (store: Store.StoreShape) => store.events({ after: 0, limit: 1_000_000 })
   const lease = (owner: string): Store.Lease => ({ owner, ttl: 10_000, grace: 3_000 })
