@@ -352,18 +352,18 @@ interface InvRec {
   readonly ref: Ids.ProviderRef
   readonly code: string
   status: InvStatus
-  prev: InvStatus | undefined
+  prev?: InvStatus | undefined
   readonly createdAt: number
   changedAt: number
-  readonly expiresAt: number | undefined
+  readonly expiresAt?: number | undefined
 }
 
 interface EpRec {
   readonly user: UserRec
   readonly ref: Ids.ProviderRef
-  readonly invitation: Ids.ProviderRef | undefined
+  readonly invitation?: Ids.ProviderRef | undefined
   status: EpStatus
-  prev: EpStatus | undefined
+  prev?: EpStatus | undefined
   readonly createdAt: number
   changedAt: number
   credentials: Array<CredRec>
@@ -376,7 +376,7 @@ interface CredRec {
   readonly facilityCode: string
   readonly cardNumber: string
   status: CredStatus
-  prev: CredStatus | undefined
+  prev?: CredStatus | undefined
   readonly createdAt: number
   changedAt: number
   /** When an `issuing` credential completes. */
@@ -400,7 +400,7 @@ interface EntryRec {
   readonly cardFormat: string
   readonly facilityCode: string
   readonly label: string
-  assignedTo: Ids.AcsUserId | undefined
+  assignedTo?: Ids.AcsUserId | undefined
 }
 
 const isLiveStatus = (s: CredStatus): boolean => s === "issuing" || s === "active"
@@ -551,15 +551,15 @@ export const make = (options: Options = {}): Simulator => {
   }
 
   // Effective state at `now` without mutating anything (observe has no side effects).
-  const credAt = (c: CredRec, now: number): { status: CredStatus; prev: CredStatus | undefined; changedAt: number } =>
+  const credAt = (c: CredRec, now: number): { status: CredStatus; prev?: CredStatus | undefined; changedAt: number } =>
     c.status === "issuing" && c.readyAt <= now
       ? { status: c.willFail ? "failed" : "active", prev: "issuing", changedAt: c.readyAt }
       : c
-  const invAt = (i: InvRec, now: number): { status: InvStatus; prev: InvStatus | undefined; changedAt: number } =>
+  const invAt = (i: InvRec, now: number): { status: InvStatus; prev?: InvStatus | undefined; changedAt: number } =>
     i.status === "pending" && i.expiresAt !== undefined && i.expiresAt <= now
       ? { status: "expired", prev: "pending", changedAt: i.expiresAt }
       : i
-  const lagged = <S>(s: { status: S; prev: S | undefined; changedAt: number }, now: number, lag: number): S =>
+  const lagged = <S>(s: { status: S; prev?: S | undefined; changedAt: number }, now: number, lag: number): S =>
     lag > 0 && s.prev !== undefined && now - s.changedAt < lag ? s.prev : s.status
 
   // --- the call wrapper: counters, latency, faults ---------------------------------------------
@@ -1030,48 +1030,12 @@ export const make = (options: Options = {}): Simulator => {
       codeRandom: codeRand.position(),
       managers: [...managers.values()].map((m) => ({ id: m.system.id, nextCard: m.nextCard })),
       users: [...usersByRef.values()].map((u) => ({ manager: u.manager.system.id, ref: u.ref, identity: u.identity })),
-      invitations: [...invitationsByRef.values()].map((i) => ({
-        user: i.user.ref,
-        ref: i.ref,
-        code: i.code,
-        status: i.status,
-        prev: i.prev,
-        createdAt: i.createdAt,
-        changedAt: i.changedAt,
-        expiresAt: i.expiresAt
-      })),
-      endpoints: [...endpointsByRef.values()].map((e) => ({
-        user: e.user.ref,
-        ref: e.ref,
-        invitation: e.invitation,
-        status: e.status,
-        prev: e.prev,
-        createdAt: e.createdAt,
-        changedAt: e.changedAt
-      })),
-      credentials: [...credentialsByRef.values()].map((c) => ({
-        endpoint: c.endpoint.ref,
-        ref: c.ref,
-        cardFormat: c.cardFormat,
-        facilityCode: c.facilityCode,
-        cardNumber: c.cardNumber,
-        status: c.status,
-        prev: c.prev,
-        createdAt: c.createdAt,
-        changedAt: c.changedAt,
-        readyAt: c.readyAt,
-        willFail: c.willFail
-      })),
+      // a record is its state entry with links in place of refs (and the link lists left out)
+      invitations: [...invitationsByRef.values()].map(({ user, ...i }) => ({ ...i, user: user.ref })),
+      endpoints: [...endpointsByRef.values()].map(({ user, credentials: _, ...e }) => ({ ...e, user: user.ref })),
+      credentials: [...credentialsByRef.values()].map(({ endpoint, ...c }) => ({ ...c, endpoint: endpoint.ref })),
       acsUsers,
-      acsEntries: [...entriesByRef.values()].map((e) => ({
-        acsSystemId: e.acs.system.id,
-        ref: e.ref,
-        cardNumber: e.cardNumber,
-        cardFormat: e.cardFormat,
-        facilityCode: e.facilityCode,
-        label: e.label,
-        assignedTo: e.assignedTo
-      }))
+      acsEntries: [...entriesByRef.values()].map(({ acs, ...e }) => ({ ...e, acsSystemId: acs.system.id }))
     }
   }
 
@@ -1109,16 +1073,7 @@ export const make = (options: Options = {}): Simulator => {
       if (user === undefined) throw invalid(`invitation ${i.ref} belongs to unknown user ${i.user}`)
       if (invitationsByCode.has(i.code)) throw invalid(`invitation code of ${i.ref} is used twice`)
       fresh(invitationsByRef, i.ref)
-      const rec: InvRec = {
-        user,
-        ref: i.ref,
-        code: i.code,
-        status: i.status,
-        prev: i.prev,
-        createdAt: i.createdAt,
-        changedAt: i.changedAt,
-        expiresAt: i.expiresAt
-      }
+      const rec: InvRec = { ...i, user }
       invitationsByRef.set(rec.ref, rec)
       invitationsByCode.set(rec.code, rec)
       user.invitations.push(rec)
@@ -1128,16 +1083,7 @@ export const make = (options: Options = {}): Simulator => {
       const user = usersByRef.get(e.user)
       if (user === undefined) throw invalid(`endpoint ${e.ref} belongs to unknown user ${e.user}`)
       fresh(endpointsByRef, e.ref)
-      const rec: EpRec = {
-        user,
-        ref: e.ref,
-        invitation: e.invitation,
-        status: e.status,
-        prev: e.prev,
-        createdAt: e.createdAt,
-        changedAt: e.changedAt,
-        credentials: []
-      }
+      const rec: EpRec = { ...e, user, credentials: [] }
       endpointsByRef.set(rec.ref, rec)
       user.endpoints.push(rec)
     }
@@ -1145,19 +1091,7 @@ export const make = (options: Options = {}): Simulator => {
       const endpoint = endpointsByRef.get(c.endpoint)
       if (endpoint === undefined) throw invalid(`credential ${c.ref} is on unknown endpoint ${c.endpoint}`)
       fresh(credentialsByRef, c.ref)
-      const rec: CredRec = {
-        endpoint,
-        ref: c.ref,
-        cardFormat: c.cardFormat,
-        facilityCode: c.facilityCode,
-        cardNumber: c.cardNumber,
-        status: c.status,
-        prev: c.prev,
-        createdAt: c.createdAt,
-        changedAt: c.changedAt,
-        readyAt: c.readyAt,
-        willFail: c.willFail
-      }
+      const rec: CredRec = { ...c, endpoint }
       credentialsByRef.set(rec.ref, rec)
       endpoint.credentials.push(rec)
       endpoint.user.credentials.push(rec)
@@ -1178,15 +1112,8 @@ export const make = (options: Options = {}): Simulator => {
       if (a === undefined) throw invalid(`ACS entry ${e.ref} belongs to unknown access control system ${e.acsSystemId}`)
       if (e.assignedTo !== undefined && !a.users.has(e.assignedTo)) throw invalid(`ACS entry ${e.ref} is assigned to unknown user ${e.assignedTo}`)
       fresh(entriesByRef, e.ref)
-      const rec: EntryRec = {
-        acs: a,
-        ref: e.ref,
-        cardNumber: e.cardNumber,
-        cardFormat: e.cardFormat,
-        facilityCode: e.facilityCode,
-        label: e.label,
-        assignedTo: e.assignedTo
-      }
+      const { acsSystemId: _, ...entry } = e
+      const rec: EntryRec = { ...entry, acs: a }
       // an ACS may hold one card number twice (an entry imported again behind the engine's back)
       addEntry(rec)
       if (rec.assignedTo !== undefined) {

@@ -51,7 +51,8 @@ describe("Simulator state", () => {
       const { sim } = yield* busy
       const state = sim.state()
       const back = yield* Simulator.restore(throughJson(state), options)
-      assert.deepStrictEqual(back.state(), state)
+      // compared as stored: an optional field left undefined and one absent are the same state
+      assert.deepStrictEqual(throughJson(back.state()), throughJson(state))
       const { calls: _a, ...truth } = yield* sim.truth()
       const { calls: _b, ...restoredTruth } = yield* back.truth()
       assert.deepStrictEqual(restoredTruth, truth)
