@@ -204,6 +204,10 @@ export interface Workspace {
   readonly webhookPolicy: WebhookPolicy
   /** Bring the Seam event log up to date with the store, then return it (oldest first). */
   readonly events: Effect.Effect<ReadonlyArray<SeamEvents.SeamEvent>, PortError.PortError>
+  /** Bring the Seam event log up to date with the store (what `events` does before reading). */
+  readonly syncEvents: Effect.Effect<void, PortError.PortError>
+  /** Read the Seam event log in order, newest first, page by page (see `EventLog.newest`); call `syncEvents` first. */
+  readonly newestEvents: EventLog.EventLog["newest"]
   /** One Seam event, after bringing the log up to date. */
   readonly event: (id: string) => Effect.Effect<SeamEvents.SeamEvent | undefined, PortError.PortError>
   /** Record an event the API itself produced (e.g. `acs_user.created`) and deliver it. A failure is logged. */
@@ -537,6 +541,8 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
       webhooks,
       webhookPolicy,
       events: Effect.andThen(eventLog.sync, eventLog.list),
+      syncEvents: eventLog.sync,
+      newestEvents: eventLog.newest,
       event: (id) => Effect.andThen(eventLog.sync, eventLog.get(id)),
       publish,
       wake: Effect.asVoid(Queue.offer(wakeQueue, undefined)),
