@@ -11,7 +11,10 @@ import { newId } from "./internal/ids.js"
 import { Id, IsoDate, identityOf, opt, orNotFound, port, type RequestContext, type Route, route } from "./internal/route.js"
 import { type Page, paginate } from "./internal/pagination.js"
 import * as Resources from "./Resources.js"
+import * as AccessGrants from "./routes/accessGrants.js"
+import * as AccessMethods from "./routes/accessMethods.js"
 import * as ClientSessions from "./routes/clientSessions.js"
+import * as Entrances from "./routes/entrances.js"
 import * as EventRoutes from "./routes/events.js"
 import {
   fromCommandRejected,
@@ -907,5 +910,8 @@ export const routes: Readonly<Record<string, Route>> = {
   ...events,
   ...EventRoutes.routes,
   ...webhooks,
-  ...ClientSessions.routes
+  ...ClientSessions.routes,
+  ...AccessGrants.routes,
+  ...AccessMethods.routes,
+  ...Entrances.routes
 }

@@ -51,6 +51,7 @@ import {
 import { OrigoEvents } from "@credsync/adapter-hid-origo"
 import { Cause, Clock, Duration, Effect, Option, Queue, type Redacted, Schedule, Schema, type Scope, Semaphore, Stream } from "effect"
 import * as HidOrigo from "./HidOrigo.js"
+import * as AccessGrants from "./internal/accessGrants.js"
 import * as AcsUsers from "./internal/acsUsers.js"
 import * as EventLog from "./internal/eventLog.js"
 import { stableId } from "./internal/ids.js"
@@ -456,6 +457,7 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
       webhooks: webhooks.list,
       webhook: webhooks.get,
       log: say,
+      derive: AccessGrants.derive(records, ctx),
       // the phone SDK's redeem is saved with the simulator before the cursor moves past its event
       onDomainEvent: (stored) =>
         Effect.gen(function* () {

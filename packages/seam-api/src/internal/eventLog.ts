@@ -106,6 +106,18 @@ export interface Options {
    * failure fails the pass before the cursor moves, so the event is read again on the next one.
    */
   readonly onDomainEvent: (stored: Store.StoredEvent) => Effect.Effect<void, PortError.PortError>
+  /**
+   * Further Seam events for a domain event, after the ones it translates to (an Access Grant's
+   * `access_method.*` from its children's credential events). `parentId` is the parent of the child
+   * credential the event is about, if any. Must be deterministic for a given feed and store (the
+   * same ids and events whichever instance asks): they are recorded like the translated ones.
+   * Default: none.
+   */
+  readonly derive?: (
+    stored: Store.StoredEvent,
+    translated: ReadonlyArray<SeamEvents.SeamEvent>,
+    parentId: string | undefined
+  ) => Effect.Effect<ReadonlyArray<SeamEvents.SeamEvent>, PortError.PortError>
   readonly log: (line: string) => void
 }
 
@@ -238,7 +250,15 @@ export const make = (options: Options): Effect.Effect<EventLog, never, Scope.Sco
           const hooks = yield* options.webhooks
           for (const stored of page) {
             yield* options.onDomainEvent(stored)
-            for (const event of translate(stored)) yield* record_(event, stored.seq, hooks)
+            const e = stored.event
+            // read before translating: the fold forgets a revoked child's parent
+            const parentId =
+              e._tag === "CredentialRequested" ? e.child.parentId : "credentialId" in e ? translate.parentOf(e.credentialId) : undefined
+            const translated = translate(stored)
+            for (const event of translated) yield* record_(event, stored.seq, hooks)
+            if (options.derive !== undefined) {
+              for (const event of yield* options.derive(stored, translated, parentId)) yield* record_(event, stored.seq, hooks)
+            }
           }
           // A lost race means another instance moved the cursor: read it again and go on from there
           // (what this pass recorded is recorded once either way).
