@@ -12,7 +12,7 @@ import { schemas } from "@seamapi/types/connect"
 import { SeamWebhook } from "@seamapi/webhook"
 import { Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { Server } from "../src/index.js"
+import { Persistence, Server } from "../src/index.js"
 import { client, receiver, rejection, until } from "./helpers.js"
 
 const A = { id: "5c4b3a29-1807-4f6e-9d5c-4b3a29180706", key: "seam_test_access_grants" }
@@ -245,5 +245,51 @@ describe("Access Grants through SeamHttp", () => {
         ? true
         : undefined
     })
+  }, 60_000)
+
+  it("a restart on the same store keeps grants and access methods; a delete after it still reports the revocations", async () => {
+    const kept = Persistence.memory()
+    const W = { id: "6d5c4b3a-2918-4f07-8e6d-5c4b3a291807", key: "seam_test_grants_restart" }
+    const options: Server.Options = { workspaces: [{ id: W.id, apiKeys: [Redacted.make(W.key)], tickMs: 20, persistence: Persistence.layer(kept) }] }
+    let first: Server.Handle | undefined = await Server.start(options)
+    let second: Server.Handle | undefined
+    try {
+      let api = client(W.key, first.url)
+      const since = new Date(Date.now() - 1000).toISOString()
+      const entrance = (await api.acs.entrances.list())[0]
+      if (entrance === undefined) throw new Error("no entrance")
+      const identity = await api.userIdentities.create({ full_name: "Katherine Johnson" })
+      const phone = await api.phones.simulate.createSandboxPhone({ user_identity_id: identity.user_identity_id })
+      const grant = await api.accessGrants.create({
+        user_identity_id: identity.user_identity_id,
+        acs_entrance_ids: [entrance.acs_entrance_id],
+        requested_access_methods: [{ mode: "mobile_key" }],
+        access_grant_key: "stay-1"
+      })
+      const methodId = grant.access_method_ids[0] ?? ""
+      const current = api
+      await until("issued", async () => ((await current.accessMethods.get({ access_method_id: methodId })).is_issued ? true : undefined))
+      const before = { grant: await api.accessGrants.get({ access_grant_id: grant.access_grant_id }), method: await api.accessMethods.get({ access_method_id: methodId }) }
+      await first.close()
+      first = undefined
+
+      second = await Server.start(options)
+      api = client(W.key, second.url)
+      expect(await api.accessGrants.get({ access_grant_key: "stay-1" })).toEqual(before.grant)
+      expect(await api.accessMethods.get({ access_method_id: methodId })).toEqual(before.method)
+      expect(await api.acs.entrances.list()).toEqual([entrance])
+      await api.accessGrants.delete({ access_grant_id: grant.access_grant_id })
+      const after = api
+      const events = await until("the revocation reported", async () => {
+        const list = await after.events.list({ since, access_grant_id: grant.access_grant_id })
+        return list.some((e) => e.event_type === "access_method.revoked") ? list : undefined
+      })
+      expect(events.map((e) => e.event_type).sort()).toEqual(["access_grant.created", "access_grant.deleted", "access_method.issued", "access_method.revoked"])
+      // the grant went, the phone stays
+      expect((await api.phones.list({ owner_user_identity_id: identity.user_identity_id })).map((p) => p.device_id)).toEqual([phone.device_id])
+    } finally {
+      await first?.close()
+      await second?.close()
+    }
   }, 60_000)
 })
