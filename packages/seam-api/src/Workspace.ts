@@ -10,6 +10,8 @@
  * - ACS users (with the id the ACS uses inside), webhooks, sandbox phone names, email / phone-number
  *   claims, the workspace's creation time: records, read from the store on each request (the ACS id
  *   mapping, which never changes, is cached);
+ * - Access Grants and their access methods: records over the engine's parents (see
+ *   `internal/accessGrants.ts`), whose children's events the event log turns into `access_method.*`;
  * - the Seam event log, its cursor over the engine's feed and the webhook delivery queue: see
  *   `internal/eventLog.ts` (each event recorded once, delivered once per webhook across instances,
  *   at least once when an instance dies mid-delivery, with a stable Svix message id);
