@@ -27,7 +27,7 @@ const Offset = opt(
   ])
 )
 
-/** How many order entries one read of the store takes. */
+/** The most order entries one read of the store takes (each costs a read of its event record). */
 const readSize = 200
 
 const Body = Schema.Struct({
@@ -122,8 +122,12 @@ export const routes: Record<string, Route> = {
       yield* port(ws.syncEvents)
       const found: Array<EventLog.Ordered> = []
       // one match more than the page: whether there is a next page
+      // the first read takes what the page needs when every event matches; later ones, when a filter
+      // skips events, the most
+      let size = Math.min(readSize, Math.max(16, limit + 1 + skip))
       read: while (found.length <= limit) {
-        const page = yield* port(ws.newestEvents({ after, limit: readSize }))
+        const page = yield* port(ws.newestEvents({ after, limit: size }))
+        size = readSize
         for (const item of page.items) {
           if (Date.parse(item.event.created_at) < lowest) break read
           if (!matches(item.event)) continue
