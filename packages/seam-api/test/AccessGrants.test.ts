@@ -7,6 +7,7 @@
  * naming the field and change nothing.
  */
 import { randomUUID } from "node:crypto"
+import { Simulator } from "@credsync/adapter-memory"
 import { isSeamHttpApiError, isSeamHttpInvalidInputError, type SeamHttp } from "@seamapi/http/connect"
 import { schemas } from "@seamapi/types/connect"
 import { SeamWebhook } from "@seamapi/webhook"
@@ -290,6 +291,70 @@ describe("Access Grants through SeamHttp", () => {
     } finally {
       await first?.close()
       await second?.close()
+    }
+  }, 60_000)
+
+  it("two instances on one store serve the same grants; each access method event is recorded once", async () => {
+    const kept = Persistence.memory()
+    const W = { id: "7e6d5c4b-3a29-4180-9f7e-6d5c4b3a2918", key: "seam_test_grants_instances" }
+    // one provider both instances share (as HID Origo or the simulator over HTTP would be)
+    const provider = Simulator.make({ managers: [{ id: randomUUID(), name: "Simulated HID Origo" }], acsSystems: [{ id: randomUUID(), name: "Simulated PTI site" }] })
+    const options: Server.Options = {
+      workspaces: [{ id: W.id, apiKeys: [Redacted.make(W.key)], tickMs: 20, persistence: Persistence.layer(kept), sharedSimulator: provider }]
+    }
+    const serverA = await Server.start(options)
+    const serverB = await Server.start(options)
+    try {
+      const a = client(W.key, serverA.url)
+      const b = client(W.key, serverB.url)
+      const since = new Date(Date.now() - 1000).toISOString()
+      const entrance = (await b.acs.entrances.list())[0]
+      if (entrance === undefined) throw new Error("no entrance")
+      expect(await a.acs.entrances.list()).toEqual([entrance])
+      const grant = await a.accessGrants.create({
+        user_identity: { full_name: "Dorothy Vaughan", email_address: "dorothy@example.com" },
+        acs_entrance_ids: [entrance.acs_entrance_id],
+        requested_access_methods: [{ mode: "mobile_key" }],
+        access_grant_key: "shared-1"
+      })
+      // the key is claimed in the store: the other instance refuses it too
+      await invalidField(
+        b.accessGrants.create({
+          user_identity_id: grant.user_identity_id,
+          access_grant_key: "shared-1",
+          acs_entrance_ids: [entrance.acs_entrance_id],
+          requested_access_methods: [{ mode: "mobile_key" }]
+        }),
+        "access_grant_key"
+      )
+      expect(await b.accessGrants.get({ access_grant_key: "shared-1" })).toEqual(await a.accessGrants.get({ access_grant_key: "shared-1" }))
+      for (const api of [a, b]) await api.phones.simulate.createSandboxPhone({ user_identity_id: grant.user_identity_id })
+      const methodId = grant.access_method_ids[0] ?? ""
+      await until("both phones hold the mobile key", async () => {
+        const children = (await b.acs.credentials.list({ user_identity_id: grant.user_identity_id })).filter((c) => !c.is_multi_phone_sync_credential)
+        return children.length === 2 && children.every((c) => c.is_issued) ? true : undefined
+      })
+      expect((await a.accessMethods.get({ access_method_id: methodId })).is_issued).toBe(true)
+      await b.accessGrants.delete({ access_grant_id: grant.access_grant_id })
+      await notFound(a.accessGrants.get({ access_grant_id: grant.access_grant_id }), "access_grant_not_found")
+      const events = await until("the revocations reported", async () => {
+        const list = await a.events.list({ since, access_grant_id: grant.access_grant_id })
+        return list.filter((e) => e.event_type === "access_method.revoked").length >= 2 ? list : undefined
+      })
+      // both instances translate the same feed: every event once
+      expect(new Set(events.map((e) => e.event_id)).size).toBe(events.length)
+      expect(events.map((e) => e.event_type).sort()).toEqual([
+        "access_grant.created",
+        "access_grant.deleted",
+        "access_method.issued",
+        "access_method.issued",
+        "access_method.revoked",
+        "access_method.revoked"
+      ])
+      expect(await b.events.list({ since, access_grant_id: grant.access_grant_id })).toEqual(events)
+    } finally {
+      await serverA.close()
+      await serverB.close()
     }
   }, 60_000)
 })
