@@ -11,7 +11,11 @@ import { newId } from "./internal/ids.js"
 import { Id, IsoDate, identityOf, opt, orNotFound, port, type RequestContext, type Route, route } from "./internal/route.js"
 import { type Page, paginate } from "./internal/pagination.js"
 import * as Resources from "./Resources.js"
+import * as AccessGrants from "./routes/accessGrants.js"
+import * as AccessMethods from "./routes/accessMethods.js"
 import * as ClientSessions from "./routes/clientSessions.js"
+import * as Entrances from "./routes/entrances.js"
+import * as EventRoutes from "./routes/events.js"
 import {
   fromCommandRejected,
   fromPortError,
@@ -817,47 +821,6 @@ const phones: Record<string, Route> = {
 // --- /events ------------------------------------------------------------------------------------
 
 const events: Record<string, Route> = {
-  "/events/list": route(
-    "read",
-    Schema.Struct({
-      since: opt(IsoDate),
-      between: opt(Schema.Array(IsoDate)),
-      event_type: opt(Schema.String),
-      event_types: opt(Schema.Array(Schema.String)),
-      device_id: opt(Id),
-      device_ids: opt(Schema.Array(Id)),
-      acs_credential_id: opt(Id),
-      acs_system_id: opt(Id),
-      acs_user_id: opt(Id),
-      user_identity_id: opt(Id),
-      limit: Limit
-    }),
-    ({ ws }, input) =>
-      Effect.gen(function* () {
-        const all = yield* port(ws.events)
-        const since = input.since === undefined ? undefined : Date.parse(input.since)
-        const [from, to] = (input.between ?? []).map((d) => Date.parse(d))
-        const types = input.event_types ?? (input.event_type === undefined ? undefined : [input.event_type])
-        const devices = input.device_ids ?? (input.device_id === undefined ? undefined : [input.device_id])
-        const field = (e: SeamEvents.SeamEvent, k: string, want: string | undefined) => want === undefined || e[k] === want
-        const out = all.filter((e) => {
-          const at = Date.parse(e.occurred_at)
-          return (
-            (since === undefined || at >= since) &&
-            (from === undefined || at >= from) &&
-            (to === undefined || at <= to) &&
-            (types === undefined || types.includes(e.event_type)) &&
-            (devices === undefined || (typeof e.device_id === "string" && devices.includes(e.device_id))) &&
-            field(e, "acs_credential_id", input.acs_credential_id) &&
-            field(e, "acs_system_id", input.acs_system_id) &&
-            field(e, "acs_user_id", input.acs_user_id) &&
-            field(e, "user_identity_id", input.user_identity_id)
-          )
-        })
-        // newest first, as Seam lists them
-        return { events: out.slice().reverse().slice(0, input.limit ?? 500) }
-      })
-  ),
   "/events/get": route("read", Schema.Struct({ event_id: Id }), ({ ws }, input) =>
     Effect.gen(function* () {
       return { event: yield* orNotFound("event")(yield* port(ws.event(input.event_id))) }
@@ -945,6 +908,10 @@ export const routes: Readonly<Record<string, Route>> = {
   ...credentialsRoutes,
   ...phones,
   ...events,
+  ...EventRoutes.routes,
   ...webhooks,
-  ...ClientSessions.routes
+  ...ClientSessions.routes,
+  ...AccessGrants.routes,
+  ...AccessMethods.routes,
+  ...Entrances.routes
 }

@@ -52,18 +52,25 @@ export const FoldState = Schema.Struct({
   /** Children that were issued once (a second issue is `reissued`). */
   issuedBefore: Schema.Array(Schema.String),
   /** Active phone → its custom metadata (for `phone.deactivated`). */
-  phoneMetadata: Schema.Record(Schema.String, Schema.Record(Schema.String, Schema.Union([Schema.String, Schema.Boolean])))
+  phoneMetadata: Schema.Record(Schema.String, Schema.Record(Schema.String, Schema.Union([Schema.String, Schema.Boolean]))),
+  /**
+   * Live child credential → its parent (for the events of an Access Grant's access method). Absent
+   * in a cursor an older version wrote: its children are then not known to have a parent.
+   */
+  childParent: Schema.optionalKey(Schema.Record(Schema.String, Schema.String))
 })
 /** @since 0.2.0 */
 export type FoldState = typeof FoldState.Type
 
 /** A translator's state before the first event. */
-export const emptyFold: FoldState = { parentAcs: {}, childAcs: {}, issuedBefore: [], phoneMetadata: {} }
+export const emptyFold: FoldState = { parentAcs: {}, childAcs: {}, issuedBefore: [], phoneMetadata: {}, childParent: {} }
 
 /** A translator: feed it stored events in `seq` order; `state()` is what it has folded so far. */
 export interface Translator {
   (stored: Store.StoredEvent): ReadonlyArray<SeamEvent>
   readonly state: () => FoldState
+  /** The parent of a child credential the fold knows (before the event that removes it is fed). */
+  readonly parentOf: (childId: string) => string | undefined
 }
 
 /** Where the events go. */
@@ -102,11 +109,13 @@ export const translator = (ctx: Context, from: FoldState = emptyFold): Translato
   const childAcs = new Map<string, string>(Object.entries(from.childAcs))
   const issuedBefore = new Set<string>(from.issuedBefore)
   const phoneMetadata = new Map<string, Readonly<Record<string, string | boolean>>>(Object.entries(from.phoneMetadata))
+  const childParent = new Map<string, string>(Object.entries(from.childParent ?? {}))
   const state = (): FoldState => ({
     parentAcs: Object.fromEntries(parentAcs),
     childAcs: Object.fromEntries(childAcs),
     issuedBefore: [...issuedBefore],
-    phoneMetadata: Object.fromEntries(phoneMetadata)
+    phoneMetadata: Object.fromEntries(phoneMetadata),
+    childParent: Object.fromEntries(childParent)
   })
   // every event names the user identity it is about, so /events/list can filter by user_identity_id
   const translate = (stored: Store.StoredEvent): ReadonlyArray<SeamEvent> =>
@@ -154,7 +163,10 @@ export const translator = (ctx: Context, from: FoldState = emptyFold): Translato
       }
       case "CredentialRequested": {
         const acs = parentAcs.get(e.child.parentId)
-        if (acs !== undefined) childAcs.set(e.child.id, acs)
+        if (acs !== undefined) {
+          childAcs.set(e.child.id, acs)
+          childParent.set(e.child.id, e.child.parentId)
+        }
         return []
       }
       case "CredentialIssued": {
@@ -177,6 +189,7 @@ export const translator = (ctx: Context, from: FoldState = emptyFold): Translato
       case "CredentialRevoked": {
         const acs = childAcs.get(e.credentialId)
         childAcs.delete(e.credentialId)
+        childParent.delete(e.credentialId)
         issuedBefore.delete(e.credentialId)
         return acs === undefined
           ? []
@@ -186,5 +199,5 @@ export const translator = (ctx: Context, from: FoldState = emptyFold): Translato
         return []
     }
   }
-  return Object.assign(translate, { state })
+  return Object.assign(translate, { state, parentOf: (childId: string) => childParent.get(childId) })
 }

@@ -10,6 +10,8 @@
  * - ACS users (with the id the ACS uses inside), webhooks, sandbox phone names, email / phone-number
  *   claims, the workspace's creation time: records, read from the store on each request (the ACS id
  *   mapping, which never changes, is cached);
+ * - Access Grants and their access methods: records over the engine's parents (see
+ *   `internal/accessGrants.ts`), whose children's events the event log turns into `access_method.*`;
  * - the Seam event log, its cursor over the engine's feed and the webhook delivery queue: see
  *   `internal/eventLog.ts` (each event recorded once, delivered once per webhook across instances,
  *   at least once when an instance dies mid-delivery, with a stable Svix message id);
@@ -51,6 +53,7 @@ import {
 import { OrigoEvents } from "@credsync/adapter-hid-origo"
 import { Cause, Clock, Duration, Effect, Option, Queue, type Redacted, Schedule, Schema, type Scope, Semaphore, Stream } from "effect"
 import * as HidOrigo from "./HidOrigo.js"
+import * as AccessGrants from "./internal/accessGrants.js"
 import * as AcsUsers from "./internal/acsUsers.js"
 import * as EventLog from "./internal/eventLog.js"
 import { stableId } from "./internal/ids.js"
@@ -204,6 +207,10 @@ export interface Workspace {
   readonly webhookPolicy: WebhookPolicy
   /** Bring the Seam event log up to date with the store, then return it (oldest first). */
   readonly events: Effect.Effect<ReadonlyArray<SeamEvents.SeamEvent>, PortError.PortError>
+  /** Bring the Seam event log up to date with the store (what `events` does before reading). */
+  readonly syncEvents: Effect.Effect<void, PortError.PortError>
+  /** Read the Seam event log in order, newest first, page by page (see `EventLog.newest`); call `syncEvents` first. */
+  readonly newestEvents: EventLog.EventLog["newest"]
   /** One Seam event, after bringing the log up to date. */
   readonly event: (id: string) => Effect.Effect<SeamEvents.SeamEvent | undefined, PortError.PortError>
   /** Record an event the API itself produced (e.g. `acs_user.created`) and deliver it. A failure is logged. */
@@ -452,6 +459,7 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
       webhooks: webhooks.list,
       webhook: webhooks.get,
       log: say,
+      derive: AccessGrants.derive(records, ctx),
       // the phone SDK's redeem is saved with the simulator before the cursor moves past its event
       onDomainEvent: (stored) =>
         Effect.gen(function* () {
@@ -537,6 +545,8 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
       webhooks,
       webhookPolicy,
       events: Effect.andThen(eventLog.sync, eventLog.list),
+      syncEvents: eventLog.sync,
+      newestEvents: eventLog.newest,
       event: (id) => Effect.andThen(eventLog.sync, eventLog.get(id)),
       publish,
       wake: Effect.asVoid(Queue.offer(wakeQueue, undefined)),

@@ -1,7 +1,8 @@
 /**
  * The hostile-input property: for every route, a request the server rejects (any 4xx or 5xx) leaves
  * every list unchanged — user identities (the engine's whole state of each), ACS users, webhooks,
- * client sessions, phones' names, Seam events, and the simulated provider's ground truth.
+ * client sessions, phones' names, access grants and their records, Seam events, and the simulated
+ * provider's ground truth.
  *
  * Bodies are generated from the fields the routes know, with values that are right (ids of a
  * settled fixture), wrong (other ids) or malformed (wrong types, bad emails, URLs, dates), plus
@@ -31,7 +32,10 @@ const background = new Set([
   "/acs/credentials/create",
   "/acs/credentials/delete",
   "/phones/deactivate",
-  "/phones/simulate/create_sandbox_phone"
+  "/phones/simulate/create_sandbox_phone",
+  "/access_grants/create",
+  "/access_grants/delete",
+  "/access_methods/delete"
 ])
 
 beforeAll(async () => {
@@ -51,11 +55,22 @@ beforeAll(async () => {
   const parent = await seam.acs.credentials.create(params)
   const phone = await seam.phones.simulate.createSandboxPhone({ user_identity_id: identity.user_identity_id })
   const session = await seam.clientSessions.create({ user_identity_id: identity.user_identity_id })
+  const entrance = (await seam.acs.entrances.list())[0]
+  if (entrance === undefined) throw new Error("entrance")
+  // an access grant: a second parent (another card profile) and its child on the same phone
+  const grant = await seam.accessGrants.create({
+    user_identity_id: identity.user_identity_id,
+    acs_entrance_ids: [entrance.acs_entrance_id],
+    requested_access_methods: [{ mode: "mobile_key" }],
+    access_grant_key: "fixture-grant"
+  })
   const child = await until("the fixture settled", async () => {
     const all = await seam.acs.credentials.list({ user_identity_id: identity.user_identity_id })
     const c = all.find((x) => x.parent_acs_credential_id === parent.acs_credential_id)
+    const children = all.filter((x) => x.parent_acs_credential_id !== undefined && x.parent_acs_credential_id !== null)
     const truth = server.workspace(A.id).simulator.truthUnsafe()
-    return c?.is_issued === true && truth.acsEntries.some((e) => e.assignedTo !== undefined) ? c : undefined
+    const settled = children.length === 2 && children.every((x) => x.is_issued && x.is_latest_desired_state_synced_with_provider)
+    return c !== undefined && settled && truth.acsEntries.filter((e) => e.assignedTo !== undefined).length === 2 ? c : undefined
   })
   fixture = {
     user_identity_id: identity.user_identity_id,
@@ -68,7 +83,11 @@ beforeAll(async () => {
     child_acs_credential_id: child.acs_credential_id,
     device_id: phone.device_id,
     client_session_id: session.client_session_id,
-    email_address: "fixture@example.com"
+    email_address: "fixture@example.com",
+    access_grant_id: grant.access_grant_id,
+    access_grant_key: "fixture-grant",
+    access_method_id: grant.access_method_ids[0] ?? "",
+    acs_entrance_id: entrance.acs_entrance_id
   }
 })
 afterAll(async () => {
@@ -78,7 +97,16 @@ afterAll(async () => {
 /** Everything a request could change, read in-process. */
 const snapshot = async () => {
   const ws = server.workspace(A.id)
-  const kinds = ["seam-client-session", "seam-phone", "seam-profile", "seam-acs-user"]
+  const kinds = [
+    "seam-client-session",
+    "seam-phone",
+    "seam-profile",
+    "seam-acs-user",
+    "seam-access-grant",
+    "seam-access-method",
+    "seam-access-grant-parent",
+    "seam-access-grant-key"
+  ]
   return Effect.runPromise(
     Effect.gen(function* () {
       const records = yield* Effect.forEach(kinds, (k) => ws.records.list(k, { limit: 10_000 }))
@@ -125,7 +153,16 @@ const fields = [
   "ends_at",
   "since",
   "access_schedule",
-  "user_identifier_key"
+  "user_identifier_key",
+  "access_grant_id",
+  "access_grant_key",
+  "access_method_id",
+  "acs_entrance_id",
+  "acs_entrance_ids",
+  "requested_access_methods",
+  "user_identity",
+  "name",
+  "unstable_offset"
 ] as const
 
 const malformed = fc.oneof(
@@ -149,6 +186,9 @@ const plausible: Record<string, fc.Arbitrary<unknown>> = {
   is_multi_phone_sync_credential: fc.boolean(),
   access_method: fc.constantFrom("mobile_key", "card"),
   limit: fc.constantFrom(1, 2),
+  requested_access_methods: fc.constantFrom([{ mode: "mobile_key" }], [{ mode: "code" }], []),
+  name: fc.constantFrom("Front door", null),
+  unstable_offset: fc.constantFrom(0, 1),
   expires_at: fc.constantFrom(new Date(Date.now() + 3_600_000).toISOString(), new Date(0).toISOString())
 }
 
@@ -216,8 +256,8 @@ describe("hostile input", () => {
     )
     expect(seen.size).toBe(paths.length)
     expect(rejected).toBeGreaterThan(runs / 2)
-    // the fixture was never disturbed from outside: still one live child, still assigned
+    // the fixture was never disturbed from outside: still its two live children (the parent's, the grant's)
     const truth = server.workspace(A.id).simulator.truthUnsafe()
-    expect(truth.credentials.filter((c) => c.live)).toHaveLength(1)
+    expect(truth.credentials.filter((c) => c.live)).toHaveLength(2)
   }, 120_000)
 })

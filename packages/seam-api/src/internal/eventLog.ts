@@ -14,6 +14,17 @@
  * - `seam-outbox/<event_id>`: a marker for events with deliveries left, written before the event
  *   record (and again after it), so that no event with pending deliveries is ever without one.
  *   Sweepers list the markers, not the whole log; a marker whose event is fully delivered is removed.
+ * - `seam-event-order/<position>`: the log's order, newest first, for `/events/list` to read page by
+ *   page. The key is derived from the event alone (its `created_at`, its feed `seq`, its id, each
+ *   inverted so that the Records port's ascending key order is newest first), so every instance that
+ *   records the same event writes the same key. It is written before the event record, with an
+ *   expected version of 0 whoever writes it (a second writer's Conflict means it is there): an event
+ *   record never exists without its entry. An entry whose event record does not exist (its recorder
+ *   died in between) is skipped when read; for events from the feed the tail records the event again
+ *   (the cursor had not moved), for events the API produced nothing does.
+ * - `seam-event-order-meta/indexed`: written once every event recorded before the order existed
+ *   (an older version of this server) has its entry: the first instance to read the log in order
+ *   adds the missing entries in one pass over the event records, then writes it.
  *
  * Delivery: before every attempt the deliverer renews its claim with a versioned put; each instance
  * sweeps the markers every `sweepEvery` and takes over a claim older than `takeoverAfter` (an
@@ -45,8 +56,40 @@ const EventRecord = Rec.kind(
 )
 type EventRecord = typeof EventRecord.schema.Type
 const Outbox = Rec.kind("seam-outbox", Schema.Struct({ at: Schema.Number }))
+/** An entry of the log's order: the event it stands for (read from its record). */
+const Order = Rec.kind("seam-event-order", Schema.Struct({ event_id: Schema.String }))
+const OrderMeta = Rec.kind("seam-event-order-meta", Schema.Struct({ at: Schema.Number }))
 const Cursor = Rec.kind("seam-tail", Schema.Struct({ seq: Schema.Int, fold: SeamEvents.FoldState }))
 const cursorKey = "feed"
+
+// Fixed-width numbers, inverted so that ascending key order is newest first (the Records port lists
+// in ascending order only). 15 digits hold every millisecond timestamp until the year 33658.
+const width = 15
+const top = 10 ** width - 1
+const inverted = (n: number) => String(top - Math.min(Math.max(Math.trunc(n), 0), top)).padStart(width, "0")
+// hex digits complemented (ids are UUIDs): ascending order of the result is descending order of the id
+const invertedId = (id: string) =>
+  id.replace(/[0-9a-f]/gi, (c) => (15 - Number.parseInt(c, 16)).toString(16))
+
+/**
+ * The key of an event in the log's order: newest `created_at` first, then the higher feed `seq`
+ * (events the API produced, without a `seq`, before the feed's events of the same millisecond),
+ * then the higher id — the reverse of the oldest-first order `list` sorts by.
+ */
+export const orderKey = (event: SeamEvents.SeamEvent, seq: number | undefined): string =>
+  `${inverted(Date.parse(event.created_at))}|${inverted(seq ?? top)}|${invertedId(event.event_id)}`
+
+/**
+ * The smallest order key of events created at or before `ms` (for starting a newest-first read
+ * at a time): every key of a later millisecond sorts before it.
+ */
+export const orderKeyAtOrBefore = (ms: number): string => inverted(ms)
+
+/** An event read in the log's order, with its key (the cursor for the next read). */
+export interface Ordered {
+  readonly key: string
+  readonly event: SeamEvents.SeamEvent
+}
 
 /** What the log needs from its workspace. */
 export interface Options {
@@ -63,6 +106,18 @@ export interface Options {
    * failure fails the pass before the cursor moves, so the event is read again on the next one.
    */
   readonly onDomainEvent: (stored: Store.StoredEvent) => Effect.Effect<void, PortError.PortError>
+  /**
+   * Further Seam events for a domain event, after the ones it translates to (an Access Grant's
+   * `access_method.*` from its children's credential events). `parentId` is the parent of the child
+   * credential the event is about, if any. Must be deterministic for a given feed and store (the
+   * same ids and events whichever instance asks): they are recorded like the translated ones.
+   * Default: none.
+   */
+  readonly derive?: (
+    stored: Store.StoredEvent,
+    translated: ReadonlyArray<SeamEvents.SeamEvent>,
+    parentId: string | undefined
+  ) => Effect.Effect<ReadonlyArray<SeamEvents.SeamEvent>, PortError.PortError>
   readonly log: (line: string) => void
 }
 
@@ -74,6 +129,19 @@ export interface EventLog {
   readonly record: (event: SeamEvents.SeamEvent) => Effect.Effect<void, PortError.PortError>
   /** Every event, oldest first. */
   readonly list: Effect.Effect<ReadonlyArray<SeamEvents.SeamEvent>, PortError.PortError>
+  /**
+   * The next `limit` entries of the log's order, newest first, strictly after the key `after` (a
+   * key from an earlier read, or `orderKeyAtOrBefore`), with their events. Entries whose event record
+   * is missing are skipped, so `items` may be shorter than `limit`: read on after `last` (the last
+   * entry read) unless `end` (the log has no entries after it).
+   */
+  readonly newest: (options: {
+    readonly after?: string | undefined
+    readonly limit: number
+  }) => Effect.Effect<
+    { readonly items: ReadonlyArray<Ordered>; readonly last: string | undefined; readonly end: boolean },
+    PortError.PortError
+  >
   readonly get: (id: string) => Effect.Effect<SeamEvents.SeamEvent | undefined, PortError.PortError>
   /** Resume deliveries left behind: claims older than `takeoverAfter`, and this instance's own. */
   readonly sweep: Effect.Effect<void, PortError.PortError>
@@ -162,6 +230,8 @@ export const make = (options: Options): Effect.Effect<EventLog, never, Scope.Sco
         const wanted = hooks.filter((w) => Webhooks.wants(w, event.event_type))
         const pending = Object.fromEntries(wanted.map((w) => [w.webhook_id, { owner, at: now }]))
         if (wanted.length > 0) yield* Rec.create(records, Outbox, event.event_id, { at: now })
+        // the order entry first: an event record never exists without one (false: it is there already)
+        yield* Rec.create(records, Order, orderKey(event, seq), { event_id: event.event_id })
         const created = yield* Rec.create(records, EventRecord, event.event_id, { event, seq, pending })
         if (!created || wanted.length === 0) return
         // again: a sweep may have dropped the first marker as an orphan if this instance stalled here
@@ -180,7 +250,15 @@ export const make = (options: Options): Effect.Effect<EventLog, never, Scope.Sco
           const hooks = yield* options.webhooks
           for (const stored of page) {
             yield* options.onDomainEvent(stored)
-            for (const event of translate(stored)) yield* record_(event, stored.seq, hooks)
+            const e = stored.event
+            // read before translating: the fold forgets a revoked child's parent
+            const parentId =
+              e._tag === "CredentialRequested" ? e.child.parentId : "credentialId" in e ? translate.parentOf(e.credentialId) : undefined
+            const translated = translate(stored)
+            for (const event of translated) yield* record_(event, stored.seq, hooks)
+            if (options.derive !== undefined) {
+              for (const event of yield* options.derive(stored, translated, parentId)) yield* record_(event, stored.seq, hooks)
+            }
           }
           // A lost race means another instance moved the cursor: read it again and go on from there
           // (what this pass recorded is recorded once either way).
@@ -216,8 +294,34 @@ export const make = (options: Options): Effect.Effect<EventLog, never, Scope.Sco
       }
     })
 
+    // Entries for the events an older version recorded without one: one pass, once per store.
+    let indexed = false
+    const ensureIndexed = Effect.gen(function* () {
+      if (indexed) return
+      if (Option.isNone(yield* Rec.get(records, OrderMeta, "indexed"))) {
+        for (const r of yield* Rec.all(records, EventRecord)) {
+          yield* Rec.create(records, Order, orderKey(r.value.event, r.value.seq), { event_id: r.key })
+        }
+        yield* Rec.create(records, OrderMeta, "indexed", { at: yield* Clock.currentTimeMillis })
+      }
+      indexed = true
+    })
+
+    const newest: EventLog["newest"] = ({ after, limit }) =>
+      Effect.gen(function* () {
+        yield* ensureIndexed
+        const entries = yield* Rec.page(records, Order, { after, limit })
+        const items: Array<Ordered> = []
+        for (const entry of entries) {
+          const found = Option.getOrUndefined(yield* Rec.get(records, EventRecord, entry.value.event_id))
+          if (found !== undefined) items.push({ key: entry.key, event: found.value.event })
+        }
+        return { items, last: entries[entries.length - 1]?.key, end: entries.length < limit }
+      })
+
     return {
       sync,
+      newest,
       record: (event) => Effect.flatMap(options.webhooks, (hooks) => record_(event, undefined, hooks)),
       list: Effect.map(Rec.all(records, EventRecord), (rows) =>
         rows

@@ -16,8 +16,10 @@ export interface Page<A> {
 export const defaultLimit = 500
 
 // The cursor is the sort key of the last item returned: pages stay stable when items are added.
-const encode = (key: string): string => Buffer.from(JSON.stringify({ after: key }), "utf8").toString("base64url")
-const decode = (cursor: string): string | undefined => {
+/** The page cursor that continues after the item with this sort key. */
+export const encode = (key: string): string => Buffer.from(JSON.stringify({ after: key }), "utf8").toString("base64url")
+/** The sort key a page cursor continues after; undefined when it is not one of ours. */
+export const decode = (cursor: string): string | undefined => {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"))
     if (typeof parsed === "object" && parsed !== null && "after" in parsed && typeof parsed.after === "string") {

@@ -109,6 +109,29 @@ const all = (ws: Workspace) => port(Effect.map(Rec.all(ws.records, Sessions), (r
 const one = (ws: Workspace, id: string) =>
   Effect.flatMap(port(Rec.get(ws.records, Sessions, id)), (o) => orNotFound("client_session")(Option.getOrUndefined(Option.map(o, (r) => r.value))))
 
+/**
+ * The tokens of the user identities' live client sessions (the latest of each), read in one pass:
+ * what an Access Grant's mobile key hands the phone app.
+ */
+export const liveTokens = (ws: Workspace): Effect.Effect<(identityId: string) => string | undefined, SeamError> =>
+  Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis
+    const latest = new Map<string, Session>()
+    for (const s of yield* all(ws)) {
+      if (s.user_identity_id === null || s.expires_at <= now) continue
+      const seen = latest.get(s.user_identity_id)
+      if (seen === undefined || s.created_at > seen.created_at) latest.set(s.user_identity_id, s)
+    }
+    return (identityId) => latest.get(identityId)?.token
+  })
+
+/** Make sure the user identity has a live client session (a new one lasts 24 hours). */
+export const ensureFor = (ws: Workspace, identityId: string): Effect.Effect<void, SeamError> =>
+  Effect.gen(function* () {
+    const token = (yield* liveTokens(ws))(identityId)
+    if (token === undefined) yield* create(ws, { user_identity_id: identityId })
+  })
+
 /** The client session routes. */
 export const routes: Record<string, Route> = {
   "/client_sessions/create": route("write", Body, ({ ws }, input) =>
