@@ -37,10 +37,13 @@ export interface Route {
   readonly kind: Kind
   /** The body's field names (for documents and generated tests). */
   readonly fields: ReadonlyArray<string>
+  /** The body's Schema, as the handler decodes it (the OpenAPI document is generated from it). */
+  readonly schema: Schema.Constraint
   /** Decode the body, then run. */
   readonly handle: (ctx: RequestContext, body: unknown) => Effect.Effect<Body, SeamError>
 }
 
+/** A route of this kind: `run` gets the body decoded with `schema` (400 `invalid_input` otherwise). */
 export const route = <S extends Schema.Decoder<unknown>>(
   kind: Kind,
   schema: S,
@@ -49,6 +52,7 @@ export const route = <S extends Schema.Decoder<unknown>>(
   const decode = Schema.decodeUnknownEffect(schema)
   return {
     kind,
+    schema,
     fields: Schema.isSchema(schema) && "fields" in schema && typeof schema.fields === "object" && schema.fields !== null ? Object.keys(schema.fields) : [],
     handle: (ctx, body) =>
       decode(body, { errors: "all", onExcessProperty: "ignore" }).pipe(
