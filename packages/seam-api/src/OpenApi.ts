@@ -6,7 +6,7 @@
  *
  * Per path, as the router answers it (Server.ts): `post` with a JSON body; `get` (read routes) and
  * `delete` (delete routes) with the same fields as query parameters; `put` and `patch` (write
- * routes) with the JSON body. The summary is the path and the tag its resource prefix, as in
+ * routes) with the JSON body. The summary is the path and the tag its first segment (`/acs`), as in
  * Seam's own document. Success is `{ok: true, ...}` (the response bodies are not modelled by a
  * Schema here, so the document says only `ok`); failures are Seam's `{error: {...}}` envelope.
  *
@@ -84,6 +84,9 @@ const absentNotNull = (schema: JsonSchema.JsonSchema): JsonSchema.JsonSchema => 
   return { ...schema, properties: out }
 }
 
+/** Seam tags an operation with its path's first segment (`/acs/users/list` → `/acs`). */
+const tagOf = (path: string) => `/${path.split("/")[1] ?? ""}`
+
 const camel = (path: string) =>
   path
     .split(/[/_]/)
@@ -134,7 +137,7 @@ export const make = (routes: Readonly<Record<string, Route>> = allRoutes): Docum
       required: required.includes(name),
       schema: isObject(schema) ? schema : {}
     }))
-    const tag = path.slice(0, path.lastIndexOf("/")) || path
+    const tag = tagOf(path)
     const item: Partial<Record<Method, Operation>> = {}
     for (const method of methodsOf(r.kind)) {
       const inQuery = method === "get" || method === "delete"
@@ -164,6 +167,6 @@ export const make = (routes: Readonly<Record<string, Route>> = allRoutes): Docum
       securitySchemes: { api_key: { type: "http", scheme: "bearer", bearerFormat: "API Key" } }
     },
     security: [{ api_key: [] }],
-    tags: [...new Set(Object.keys(paths).map((p) => p.slice(0, p.lastIndexOf("/")) || p))].map((name) => ({ name }))
+    tags: [...new Set(Object.keys(paths).map(tagOf))].map((name) => ({ name }))
   }
 }

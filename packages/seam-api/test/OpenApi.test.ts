@@ -188,6 +188,13 @@ describe("the generated OpenAPI document against Seam's", () => {
     }
   })
 
+  it("tags and summarises each operation as Seam does", () => {
+    for (const [path, item] of Object.entries(document.paths)) {
+      expect(item.post?.tags, path).toEqual(at(openapi, "paths", path, "post", "tags"))
+      expect(item.post?.summary, path).toEqual(at(openapi, "paths", path, "post", "summary"))
+    }
+  })
+
   it("answers every method Seam documents for a served path", () => {
     expect(report.missingMethods).toEqual([])
   })
