@@ -14,6 +14,7 @@
  *
  * @since 0.1.0
  */
+import { createRequire } from "node:module"
 import { JsonSchema, Schema, SchemaRepresentation } from "effect"
 import type * as OpenApiSpec from "effect/http-api/OpenApi"
 import type { Route } from "./internal/route.js"
@@ -32,8 +33,12 @@ export type Document = Omit<OpenApiSpec.OpenAPISpec, "paths"> & {
   paths: Record<string, Partial<Record<Method, Operation>>>
 }
 
-/** The version this document describes (the package's; a test keeps them equal). */
-export const version = "0.1.0"
+/**
+ * The package's version, from its package.json (shipped with it, one level above both `src/` and
+ * `dist/`): read when a document is made rather than written here, where a release would leave it behind.
+ */
+const packageVersion = (): string =>
+  Schema.decodeUnknownSync(Schema.Struct({ version: Schema.String }))(createRequire(import.meta.url)("../package.json")).version
 
 /** Seam's error body (SeamError.ts builds it). */
 const ErrorBody = Schema.Struct({
@@ -157,7 +162,7 @@ export const make = (routes: Readonly<Record<string, Route>> = allRoutes): Docum
     openapi: "3.1.0",
     info: {
       title: "credsync Seam-compatible API",
-      version,
+      version: packageVersion(),
       description:
         "Seam Connect's mobile-credential routes served by a self-hosted credsync engine. Bodies are decoded with the Schemas this document is generated from; unknown fields are ignored."
     },
