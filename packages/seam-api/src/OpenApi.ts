@@ -2,7 +2,7 @@
  * The server's OpenAPI 3.1 document, generated from the route table (`Routes.routes`): each route's
  * body Schema becomes its JSON Schema through effect's own generator, the way effect's `HttpApi`
  * builds its document (canonical JSON codec → `SchemaRepresentation` → draft 2020-12 →
- * `JsonSchema.toMultiDocumentOpenApi3_1`), typed as effect's `OpenApi.OpenAPISpec`.
+ * `JsonSchema.toMultiDocumentOpenApi3_1`), typed after effect's `OpenApi.OpenAPISpec`.
  *
  * Per path, as the router answers it (Server.ts): `post` with a JSON body; `get` (read routes) and
  * `delete` (delete routes) with the same fields as query parameters; `put` and `patch` (write
@@ -60,34 +60,53 @@ const okBody: JsonSchema.JsonSchema = {
 
 const isObject = (u: unknown): u is { readonly [key: string]: unknown } => typeof u === "object" && u !== null && !Array.isArray(u)
 
+/** The body with `null` at this property path, the rest left out. */
+const nullAt = (path: ReadonlyArray<string>): unknown => path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), null)
+
 /**
- * An optional field is absent or a value, never `null`: the server decodes bodies with the route's
- * own Schema, where `Schema.optional(X)` rejects `null`. effect's JSON codec, which the generator
- * describes, maps `null` to an absent field and so adds a `{type: "null"}` branch to every optional
- * property; that branch (the last one, where the codec puts it) is removed here, so a field that
- * really takes `null` (`page_cursor`: `NullOr`) keeps its own.
+ * `null` only where the route's own Schema takes it. The generator describes effect's JSON codec,
+ * which reads `null` as `undefined`, so it adds a `{type: "null"}` branch to every field that may
+ * be `undefined` (each `Schema.optional`); the server decodes with the route's Schema, which
+ * refuses `null` there. So each property (nested ones too) is asked of the decoder itself: a body
+ * with `null` there and nothing else either fails at that path (the `null` branches go) or not
+ * (one `null` branch stays, e.g. `page_cursor`).
  */
-const absentNotNull = (schema: JsonSchema.JsonSchema): JsonSchema.JsonSchema => {
+const nullsAsDecoded = (
+  schema: JsonSchema.JsonSchema,
+  takesNull: (path: ReadonlyArray<string>) => boolean,
+  at: ReadonlyArray<string> = []
+): JsonSchema.JsonSchema => {
   const properties = schema.properties
   if (!isObject(properties)) return schema
-  const required = Array.isArray(schema.required) ? schema.required : []
   const out: Record<string, unknown> = {}
   for (const [name, property] of Object.entries(properties)) {
-    if (!isObject(property)) {
-      out[name] = property
+    const path = [...at, name]
+    const anyOf = isObject(property) ? property.anyOf : undefined
+    if (!isObject(property) || !Array.isArray(anyOf)) {
+      out[name] = isObject(property) ? nullsAsDecoded(property, takesNull, path) : property
       continue
     }
-    const anyOf = property.anyOf
-    const last = Array.isArray(anyOf) ? anyOf[anyOf.length - 1] : undefined
-    const optionalNull =
-      !required.includes(name) && Array.isArray(anyOf) && isObject(last) && last.type === "null" && Object.keys(last).length === 1
-    const rest = optionalNull && Array.isArray(anyOf) ? anyOf.slice(0, -1) : undefined
-    const inner: JsonSchema.JsonSchema =
-      rest === undefined ? property : rest.length === 1 && isObject(rest[0]) ? { ...rest[0] } : { ...property, anyOf: rest }
-    out[name] = absentNotNull(inner)
+    const isNull = (b: unknown) => isObject(b) && b.type === "null" && Object.keys(b).length === 1
+    const others = anyOf.filter((b) => !isNull(b))
+    const branches = takesNull(path) ? [...others, { type: "null" }] : others
+    const [only] = branches
+    const inner: JsonSchema.JsonSchema = branches.length === 1 && isObject(only) ? { ...only } : { ...property, anyOf: branches }
+    out[name] = nullsAsDecoded(inner, takesNull, path)
   }
   return { ...schema, properties: out }
 }
+
+/** Whether the route's Schema takes `null` at this property path (no issue there when it is sent). */
+const takesNullIn =
+  (schema: Route["schema"]) =>
+  (path: ReadonlyArray<string>): boolean => {
+    const result = Schema.toStandardSchemaV1(schema, { parseOptions: { errors: "all" } })["~standard"].validate(nullAt(path))
+    // every route Schema decodes synchronously; were one not to, keep what the generator said
+    if (result instanceof Promise) return true
+    const same = (p: ReadonlyArray<unknown> | undefined) =>
+      p !== undefined && p.length === path.length && p.every((k, i) => (isObject(k) ? k.key : k) === path[i])
+    return result.issues === undefined || !result.issues.some((i) => same(i.path))
+  }
 
 /** Seam tags an operation with its path's first segment (`/acs/users/list` → `/acs`). */
 const tagOf = (path: string) => `/${path.split("/")[1] ?? ""}`
@@ -133,7 +152,7 @@ export const make = (routes: Readonly<Record<string, Route>> = allRoutes): Docum
   const [errorRef = {}, ...bodies] = multi.schemas
   const paths: Document["paths"] = {}
   entries.forEach(([path, r], i) => {
-    const body = absentNotNull(bodies[i] ?? {})
+    const body = nullsAsDecoded(bodies[i] ?? {}, takesNullIn(r.schema))
     const properties = isObject(body.properties) ? body.properties : {}
     const required = Array.isArray(body.required) ? body.required : []
     const parameters: Array<OpenApiSpec.OpenAPISpecParameter> = Object.entries(properties).map(([name, schema]) => ({

@@ -237,6 +237,9 @@ describe("the generated OpenAPI document against the route table", () => {
     const body = (path: string) => at(document.paths[path]?.post?.requestBody, "content", "application/json", "schema", "properties")
     expect(at(body("/acs/users/list"), "acs_system_id")).toEqual({ type: "string", minLength: 1 })
     expect(at(body("/acs/users/list"), "page_cursor")).toEqual({ anyOf: [{ type: "string" }, { type: "null" }] })
+    // nested: access_schedule.ends_at is NullOr (null means no end), starts_at is not
+    expect(at(body("/acs/users/create"), "access_schedule", "properties", "ends_at")).toEqual({ anyOf: [{ type: "string" }, { type: "null" }] })
+    expect(at(body("/acs/users/create"), "access_schedule", "properties", "starts_at")).toEqual({ type: "string" })
     expect(at(body("/phones/simulate/create_sandbox_phone"), "phone_metadata", "properties", "operating_system")).toEqual({
       type: "string",
       enum: ["android", "ios"]

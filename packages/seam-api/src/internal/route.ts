@@ -38,7 +38,7 @@ export interface Route {
   /** The body's field names (for documents and generated tests). */
   readonly fields: ReadonlyArray<string>
   /** The body's Schema, as the handler decodes it (the OpenAPI document is generated from it). */
-  readonly schema: Schema.Constraint
+  readonly schema: Schema.Decoder<unknown>
   /** Decode the body, then run. */
   readonly handle: (ctx: RequestContext, body: unknown) => Effect.Effect<Body, SeamError>
 }
