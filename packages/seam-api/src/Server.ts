@@ -117,6 +117,9 @@ const fromQuery = (params: URLSearchParams): Record<string, unknown> => {
   return out
 }
 
+/** The OpenAPI document of the route table, once made. */
+let openApiCache: string | undefined
+
 /**
  * Serve until the scope closes: builds every workspace (engine, store, simulator, background
  * loops) and listens.
@@ -183,9 +186,12 @@ export const serve = (options: Options): Effect.Effect<Running, ServeError | Por
       })
 
     const byId = new Map(workspaces.map((w) => [w.id, w]))
-    // the route table is fixed, so the document is built once per server
+    // the route table is fixed, so the document (about 40 ms to build) is built once per process
     const openApiJson = yield* Effect.try({
-      try: () => JSON.stringify(OpenApi.make()),
+      try: () => {
+        openApiCache ??= JSON.stringify(OpenApi.make())
+        return openApiCache
+      },
       catch: (e) => new ServeError({ message: `cannot generate the OpenAPI document: ${e instanceof Error ? e.message : String(e)}` })
     })
 
