@@ -4,7 +4,8 @@
  * injection for clients' tests (answer chosen requests with 5xx/429 + Retry-After, before or after
  * the request took effect). HID Origo callbacks of a workspace backed by HID arrive on
  * `POST /hid/callbacks/:workspace_id` (authenticated by the callback header, not by an API key).
- * `GET /health`, `/ready` and `/metrics` are the operator endpoints of `Operations` (no API key).
+ * `GET /health`, `/ready` and `/metrics` are the operator endpoints of `Operations` (no API key);
+ * `GET /openapi.json` is the routes' OpenAPI document (`OpenApi.make`, no API key, as Seam's is public).
  *
  * Requests run in the context `serve` runs in: provide `Observability.layer()` (of @credsync/core)
  * there, as `bin.ts` does, and the engines' logs, traces and metrics follow it.
@@ -16,6 +17,7 @@ import { createServer, type IncomingMessage, type Server as NodeServer, type Ser
 import type { AddressInfo } from "node:net"
 import type { PortError } from "@credsync/core"
 import { Cause, Data, Effect, Exit, Option, Redacted, Scope } from "effect"
+import * as OpenApi from "./OpenApi.js"
 import * as Operations from "./Operations.js"
 import { type RequestContext, routes } from "./Routes.js"
 import { internal, invalidInput, methodNotAllowed, payloadTooLarge, routeNotFound, SeamError, unauthorized } from "./SeamError.js"
@@ -115,6 +117,9 @@ const fromQuery = (params: URLSearchParams): Record<string, unknown> => {
   return out
 }
 
+/** The OpenAPI document of the route table, once made. */
+let openApiCache: string | undefined
+
 /**
  * Serve until the scope closes: builds every workspace (engine, store, simulator, background
  * loops) and listens.
@@ -181,6 +186,14 @@ export const serve = (options: Options): Effect.Effect<Running, ServeError | Por
       })
 
     const byId = new Map(workspaces.map((w) => [w.id, w]))
+    // the route table is fixed, so the document (about 40 ms to build) is built once per process
+    const openApiJson = yield* Effect.try({
+      try: () => {
+        openApiCache ??= JSON.stringify(OpenApi.make())
+        return openApiCache
+      },
+      catch: (e) => new ServeError({ message: `cannot generate the OpenAPI document: ${e instanceof Error ? e.message : String(e)}` })
+    })
 
     // HID → OrigoEvents.ingest → engine.ingest. 200 when taken, 4xx when refused (nothing changed),
     // 503 when it failed (HID is not known to redeliver: polling and resync catch up).
@@ -240,6 +253,15 @@ export const serve = (options: Options): Effect.Effect<Running, ServeError | Por
         res.writeHead(a.status, { "content-type": a.contentType, "content-length": Buffer.byteLength(a.body), ...headers })
         res.end(method === "HEAD" ? undefined : a.body)
         return a.status
+      }
+      if (path === "/openapi.json") {
+        if (method !== "GET" && method !== "HEAD") {
+          sendError(res, methodNotAllowed(method), headers)
+          return 405
+        }
+        res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(openApiJson), ...headers })
+        res.end(method === "HEAD" ? undefined : openApiJson)
+        return 200
       }
       const hid = /^\/hid\/callbacks\/([^/]+)$/.exec(path)?.[1]
       if (hid !== undefined) return hidCallback(req, res, safeDecode(hid), path, headers)

@@ -11,6 +11,7 @@
  * @since 0.1.0
  * @module @credsync/seam-api
  */
+export * as OpenApi from "./OpenApi.js"
 export * as Operations from "./Operations.js"
 export * as Persistence from "./Persistence.js"
 export * as Resources from "./Resources.js"

@@ -1,13 +1,22 @@
 /**
  * What every route module shares: the route builder (decode the body with its Schema, then run),
- * the common field Schemas and the small lookups every resource needs.
+ * the common field Schemas and the small lookups and list helpers several resources need.
  *
  * @internal
  */
-import type { PortError } from "@credsync/core"
+import type { Command, Identity, PortError } from "@credsync/core"
 import { Effect, Schema } from "effect"
-import { fromPortError, fromSchemaError, notFound, type SeamError } from "../SeamError.js"
+import type * as Resources from "../Resources.js"
+import {
+  fromCommandRejected,
+  fromPortError,
+  fromSchemaError,
+  notFound,
+  type SeamError,
+  SeamError as SeamErrorClass
+} from "../SeamError.js"
 import type { Workspace } from "../Workspace.js"
+import { type Page, paginate } from "./pagination.js"
 
 /** What a handler knows about the request. */
 export interface RequestContext {
@@ -28,10 +37,13 @@ export interface Route {
   readonly kind: Kind
   /** The body's field names (for documents and generated tests). */
   readonly fields: ReadonlyArray<string>
+  /** The body's Schema, as the handler decodes it (the OpenAPI document is generated from it). */
+  readonly schema: Schema.Decoder<unknown>
   /** Decode the body, then run. */
   readonly handle: (ctx: RequestContext, body: unknown) => Effect.Effect<Body, SeamError>
 }
 
+/** A route of this kind: `run` gets the body decoded with `schema` (400 `invalid_input` otherwise). */
 export const route = <S extends Schema.Decoder<unknown>>(
   kind: Kind,
   schema: S,
@@ -40,6 +52,7 @@ export const route = <S extends Schema.Decoder<unknown>>(
   const decode = Schema.decodeUnknownEffect(schema)
   return {
     kind,
+    schema,
     fields: Schema.isSchema(schema) && "fields" in schema && typeof schema.fields === "object" && schema.fields !== null ? Object.keys(schema.fields) : [],
     handle: (ctx, body) =>
       decode(body, { errors: "all", onExcessProperty: "ignore" }).pipe(
@@ -69,3 +82,51 @@ export const orNotFound =
 
 /** A live user identity, or 404 `user_identity_not_found`. */
 export const identityOf = (ws: Workspace, id: string) => Effect.flatMap(port(ws.identity(id)), orNotFound("user_identity"))
+
+// --- fields and helpers several resources share ------------------------------------------------
+
+/** `limit` of a paginated list: 1 to 10,000 (Seam's default page is 500). */
+export const Limit = opt(Schema.Int.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(10_000)))
+/** `page_cursor` of a paginated list (`null` asks for the first page). */
+export const Cursor = opt(Schema.NullOr(Schema.String))
+/** An email address (one `@`, no spaces). */
+export const Email = Schema.String.check(Schema.isPattern(/^[^@\s]+@[^@\s]+$/, { message: "Invalid email" }))
+/** A phone number in E.164 form. */
+export const PhoneNumber = Schema.String.check(
+  Schema.isPattern(/^\+[1-9]\d{1,14}$/, { message: "Invalid phone number, expected E.164 such as +15555550100" })
+)
+
+/** Run a host command on the engine; a rejection becomes Seam's error for it. */
+export const exec = (
+  ws: Workspace,
+  command: { readonly _tag: Command.Command["_tag"]; readonly [field: string]: unknown }
+): Effect.Effect<Identity.IdentityState, SeamError> =>
+  ws.engine.execute(command).pipe(
+    Effect.mapError((e) => (e._tag === "CommandRejected" ? fromCommandRejected(e) : fromPortError(e))),
+    Effect.tap(() => ws.wake)
+  )
+
+/** Sort key of a listed resource: creation time, then id (unique). */
+export const keyBy =
+  (idField: string) =>
+  (r: Resources.Resource): string =>
+    `${String(r.created_at)}|${String(r[idField])}`
+
+/** One page of a list, or 400 `invalid_input` naming `page_cursor`; `next_page_url` repeats the route. */
+export const page = <A extends Resources.Resource>(
+  ctx: RequestContext,
+  items: ReadonlyArray<A>,
+  key: (a: A) => string,
+  options: { readonly limit?: number | undefined; readonly page_cursor?: string | null | undefined }
+): Effect.Effect<Page<A>, SeamError> => {
+  const p = paginate(items, key, options, (cursor) => `${ctx.origin}${ctx.path}?page_cursor=${encodeURIComponent(cursor)}`)
+  return p instanceof SeamErrorClass ? Effect.fail(p) : Effect.succeed(p)
+}
+
+/** `created_before`: keeps resources created strictly before it (all when it is absent). */
+export const beforeFilter = (createdBefore: string | undefined) => (r: Resources.Resource) =>
+  createdBefore === undefined || Date.parse(String(r.created_at)) < Date.parse(createdBefore)
+
+/** The identity holding this lookup key (`phone:…`, `credential:…`), or 404 `<resource>_not_found`. */
+export const findIn = (ws: Workspace, key: string, resource: string) =>
+  Effect.flatMap(port(ws.find(key)), orNotFound(resource))

@@ -1,5 +1,5 @@
 /**
- * `/events/list`: the workspace's Seam event log, newest first as Seam lists it, read page by page
+ * `/events/get` and `/events/list`: the workspace's Seam event log, newest first as Seam lists it, read page by page
  * from the log's durable order (`seam-event-order`, see `internal/eventLog.ts`) until `limit`
  * matches are found — a request reads the part of the log it returns (and, for a filter that
  * matches little, the part it has to look through), not the whole log.
@@ -14,11 +14,10 @@
 import { Effect, Schema } from "effect"
 import * as EventLog from "../internal/eventLog.js"
 import * as Pagination from "../internal/pagination.js"
-import { Id, IsoDate, opt, port, type Route, route } from "../internal/route.js"
+import { Id, IsoDate, Limit, opt, orNotFound, port, type Route, route } from "../internal/route.js"
 import { invalidField } from "../SeamError.js"
 import type * as SeamEvents from "../SeamEvents.js"
 
-const Limit = opt(Schema.Int.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(10_000)))
 // a number in a JSON body, digits in a query string (the server turns only `limit` into a number)
 const Offset = opt(
   Schema.Union([
@@ -150,6 +149,11 @@ export const routes: Record<string, Route> = {
           next_page_url: cursor === null ? null : `${ctx.origin}${ctx.path}?page_cursor=${encodeURIComponent(cursor)}`
         }
       }
+    })
+  ),
+  "/events/get": route("read", Schema.Struct({ event_id: Id }), ({ ws }, input) =>
+    Effect.gen(function* () {
+      return { event: yield* orNotFound("event")(yield* port(ws.event(input.event_id))) }
     })
   )
 }
