@@ -113,7 +113,7 @@ export const keyBy =
     `${String(r.created_at)}|${String(r[idField])}`
 
 /** One page of a list, or 400 `invalid_input` naming `page_cursor`; `next_page_url` repeats the route. */
-export const page = <A extends Resources.Resource>(
+export const page = <A>(
   ctx: RequestContext,
   items: ReadonlyArray<A>,
   key: (a: A) => string,

@@ -29,34 +29,18 @@
  *
  * @internal
  */
-import type { AccessControl, Command, Identity } from "@credsync/core"
+import type { AccessControl, Identity } from "@credsync/core"
 import { Clock, Effect, Schema } from "effect"
 import * as Grants from "../internal/accessGrants.js"
 import { iso, newId } from "../internal/ids.js"
-import { paginate } from "../internal/pagination.js"
 import * as Rec from "../internal/records.js"
-import { Id, IsoDate, identityOf, opt, port, type RequestContext, type Route, route } from "../internal/route.js"
-import { fromCommandRejected, fromPortError, invalidField, notFound, SeamError } from "../SeamError.js"
+import { createAcsUser } from "../internal/acsUserLinks.js"
+import { Email, exec, Id, IsoDate, identityOf, Limit, opt, PhoneNumber, page, port, type Route, route } from "../internal/route.js"
+import { fromPortError, invalidField, notFound, SeamError } from "../SeamError.js"
 import type * as SeamEvents from "../SeamEvents.js"
 import type { Workspace } from "../Workspace.js"
 import * as ClientSessions from "./clientSessions.js"
 import * as Entrances from "./entrances.js"
-
-const Email = Schema.String.check(Schema.isPattern(/^[^@\s]+@[^@\s]+$/, { message: "Invalid email" }))
-const PhoneNumber = Schema.String.check(
-  Schema.isPattern(/^\+[1-9]\d{1,14}$/, { message: "Invalid phone number, expected E.164 such as +15555550100" })
-)
-const Limit = opt(Schema.Int.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(10_000)))
-
-/** Run a host command on the engine; a rejection becomes Seam's error for it. */
-export const exec = (
-  ws: Workspace,
-  command: { readonly _tag: Command.Command["_tag"]; readonly [field: string]: unknown }
-): Effect.Effect<Identity.IdentityState, SeamError> =>
-  ws.engine.execute(command).pipe(
-    Effect.mapError((e) => (e._tag === "CommandRejected" ? fromCommandRejected(e) : fromPortError(e))),
-    Effect.tap(() => ws.wake)
-  )
 
 // --- resources ----------------------------------------------------------------------------------
 
@@ -347,29 +331,16 @@ const acsUserIn = (ws: Workspace, s: Identity.IdentityState, acs: AccessControl.
       }
     }
     if (user === undefined) {
-      const record = yield* port(
-        ws.acsUsers.create({
-          acs_system_id: acs.id,
+      user = yield* createAcsUser(
+        ws,
+        {
+          acs_system_id: acsSystemId,
           full_name: s.profile.fullName ?? s.profile.email ?? s.profile.phoneNumber ?? s.profile.key ?? "User",
           email_address: s.profile.email,
-          phone_number: s.profile.phoneNumber,
-          access_schedule: undefined
-        })
+          phone_number: s.profile.phoneNumber
+        },
+        s.id
       )
-      const at = iso(record.created_at)
-      yield* ws.publish({
-        event_id: newId(),
-        event_type: "acs_user.created",
-        workspace_id: ws.id,
-        created_at: at,
-        occurred_at: at,
-        event_description: "An ACS user was created.",
-        connected_account_id: ws.connectedAccountId,
-        acs_system_id: acsSystemId,
-        acs_user_id: record.acs_user_id,
-        user_identity_id: s.id
-      })
-      user = record
     }
     return yield* exec(ws, { _tag: "LinkAcsUser", userIdentityId: s.id, acsUserId: user.acs_user_id, acsSystemId })
   })
@@ -451,11 +422,6 @@ const dropKey = (ws: Workspace, key: string, grantId: string) =>
 const respond = (ws: Workspace, g: Grants.Grant) => Effect.map(ClientSessions.liveTokens(ws), (token) => ({ access_grant: grantResource(ws, g, token(g.user_identity_id)) }))
 
 const keyOf = (g: Grants.Grant) => `${iso(g.created_at)}|${g.access_grant_id}`
-
-const page = <A>(ctx: RequestContext, items: ReadonlyArray<A>, key: (a: A) => string, input: { readonly limit?: number | undefined; readonly page_cursor?: string | null | undefined }) => {
-  const p = paginate(items, key, input, (cursor) => `${ctx.origin}${ctx.path}?page_cursor=${encodeURIComponent(cursor)}`)
-  return p instanceof SeamError ? Effect.fail(p) : Effect.succeed(p)
-}
 
 /** The access grant routes. */
 export const routes: Record<string, Route> = {

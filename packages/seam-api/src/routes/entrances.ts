@@ -12,9 +12,8 @@
 import type { AccessControl } from "@credsync/core"
 import { Effect, Schema } from "effect"
 import { iso, stableId } from "../internal/ids.js"
-import { paginate } from "../internal/pagination.js"
-import { Id, opt, port, type Route, route } from "../internal/route.js"
-import { notFound, SeamError } from "../SeamError.js"
+import { Id, Limit, opt, page, port, type Route, route } from "../internal/route.js"
+import { notFound } from "../SeamError.js"
 import type { Workspace } from "../Workspace.js"
 
 /** One entrance: its id and the ACS it belongs to. */
@@ -49,8 +48,6 @@ export const resource = (ws: Workspace, e: Entrance) => ({
   can_unlock_with_cloud_key: false,
   can_belong_to_reservation: false
 })
-
-const Limit = opt(Schema.Int.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(10_000)))
 
 /** The entrance routes. */
 export const routes: Record<string, Route> = {
@@ -89,8 +86,7 @@ export const routes: Record<string, Route> = {
           .filter(() => input.space_id === undefined && (input.location_id === undefined || input.location_id === null))
           .map((e) => resource(ws, e))
           .filter((r) => search === undefined || r.display_name.toLowerCase().includes(search))
-        const p = paginate(items, (r) => r.acs_entrance_id, input, (cursor) => `${ctx.origin}${ctx.path}?page_cursor=${encodeURIComponent(cursor)}`)
-        if (p instanceof SeamError) return yield* Effect.fail(p)
+        const p = yield* page(ctx, items, (r) => r.acs_entrance_id, input)
         return { acs_entrances: p.items, pagination: p.pagination }
       })
   ),
