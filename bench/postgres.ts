@@ -5,7 +5,7 @@
  * synchronous commits), started by the testkit's helper on 127.0.0.1.
  */
 import { MemoryAccessControl, MemoryCredentialManager, Simulator } from "@credsync/adapter-memory"
-import { Engine, PortError, Store } from "@credsync/core"
+import { Command, Engine, PortError, Store } from "@credsync/core"
 import { PostgresStore } from "@credsync/store-postgres"
 import { Postgres } from "@credsync/testkit"
 import { Context, Effect, Layer, type Redacted, type Scope, Stream } from "effect"
@@ -56,10 +56,10 @@ const converge = (engines: ReadonlyArray<Engine.EngineShape>, sim: Simulator.Sim
       (acsUserId, i) =>
         Effect.gen(function* () {
           const userIdentityId = `r${i}`
-          yield* front.execute({ _tag: "CreateUserIdentity", userIdentityId })
-          yield* front.execute({ _tag: "LinkAcsUser", userIdentityId, acsUserId, acsSystemId })
-          yield* front.execute({ _tag: "LaunchAutomation", userIdentityId, automationId: `ra${i}`, managerId })
-          yield* front.execute({
+          yield* front.execute(Command.make({ _tag: "CreateUserIdentity", userIdentityId }))
+          yield* front.execute(Command.make({ _tag: "LinkAcsUser", userIdentityId, acsUserId, acsSystemId }))
+          yield* front.execute(Command.make({ _tag: "LaunchAutomation", userIdentityId, automationId: `ra${i}`, managerId }))
+          yield* front.execute(Command.make({
             _tag: "CreateSyncCredential",
             userIdentityId,
             credentialId: `rc${i}`,
@@ -67,8 +67,8 @@ const converge = (engines: ReadonlyArray<Engine.EngineShape>, sim: Simulator.Sim
             managerId,
             cardFormat: "H10301",
             facilityCode: "1"
-          })
-          yield* front.execute({ _tag: "PhoneOnline", userIdentityId, phoneId: `rp${i}`, deviceType: "ios_phone" })
+          }))
+          yield* front.execute(Command.make({ _tag: "PhoneOnline", userIdentityId, phoneId: `rp${i}`, deviceType: "ios_phone" }))
         }),
       { concurrency: 16, discard: true }
     )
@@ -178,10 +178,10 @@ export const takeover = (url: Redacted.Redacted<string>, ttlMs = 3_000): Effect.
     yield* Effect.forkScoped(Effect.ignore(victim.run))
     for (const [i, acsUserId] of acsUsers.entries()) {
       const userIdentityId = `t${i}`
-      yield* victim.execute({ _tag: "CreateUserIdentity", userIdentityId })
-      yield* victim.execute({ _tag: "LinkAcsUser", userIdentityId, acsUserId, acsSystemId })
-      yield* victim.execute({ _tag: "LaunchAutomation", userIdentityId, automationId: `ta${i}`, managerId })
-      yield* victim.execute({ _tag: "PhoneOnline", userIdentityId, phoneId: `tp${i}`, deviceType: "ios_phone" })
+      yield* victim.execute(Command.make({ _tag: "CreateUserIdentity", userIdentityId }))
+      yield* victim.execute(Command.make({ _tag: "LinkAcsUser", userIdentityId, acsUserId, acsSystemId }))
+      yield* victim.execute(Command.make({ _tag: "LaunchAutomation", userIdentityId, automationId: `ta${i}`, managerId }))
+      yield* victim.execute(Command.make({ _tag: "PhoneOnline", userIdentityId, phoneId: `tp${i}`, deviceType: "ios_phone" }))
     }
     // the victim is mid-work on some identities: it holds their leases
     while (held.size === 0) yield* Effect.sleep("10 millis")

@@ -38,12 +38,13 @@ const PhoneNumber = Schema.String.check(
 const Metadata = Schema.Record(Schema.String, Schema.Union([Schema.String, Schema.Boolean]))
 
 
-/** Run a host command on the engine; a rejection becomes Seam's error for it. */
+/** Run a host command on the engine; a rejection becomes Seam's error for it. The command's fields
+ *  come from a request body, so the engine decodes it (a bad field is named in the rejection). */
 const exec = (
   ws: Workspace,
   command: { readonly _tag: Command.Command["_tag"]; readonly [field: string]: unknown }
 ): Effect.Effect<Identity.IdentityState, SeamError> =>
-  ws.engine.execute(command).pipe(
+  ws.engine.executeUnknown(command).pipe(
     Effect.mapError((e) => (e._tag === "CommandRejected" ? fromCommandRejected(e) : fromPortError(e))),
     Effect.tap(() => ws.wake)
   )
