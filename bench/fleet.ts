@@ -5,7 +5,7 @@
  * callback, as a host would; everything else is the engine's own work (drain = reconcile what is due).
  */
 import { MemoryAccessControl, MemoryCredentialManager, Simulator } from "@credsync/adapter-memory"
-import { Engine, Ids, type Store } from "@credsync/core"
+import { Command, Engine, Ids, type Store } from "@credsync/core"
 import { Effect, Layer, type Scope } from "effect"
 
 const managerId = Simulator.defaultManagerId
@@ -38,10 +38,10 @@ export const enrol = (f: Fleet, i: number, phones: number): Effect.Effect<void, 
   Effect.gen(function* () {
     const acsUser = yield* f.sim.acs.createUser(acsSystemId, { fullName: `P ${i}` })
     const userIdentityId = `u${i}`
-    yield* f.engine.execute({ _tag: "CreateUserIdentity", userIdentityId, fullName: `P ${i}` })
-    yield* f.engine.execute({ _tag: "LinkAcsUser", userIdentityId, acsUserId: acsUser.id, acsSystemId })
-    yield* f.engine.execute({ _tag: "LaunchAutomation", userIdentityId, automationId: `auto${i}`, managerId })
-    yield* f.engine.execute({
+    yield* f.engine.execute(Command.make({ _tag: "CreateUserIdentity", userIdentityId, fullName: `P ${i}` }))
+    yield* f.engine.execute(Command.make({ _tag: "LinkAcsUser", userIdentityId, acsUserId: acsUser.id, acsSystemId }))
+    yield* f.engine.execute(Command.make({ _tag: "LaunchAutomation", userIdentityId, automationId: `auto${i}`, managerId }))
+    yield* f.engine.execute(Command.make({
       _tag: "CreateSyncCredential",
       userIdentityId,
       credentialId: `c${i}`,
@@ -49,12 +49,12 @@ export const enrol = (f: Fleet, i: number, phones: number): Effect.Effect<void, 
       managerId,
       cardFormat: "H10301",
       facilityCode: "1"
-    })
+    }))
     for (let p = 0; p < phones; p++) yield* addPhone(f, i, p)
   })
 
 export const addPhone = (f: Fleet, i: number, p: number): Effect.Effect<unknown, unknown> =>
-  f.engine.execute({ _tag: "PhoneOnline", userIdentityId: `u${i}`, phoneId: phone(i, p), deviceType: "ios_phone" })
+  f.engine.execute(Command.make({ _tag: "PhoneOnline", userIdentityId: `u${i}`, phoneId: phone(i, p), deviceType: "ios_phone" }))
 
 /**
  * The phone apps of identity `i`: redeem every code handed to an active phone (once), and send the

@@ -5,23 +5,22 @@
  * plan again, until plan asks for nothing. Every domain event produced is folded like the engine does.
  */
 import { type AccessControl, Aggregate, Command, type CredentialManager, type Event, type Identity, Ids, Plan } from "@credsync/core"
-import { Result, Schema } from "effect"
+import { Result } from "effect"
 
 const manager = Ids.AcsSystemId.make("cm_bench")
 const acs = Ids.AcsSystemId.make("acs_bench")
 const capabilities = (): CredentialManager.Capabilities => ({ replicates: false, asyncIssue: false, listingLag: 0 })
-const decodeCommand = Schema.decodeUnknownSync(Command.Command)
 
 const commandsFor = (i: number, phones: number): ReadonlyArray<Command.Command> => {
   const userIdentityId = `u${i}`
-  const out: Array<Record<string, string>> = [
+  const out: Array<Command.Encoded> = [
     { _tag: "CreateUserIdentity", userIdentityId, fullName: `P ${i}` },
     { _tag: "LinkAcsUser", userIdentityId, acsUserId: `a${i}`, acsSystemId: acs },
     { _tag: "LaunchAutomation", userIdentityId, automationId: `auto${i}`, managerId: manager },
     { _tag: "CreateSyncCredential", userIdentityId, credentialId: `c${i}`, acsUserId: `a${i}`, managerId: manager, cardFormat: "H10301", facilityCode: "1" }
   ]
   for (let p = 0; p < phones; p++) out.push({ _tag: "PhoneOnline", userIdentityId, phoneId: `ph${i}-${p}`, deviceType: "ios_phone" })
-  return out.map((c) => decodeCommand(c))
+  return out.map(Command.make)
 }
 
 /** Run one identity's life; returns how many domain events were produced and folded. */

@@ -1,15 +1,16 @@
 /**
  * Postgres figures of `pnpm bench`: committed events per second with one replica, the speed-up of
- * three replicas over one on a slow provider, and how long a dead replica's identities wait before
- * another replica works them. Each runs on a throwaway PostgreSQL with its durable defaults (fsync,
+ * three replicas over one on a slow provider (in interleaved rounds, see stats.ts), and how long a
+ * dead replica's identities wait before another replica works them. Each runs on a throwaway PostgreSQL with its durable defaults (fsync,
  * synchronous commits), started by the testkit's helper on 127.0.0.1.
  */
 import { MemoryAccessControl, MemoryCredentialManager, Simulator } from "@credsync/adapter-memory"
-import { Engine, PortError, Store } from "@credsync/core"
+import { Command, Engine, PortError, Store } from "@credsync/core"
 import { PostgresStore } from "@credsync/store-postgres"
 import { Postgres } from "@credsync/testkit"
 import { Context, Effect, Layer, type Redacted, type Scope, Stream } from "effect"
 import * as Fleet from "./fleet.js"
+import { interleaved, type Summary, summarize } from "./stats.js"
 
 const managerId = Simulator.defaultManagerId
 const acsSystemId = Simulator.defaultAcsId
@@ -55,10 +56,10 @@ const converge = (engines: ReadonlyArray<Engine.EngineShape>, sim: Simulator.Sim
       (acsUserId, i) =>
         Effect.gen(function* () {
           const userIdentityId = `r${i}`
-          yield* front.execute({ _tag: "CreateUserIdentity", userIdentityId })
-          yield* front.execute({ _tag: "LinkAcsUser", userIdentityId, acsUserId, acsSystemId })
-          yield* front.execute({ _tag: "LaunchAutomation", userIdentityId, automationId: `ra${i}`, managerId })
-          yield* front.execute({
+          yield* front.execute(Command.make({ _tag: "CreateUserIdentity", userIdentityId }))
+          yield* front.execute(Command.make({ _tag: "LinkAcsUser", userIdentityId, acsUserId, acsSystemId }))
+          yield* front.execute(Command.make({ _tag: "LaunchAutomation", userIdentityId, automationId: `ra${i}`, managerId }))
+          yield* front.execute(Command.make({
             _tag: "CreateSyncCredential",
             userIdentityId,
             credentialId: `rc${i}`,
@@ -66,8 +67,8 @@ const converge = (engines: ReadonlyArray<Engine.EngineShape>, sim: Simulator.Sim
             managerId,
             cardFormat: "H10301",
             facilityCode: "1"
-          })
-          yield* front.execute({ _tag: "PhoneOnline", userIdentityId, phoneId: `rp${i}`, deviceType: "ios_phone" })
+          }))
+          yield* front.execute(Command.make({ _tag: "PhoneOnline", userIdentityId, phoneId: `rp${i}`, deviceType: "ios_phone" }))
         }),
       { concurrency: 16, discard: true }
     )
@@ -89,34 +90,51 @@ const converge = (engines: ReadonlyArray<Engine.EngineShape>, sim: Simulator.Sim
     return (performance.now() - t) / 1000
   })
 
-/** Three replicas against one, on a provider that takes 20 ms per call, the same concurrency each. */
+/** Seconds for `replicas` replicas (each of `concurrency`) to converge `n` identities on a provider
+ *  that takes 20 ms per call, in their own workspace of the database. */
+const replicaRun = (url: Redacted.Redacted<string>, n: number, replicas: number, concurrency: number, workspace: string) =>
+  Effect.gen(function* () {
+    const sim = Simulator.make({ seed: 3, recordCallbacks: false })
+    const acsUsers: Array<string> = []
+    for (let i = 0; i < n; i++) acsUsers.push((yield* sim.acs.createUser(acsSystemId, { fullName: `R ${i}` })).id)
+    yield* sim.setFaults({ latency: 1, latencyMs: 20 })
+    const engines: Array<Engine.EngineShape> = []
+    for (let k = 0; k < replicas; k++) {
+      const store = yield* storeOf(url, workspace)
+      engines.push(
+        yield* Engine.make({ replica: `${workspace}-${k}`, concurrency }).pipe(
+          Effect.provide(Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), Layer.succeed(Store.Store, store)))
+        )
+      )
+    }
+    return yield* converge(engines, sim, acsUsers)
+  }).pipe(Effect.scoped)
+
+/**
+ * Three replicas against one, on a provider that takes 20 ms per call, the same concurrency each:
+ * `rounds` rounds of one run of each, interleaved (1, 3, then 3, 1, …), each run in a fresh
+ * workspace. The speed-up is the median of the rounds' ratios; `lo`/`hi` are the lowest and highest.
+ */
 export const replicaSpeedup = (
   url: Redacted.Redacted<string>,
   n: number,
+  rounds: number,
   concurrency = 4
-): Effect.Effect<{ one: number; three: number; speedup: number; n: number; concurrency: number }, unknown, Scope.Scope> =>
-  Effect.gen(function* () {
-    const run = (replicas: number, workspace: string) =>
-      Effect.gen(function* () {
-        const sim = Simulator.make({ seed: 3, recordCallbacks: false })
-        const acsUsers: Array<string> = []
-        for (let i = 0; i < n; i++) acsUsers.push((yield* sim.acs.createUser(acsSystemId, { fullName: `R ${i}` })).id)
-        yield* sim.setFaults({ latency: 1, latencyMs: 20 })
-        const engines: Array<Engine.EngineShape> = []
-        for (let k = 0; k < replicas; k++) {
-          const store = yield* storeOf(url, workspace)
-          engines.push(
-            yield* Engine.make({ replica: `${workspace}-${k}`, concurrency }).pipe(
-              Effect.provide(Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), Layer.succeed(Store.Store, store)))
-            )
-          )
-        }
-        return yield* converge(engines, sim, acsUsers)
-      }).pipe(Effect.scoped)
-    const one = yield* run(1, "bench-one")
-    const three = yield* run(3, "bench-three")
-    return { one, three, speedup: one / three, n, concurrency }
-  })
+): Effect.Effect<{ speedup: Summary; one: Summary; three: Summary; n: number; concurrency: number }, unknown> =>
+  Effect.map(
+    interleaved(
+      rounds,
+      (round) => replicaRun(url, n, 1, concurrency, `bench-one-${round}`),
+      (round) => replicaRun(url, n, 3, concurrency, `bench-three-${round}`)
+    ),
+    (rs) => ({
+      speedup: summarize(rs.map((r) => r.a / r.b)),
+      one: summarize(rs.map((r) => r.a)),
+      three: summarize(rs.map((r) => r.b)),
+      n,
+      concurrency
+    })
+  )
 
 /**
  * A replica dies (from the database's point of view: it stops issuing any statement, as a SIGKILLed
@@ -160,10 +178,10 @@ export const takeover = (url: Redacted.Redacted<string>, ttlMs = 3_000): Effect.
     yield* Effect.forkScoped(Effect.ignore(victim.run))
     for (const [i, acsUserId] of acsUsers.entries()) {
       const userIdentityId = `t${i}`
-      yield* victim.execute({ _tag: "CreateUserIdentity", userIdentityId })
-      yield* victim.execute({ _tag: "LinkAcsUser", userIdentityId, acsUserId, acsSystemId })
-      yield* victim.execute({ _tag: "LaunchAutomation", userIdentityId, automationId: `ta${i}`, managerId })
-      yield* victim.execute({ _tag: "PhoneOnline", userIdentityId, phoneId: `tp${i}`, deviceType: "ios_phone" })
+      yield* victim.execute(Command.make({ _tag: "CreateUserIdentity", userIdentityId }))
+      yield* victim.execute(Command.make({ _tag: "LinkAcsUser", userIdentityId, acsUserId, acsSystemId }))
+      yield* victim.execute(Command.make({ _tag: "LaunchAutomation", userIdentityId, automationId: `ta${i}`, managerId }))
+      yield* victim.execute(Command.make({ _tag: "PhoneOnline", userIdentityId, phoneId: `tp${i}`, deviceType: "ios_phone" }))
     }
     // the victim is mid-work on some identities: it holds their leases
     while (held.size === 0) yield* Effect.sleep("10 millis")

@@ -1,15 +1,25 @@
 /**
- * One fleet in its own process (run with --expose-gc): converge N identities × 1 phone × 1 sync
- * credential on the memory adapters, measure retained heap per credential, then the mean cost of
- * handling one new-phone event (PhoneOnline → invite → redeem → issue → import → assign) at that size.
- * Prints one JSON line: { n, credentials, heapBytesPerCredential, eventCostMs, convergeS }.
+ * One fleet in its own process (run with --expose-gc), driven by bench/run.ts over stdin/stdout:
+ * it converges N identities × 1 phone × 1 sync credential on the memory adapters, measures retained
+ * heap per credential and prints one JSON line `{ type: "ready", n, credentials,
+ * heapBytesPerCredential, convergeS, gc }`. Then, for each line `batch <count>` it reads, it measures
+ * the mean cost of handling `count` new-phone events (PhoneOnline → invite → redeem → issue → import
+ * → assign) at that size and prints `{ type: "batch", meanMs, samples }`; it exits on end of input.
+ *
+ * The process stays alive between batches so that run.ts can interleave batches of two fleet sizes
+ * (1k, 100k, 1k, 100k, …) and take a ratio per round: a burst of load from elsewhere on the machine
+ * then spoils one round, not the whole figure, and converging 100,000 identities happens once.
+ *
+ * argv: `n` (fleet size) and `spread` (how many distinct identities the new phones go to, the same in
+ * every process of a comparison, so that both sizes handle the same sequence of events).
  */
+import { createInterface } from "node:readline"
 import { MemoryStore } from "@credsync/adapter-memory"
 import { Effect } from "effect"
 import * as Fleet from "./fleet.js"
 
 const n = Number(process.argv[2] ?? "1000")
-const samples = Number(process.argv[3] ?? "200")
+const spread = Math.min(n, Number(process.argv[3] ?? "200"))
 
 const heap = (): number => {
   globalThis.gc?.()
@@ -17,7 +27,10 @@ const heap = (): number => {
   return process.memoryUsage().heapUsed
 }
 
+const say = (message: object) => Effect.sync(() => process.stdout.write(`${JSON.stringify(message)}\n`))
+
 const program = Effect.gen(function* () {
+  const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
   const before = heap()
   const fleet = yield* Fleet.make({ store: MemoryStore.layer() })
   const redeemed = new Set<string>()
@@ -27,25 +40,33 @@ const program = Effect.gen(function* () {
   redeemed.clear()
   const { live } = Fleet.liveStats(fleet.sim)
   const after = heap()
-  const heapBytesPerCredential = (after - before) / live
-  // new-phone events on identities spread over the fleet; the first tenth warms up
-  const warm = Math.max(1, Math.floor(samples / 10))
-  let total = 0
+  yield* say({ type: "ready", n, credentials: live, heapBytesPerCredential: (after - before) / live, convergeS, gc: globalThis.gc !== undefined })
+
+  // the k-th new phone goes to identity i(k): `spread` identities evenly over the fleet, visited in a
+  // fixed scattered order, the same order in every process (so sizes compare the same events)
+  let k = 0
   const phones = new Map<number, number>()
-  for (let k = 0; k < samples + warm; k++) {
-    const i = Math.floor(((k * 7919) % samples) * (n / samples))
-    const have = phones.get(i) ?? 1
-    phones.set(i, have + 1)
-    const t = performance.now()
-    yield* Fleet.addPhone(fleet, i, have)
-    yield* Fleet.settle(fleet, [i], have + 1, redeemed)
-    if (k >= warm) total += performance.now() - t
+  while (true) {
+    const line = yield* Effect.promise(() => lines.next())
+    if (line.done === true) return
+    const count = Number(/^batch (\d+)$/.exec(line.value.trim())?.[1])
+    if (!Number.isInteger(count) || count <= 0) return yield* Effect.fail(new Error(`probe: unknown request ${JSON.stringify(line.value)}`))
+    let total = 0
+    for (let s = 0; s < count; s++, k++) {
+      const i = Math.floor(((k * 7919) % spread) * (n / spread))
+      const have = phones.get(i) ?? 1
+      phones.set(i, have + 1)
+      const t = performance.now()
+      yield* Fleet.addPhone(fleet, i, have)
+      yield* Fleet.settle(fleet, [i], have + 1, redeemed)
+      total += performance.now() - t
+    }
+    yield* say({ type: "batch", meanMs: total / count, samples: count })
   }
-  return { n, credentials: live, heapBytesPerCredential, eventCostMs: total / samples, convergeS, gc: globalThis.gc !== undefined }
 })
 
 Effect.runPromise(Effect.scoped(program)).then(
-  (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
+  () => process.exit(0),
   (e: unknown) => {
     process.stderr.write(`${String(e)}\n`)
     process.exit(1)

@@ -23,6 +23,7 @@ import { Simulator } from "@credsync/adapter-memory"
 import { Cli } from "@credsync/cli"
 import {
   AccessControl,
+  Command,
   CredentialManager,
   type Event,
   Engine,
@@ -35,7 +36,7 @@ import {
 import { SqliteStore } from "@credsync/store-sqlite"
 import Table from "cli-table3"
 import { Effect, Exit, Layer, Option, Schedule, Schema } from "effect"
-import { Command, Flag } from "effect/cli"
+import { Command as CliCommand, Flag } from "effect/cli"
 import { TestClock } from "effect/testing"
 import * as DemoMetrics from "./demoMetrics.js"
 import * as World from "./demo-world.js"
@@ -226,8 +227,8 @@ const playDay = (dbPath: string, fresh: boolean, stopAt: string | undefined) =>
         }
       })
 
-    const execute = (command: Record<string, unknown>) =>
-      engine.execute(command).pipe(
+    const execute = (command: Command.Encoded) =>
+      engine.execute(Command.make(command)).pipe(
         Effect.asVoid,
         Effect.catchTag("CommandRejected", (e) =>
           e.reason === "AlreadyExists" && saved !== undefined
@@ -314,7 +315,9 @@ const playDay = (dbPath: string, fresh: boolean, stopAt: string | undefined) =>
       Effect.gen(function* () {
         const p = person(owner)
         const credentialId = `sync-${p.name.toLowerCase()}-${cardFormat}`
-        yield* execute({ _tag: "CreateSyncCredential", userIdentityId: p.id, credentialId, acsUserId: p.acsUserId, managerId: manager, cardFormat, facilityCode })
+        const acsUserId = p.acsUserId
+        if (acsUserId === undefined) return yield* Effect.fail(new Error(`${owner} has no ACS user: the script creates one first`))
+        yield* execute({ _tag: "CreateSyncCredential", userIdentityId: p.id, credentialId, acsUserId, managerId: manager, cardFormat, facilityCode })
         p.parents[credentialId] = `${cardFormat}/${facilityCode}`
         profiles[credentialId] = `${cardFormat}/${facilityCode}`
         log(yield* now, `${owner}: multi-phone sync credential ${cardFormat}/${facilityCode}`)
@@ -662,7 +665,7 @@ const verdict = (
 // the command line
 // ---------------------------------------------------------------------------------------------
 
-const demo = Command.make(
+const demo = CliCommand.make(
   "demo",
   {
     db: Flag.String("db").pipe(
@@ -690,7 +693,7 @@ const demo = Command.make(
       process.exitCode = ok ? 0 : 1
     })
 ).pipe(
-  Command.withDescription(
+  CliCommand.withDescription(
     "A day in a building that issues mobile keys with credsync (exit 0: the invariant holds)."
   )
 )

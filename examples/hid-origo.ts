@@ -23,10 +23,10 @@ import { pathToFileURL } from "node:url"
 import { OrigoClient, OrigoCredentialManager, OrigoEvents } from "@credsync/adapter-hid-origo"
 import { MemoryAccessControl, MemoryStore, Simulator } from "@credsync/adapter-memory"
 import { Cli } from "@credsync/cli"
-import { AccessControl, Engine, type Identity, Ids } from "@credsync/core"
+import { AccessControl, Command, Engine, type Identity, Ids } from "@credsync/core"
 import { HidOrigoFake } from "@credsync/hid-origo-fake"
 import { Effect, Fiber, Layer, ManagedRuntime, Redacted, Schedule } from "effect"
-import { Command, Flag } from "effect/cli"
+import { Command as CliCommand, Flag } from "effect/cli"
 
 export interface Options {
   /** Where progress lines go. Default `console.log`. */
@@ -191,7 +191,7 @@ export const main = async (options: Options = {}): Promise<Result> => {
   }
   const userIdentityId = Ids.UserIdentityId.make("user-ana")
   const state = (): Promise<Identity.IdentityState> => run(engine.get(userIdentityId))
-  const execute = (command: Record<string, unknown>) => run(engine.execute(command))
+  const execute = (command: Command.Encoded) => run(engine.execute(Command.make(command)))
   const hidCredentials = () => fake.controls.snapshot().credentials
   const acsEntries = async () => (await run(sim.truth())).acsEntries
 
@@ -315,7 +315,7 @@ const invokedDirectly = (): boolean => {
 }
 
 if (invokedDirectly()) {
-  const command = Command.make(
+  const command = CliCommand.make(
     "example-hid",
     { verbose: Flag.Boolean("verbose").pipe(Flag.withDescription("On an error, print its full cause."), Flag.withDefault(false)) },
     () =>
@@ -326,6 +326,6 @@ if (invokedDirectly()) {
           })
         )
       )
-  ).pipe(Command.withDescription("The direct HID Origo flow against a local fake of HID's API (exit 0: every step held)."))
+  ).pipe(CliCommand.withDescription("The direct HID Origo flow against a local fake of HID's API (exit 0: every step held)."))
   Cli.run(command, { version: "0.1.0" })
 }

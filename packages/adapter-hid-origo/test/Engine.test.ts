@@ -3,7 +3,7 @@
  * failures the planner repairs (UNBOUND, CREATION_FAILURE), and HID's request budget under traffic about
  * users credsync does not manage and under polling.
  */
-import { Ids } from "@credsync/core"
+import { Command, Ids } from "@credsync/core"
 import { World } from "@credsync/testkit"
 import { Effect, Redacted } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
@@ -29,7 +29,7 @@ const start = async (options: HidProvider.HidProviderOptions = {}) => {
 /** ana: an ACS user, HID enrolment for her phones and one multi-phone sync credential. */
 const ana = async (world: World, provider: HidProvider.HidProvider) => {
   const acsUser = await world.effect(provider.acs.createUser(provider.acsSystemId, { fullName: "Ana Example" }))
-  const run = (command: Record<string, unknown>) => world.ok((e) => e.execute(command))
+  const run = (command: Command.Encoded) => world.ok((e) => e.execute(Command.make(command)))
   await run({ _tag: "CreateUserIdentity", userIdentityId: "ana", email: "ana@example.com" })
   await run({ _tag: "LinkAcsUser", userIdentityId: "ana", acsUserId: acsUser.id, acsSystemId: provider.acsSystemId })
   await run({ _tag: "LaunchAutomation", userIdentityId: "ana", automationId: "auto-ana", managerId: provider.managerId })
@@ -38,7 +38,7 @@ const ana = async (world: World, provider: HidProvider.HidProvider) => {
 }
 
 const phoneOnline = (world: World, phoneId: string) =>
-  world.ok((e) => e.execute({ _tag: "PhoneOnline", userIdentityId: "ana", phoneId, deviceType: "ios_phone" }))
+  world.ok((e) => e.execute(Command.make({ _tag: "PhoneOnline", userIdentityId: "ana", phoneId, deviceType: "ios_phone" })))
 
 /** The phone's credential as the engine holds it, once issued at HID and assigned in the ACS. */
 const assigned = async (world: World, phoneId: string) => {

@@ -9,7 +9,7 @@
  */
 import { createServer, type IncomingHttpHeaders } from "node:http"
 import { MemoryStore } from "@credsync/adapter-memory"
-import { AccessControl, CredentialManager, Engine, type Identity, Ids } from "@credsync/core"
+import { AccessControl, Command, CredentialManager, Engine, type Identity, Ids } from "@credsync/core"
 import { Effect, Layer, Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { SeamAccessControl, SeamClient, SeamCredentialManager, SeamWebhooks } from "../src/index.js"
@@ -73,7 +73,7 @@ describe("the engine on adapter-seam against the Seam-compatible API", () => {
         client
       )
     )
-    const exec = (command: Record<string, unknown>) => Effect.runPromise(engine.execute(command))
+    const exec = (command: Command.Encoded) => Effect.runPromise(engine.execute(Command.make(command)))
     const state = () => Effect.runPromise(engine.get(who))
     /** Resync and drain until `check` holds (bounded). */
     const converge = <A>(what: string, check: (s: Identity.IdentityState) => Promise<A | undefined> | A | undefined) =>

@@ -5,6 +5,7 @@
  * keeps believing in the old one (core Plan.ts, `mirror`: a kept copy is re-emitted only when its ref or
  * its active flag changes, never its card number).
  */
+import { Command } from "@credsync/core"
 import { Property, World } from "@credsync/testkit"
 import { describe, expect, it } from "vitest"
 import * as SeamProvider from "./SeamProvider.js"
@@ -14,7 +15,7 @@ describe("a copy Seam reissues under the same id", () => {
     const provider = await SeamProvider.make({ seed: 3 })
     const world = new World({ provider })
     try {
-      const ok = (command: Record<string, unknown>) => world.ok((e) => e.execute(command))
+      const ok = (command: Command.Encoded) => world.ok((e) => e.execute(Command.make(command)))
       const model = Property.Model.emptyModel()
       const id = "user-1"
       const acsUser = await world.effect(provider.acs.createUser(provider.acsSystemId, { fullName: id }))

@@ -18,7 +18,7 @@
  */
 import { Cause, Clock, Duration, Effect, Fiber, Layer, ManagedRuntime, Option, Schema, Stream } from "effect"
 import { type CallbackRequest, CallbackRejected, HidOrigoIntake, type Ingested, ingest as ingestWith, SeamWebhookIntake } from "./Callbacks.js"
-import type { CommandRejected } from "./Command.js"
+import type { Command, CommandRejected, Fields } from "./Command.js"
 import { Engine, type EventPage, type Health, type ReconcileResult, type StuckIdentity } from "./Engine.js"
 import type { DomainEvent } from "./Event.js"
 import type { IdentityState } from "./Identity.js"
@@ -49,47 +49,34 @@ export interface Options {
 
 
 /**
- * The Promise facade: every engine command and query as an async method, plus events and the background loop.
+ * `T` with the keys `K` optional (the facade generates those ids when they are omitted).
+ *
+ * @since 0.2.0
+ */
+export type WithOptional<T, K extends keyof T> = Omit<T, K> & { readonly [P in K]?: T[P] | undefined }
+
+/**
+ * The Promise facade: every engine command and query as an async method, plus events and the
+ * background loop. A command method's input is that command's fields in their plain form
+ * (`Command.Fields`, derived from the command Schemas; ids are strings); it is decoded like any
+ * untyped input (`Engine.executeUnknown`), so a JavaScript caller's bad field rejects with a
+ * `CommandRejected` naming it.
  *
  * @since 0.1.0
  */
 export interface Client {
   /** `userIdentityId` is generated when omitted. */
-  readonly createUserIdentity: (input: {
-    readonly userIdentityId?: string
-    readonly key?: string
-    readonly email?: string
-    readonly phoneNumber?: string
-    readonly fullName?: string
-  }) => Promise<IdentityState>
-  readonly deleteUserIdentity: (input: { readonly userIdentityId: string }) => Promise<IdentityState>
-  readonly linkAcsUser: (input: { readonly userIdentityId: string; readonly acsUserId: string; readonly acsSystemId: string }) => Promise<IdentityState>
-  readonly phoneOnline: (input: {
-    readonly userIdentityId: string
-    readonly phoneId: string
-    readonly deviceType: "ios_phone" | "android_phone"
-    readonly metadata?: Record<string, string | boolean>
-  }) => Promise<IdentityState>
-  readonly deactivatePhone: (input: { readonly userIdentityId: string; readonly phoneId: string }) => Promise<IdentityState>
+  readonly createUserIdentity: (input: WithOptional<Fields<"CreateUserIdentity">, "userIdentityId">) => Promise<IdentityState>
+  readonly deleteUserIdentity: (input: Fields<"DeleteUserIdentity">) => Promise<IdentityState>
+  readonly linkAcsUser: (input: Fields<"LinkAcsUser">) => Promise<IdentityState>
+  readonly phoneOnline: (input: Fields<"PhoneOnline">) => Promise<IdentityState>
+  readonly deactivatePhone: (input: Fields<"DeactivatePhone">) => Promise<IdentityState>
   /** `automationId` is generated when omitted. */
-  readonly launchEnrollmentAutomation: (input: {
-    readonly userIdentityId: string
-    readonly managerId: string
-    readonly automationId?: string
-  }) => Promise<IdentityState>
-  readonly deleteEnrollmentAutomation: (input: { readonly userIdentityId: string; readonly automationId: string }) => Promise<IdentityState>
+  readonly launchEnrollmentAutomation: (input: WithOptional<Fields<"LaunchAutomation">, "automationId">) => Promise<IdentityState>
+  readonly deleteEnrollmentAutomation: (input: Fields<"DeleteAutomation">) => Promise<IdentityState>
   /** A multi-phone sync credential. `credentialId` is generated when omitted. */
-  readonly createSyncCredential: (input: {
-    readonly userIdentityId: string
-    readonly acsUserId: string
-    readonly managerId: string
-    readonly cardFormat: string
-    readonly facilityCode: string
-    readonly startsAt?: string
-    readonly endsAt?: string
-    readonly credentialId?: string
-  }) => Promise<IdentityState>
-  readonly deleteSyncCredential: (input: { readonly userIdentityId: string; readonly credentialId: string }) => Promise<IdentityState>
+  readonly createSyncCredential: (input: WithOptional<Fields<"CreateSyncCredential">, "credentialId">) => Promise<IdentityState>
+  readonly deleteSyncCredential: (input: Fields<"DeleteSyncCredential">) => Promise<IdentityState>
   readonly get: (userIdentityId: string) => Promise<IdentityState>
   readonly lookup: (key: string) => Promise<UserIdentityId | undefined>
   /** Hand over a provider observation (the simulator's callbacks, or one an adapter decoded);
@@ -155,9 +142,12 @@ export const make = <ROut, E>(layer: Layer.Layer<ROut | Engine, E>, options: Opt
       return yield* f(yield* Engine)
     })
   const run = <A, Err>(f: (engine: Engine["Service"]) => Effect.Effect<A, Err>) => runtime.runPromise(withEngine(f))
-  const exec = (command: Record<string, unknown>) => run((e) => e.execute(command))
-  const withId = <K extends string>(input: Record<string, unknown>, key: K) =>
-    input[key] === undefined ? runtime.runPromise(Effect.map(randomUuid, (id) => ({ ...input, [key]: id }))) : Promise.resolve(input)
+  // the input is typed for TypeScript hosts only: a JavaScript host can pass anything, so it is decoded
+  const exec = (command: { readonly _tag: Command["_tag"] }) => run((e) => e.executeUnknown(command))
+  const withId = <T extends object>(input: T, key: string): Promise<T> =>
+    Object.entries(input).some(([k, v]) => k === key && v !== undefined)
+      ? Promise.resolve(input)
+      : runtime.runPromise(Effect.map(randomUuid, (id) => ({ ...input, [key]: id })))
   const callback = (provider: CallbackRejected["provider"], request: CallbackRequest) =>
     runtime.runPromise(
       Effect.gen(function* () {

@@ -57,7 +57,8 @@ export const CreateSyncCredential = Schema.TaggedStruct("CreateSyncCredential", 
 export const DeleteSyncCredential = Schema.TaggedStruct("DeleteSyncCredential", { ...who, credentialId: CredentialId })
 
 /**
- * Every command a host can send (`Engine.execute` decodes unknown input with this Schema).
+ * Every command a host can send. `Engine.execute` takes the decoded type, {@link Command};
+ * `Engine.executeUnknown` decodes untyped input (an HTTP body, parsed JSON) with this Schema first.
  *
  * @since 0.1.0
  */
@@ -72,7 +73,42 @@ export const Command = Schema.Union([
   CreateSyncCredential,
   DeleteSyncCredential
 ])
+/**
+ * A decoded command: ids are branded (`UserIdentityId`, `PhoneId`, …) and every field has been
+ * checked. What `Engine.execute` takes; build one with {@link make} or the id Schemas' `make`.
+ *
+ * @since 0.1.0
+ */
 export type Command = typeof Command.Type
+
+/**
+ * A command in its plain form: ids are strings, as JSON and the Promise facade carry them.
+ *
+ * @since 0.2.0
+ */
+export type Encoded = typeof Command.Encoded
+
+/**
+ * The fields of one kind of command in its plain form, without `_tag`: the input of the Promise
+ * facade's method for that command (`Client`).
+ *
+ * @since 0.2.0
+ */
+export type Fields<Tag extends Command["_tag"]> = Omit<Extract<Encoded, { readonly _tag: Tag }>, "_tag">
+
+const makeCommand = Schema.decodeSync(Command)
+
+/**
+ * A typed command from its plain form, for commands a program builds itself:
+ * `Command.make({ _tag: "PhoneOnline", userIdentityId: "u1", phoneId: "p1", deviceType: "ios_phone" })`.
+ * The compiler checks the fields; the values the types cannot express (a non-empty id, an email's
+ * shape) are checked here and a bad one throws (like an id Schema's `make`), since it is a
+ * programming error. Input that is not typed (an HTTP body, parsed JSON) goes to
+ * `Engine.executeUnknown` instead, which rejects it with a `CommandRejected` naming the field.
+ *
+ * @since 0.2.0
+ */
+export const make = (input: Encoded): Command => makeCommand(input, { onExcessProperty: "error" })
 
 /** Fields that differ per card and so can never be part of a multi-phone sync credential. */
 export const perCardFields: ReadonlyArray<string> = ["cardNumber", "card_number", "code", "pin"]

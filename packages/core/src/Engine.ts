@@ -10,7 +10,7 @@
  */
 import { Context, Duration, Effect, Layer, Schedule, Schema, type Stream } from "effect"
 import type { AccessControl } from "./AccessControl.js"
-import type { CommandRejected } from "./Command.js"
+import type { Command, CommandRejected } from "./Command.js"
 import type { CredentialManager } from "./CredentialManager.js"
 import type { DomainEvent } from "./Event.js"
 import type { IdentityState, Notice } from "./Identity.js"
@@ -169,8 +169,14 @@ export interface ReconcileResult {
  * @since 0.1.0
  */
 export interface EngineShape {
-  /** Decide a command (decoded from unknown input), persist its events, queue a reconcile. */
-  readonly execute: (command: unknown) => Effect.Effect<IdentityState, CommandRejected | PortError>
+  /** Decide a command, persist its events, queue a reconcile. Rejected (`CommandRejected`, nothing
+   *  changes) when the identity's state does not allow it. Build the command with `Command.make`. */
+  readonly execute: (command: Command) => Effect.Effect<IdentityState, CommandRejected | PortError>
+  /** The entry point for untyped input (an HTTP body, parsed JSON): decode it as a `Command`, then
+   *  `execute` it. Input that does not decode is rejected with `CommandRejected` (`InvalidInput`,
+   *  `field` naming the offending field when there is one: an unknown key, a missing or malformed
+   *  field, a per-card value such as `cardNumber` on a sync credential) and changes nothing. */
+  readonly executeUnknown: (input: unknown) => Effect.Effect<IdentityState, CommandRejected | PortError>
   readonly get: (id: UserIdentityId) => Effect.Effect<IdentityState, CommandRejected | PortError>
   /** Resolve a lookup key: `phone:<id>`, `credential:<id>`, `key:<user_identity_key>`,
    *  `acs-user:<id>`, `automation:<id>`, `manager-user:<manager>:<ref>`,

@@ -1,5 +1,5 @@
 import { MemoryAccessControl, MemoryCredentialManager, Simulator } from "@credsync/adapter-memory"
-import { Engine, Ids } from "@credsync/core"
+import { Command, Engine, Ids } from "@credsync/core"
 import { PostgresStore } from "@credsync/store-postgres"
 import { Postgres } from "@credsync/testkit"
 import { assert, describe, it } from "@effect/vitest"
@@ -44,8 +44,8 @@ describe("engine replicas on one Postgres workspace", () => {
             },
             { _tag: "PhoneOnline", userIdentityId: id, phoneId: `phone-${i}-1`, deviceType: "ios_phone" },
             { _tag: "PhoneOnline", userIdentityId: id, phoneId: `phone-${i}-2`, deviceType: "android_phone" }
-          ]) {
-            yield* engine.execute(command)
+          ] satisfies ReadonlyArray<Command.Encoded>) {
+            yield* engine.execute(Command.make(command))
           }
         }
         // invitations, by whichever replica leases each identity

@@ -1,5 +1,5 @@
 import { MemoryAccessControl, MemoryCredentialManager, MemoryStore, Simulator } from "@credsync/adapter-memory"
-import { Client, Engine, Ids, Store } from "@credsync/core"
+import { Client, Command, Engine, Ids, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Schedule } from "effect"
 import { TestClock } from "effect/testing"
@@ -21,8 +21,8 @@ const setup = (options: Simulator.Options = {}, config: Engine.Config = {}) =>
       { _tag: "LaunchAutomation", userIdentityId: id, automationId: "a1", managerId: Simulator.defaultManagerId },
       { _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: acsUser.id, managerId: Simulator.defaultManagerId, cardFormat: "rfid48", facilityCode: "9" },
       { _tag: "PhoneOnline", userIdentityId: id, phoneId: "p1", deviceType: "ios_phone" }
-    ]) {
-      yield* engine.execute(command)
+    ] satisfies ReadonlyArray<Command.Encoded>) {
+      yield* engine.execute(Command.make(command))
     }
     // enrol: invite, then the app redeems the code
     yield* engine.drain
@@ -58,12 +58,44 @@ describe("Engine", () => {
         { _tag: "Teleport", userIdentityId: id },
         "not even an object"
       ]) {
-        const e = yield* Effect.flip(engine.execute(bad))
+        const e = yield* Effect.flip(engine.executeUnknown(bad))
         assert.strictEqual(e._tag, "CommandRejected")
       }
       assert.strictEqual(yield* eventCount(store), before)
       assert.deepStrictEqual(yield* engine.get(id), stateBefore)
     }))
+
+  it.effect("executeUnknown names the field of input that does not decode, and changes nothing", () =>
+    Effect.gen(function* () {
+      const { store, engine, id } = yield* setup()
+      const before = yield* eventCount(store)
+      const stateBefore = yield* engine.get(id)
+      for (const [bad, field] of [
+        [{ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p2" }, "deviceType"],
+        [{ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p2", deviceType: "pager" }, "deviceType"],
+        [{ _tag: "PhoneOnline", userIdentityId: id, phoneId: "", deviceType: "ios_phone" }, "phoneId"],
+        [{ _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c2", acsUserId: "x", managerId: "cm_sim", cardFormat: "h10301", facilityCode: "1", cardNumber: "42" }, "cardNumber"]
+      ] as const) {
+        const e = yield* Effect.flip(engine.executeUnknown(bad))
+        assert.strictEqual(e._tag, "CommandRejected")
+        if (e._tag === "CommandRejected") {
+          assert.strictEqual(e.reason, "InvalidInput")
+          assert.strictEqual(e.field, field, JSON.stringify(bad))
+        }
+      }
+      assert.strictEqual(yield* eventCount(store), before)
+      assert.deepStrictEqual(yield* engine.get(id), stateBefore)
+      // what decodes is executed like a typed command
+      const after = yield* engine.executeUnknown({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p2", deviceType: "ios_phone" })
+      assert.isDefined(after.phones.p2)
+    }))
+
+  it("Command.make builds a typed command from its plain form and throws on a value the types cannot rule out", () => {
+    const c = Command.make({ _tag: "PhoneOnline", userIdentityId: "u1", phoneId: "p1", deviceType: "ios_phone" })
+    assert.deepStrictEqual(c, { _tag: "PhoneOnline", userIdentityId: Ids.UserIdentityId.make("u1"), phoneId: Ids.PhoneId.make("p1"), deviceType: "ios_phone" })
+    assert.throws(() => Command.make({ _tag: "PhoneOnline", userIdentityId: "", phoneId: "p1", deviceType: "ios_phone" }))
+    assert.throws(() => Command.make({ _tag: "CreateUserIdentity", userIdentityId: "u1", email: "not an email" }))
+  })
 
   it.effect("rejects malformed or unroutable observations, naming the field, and changes nothing", () =>
     Effect.gen(function* () {
@@ -170,13 +202,13 @@ describe("Engine: enrolment lifecycle", () => {
     Effect.gen(function* () {
       const { sim, engine, id } = yield* setup()
       yield* engine.reconcile(id)
-      yield* engine.execute({ _tag: "DeactivatePhone", userIdentityId: id, phoneId: "p1" })
+      yield* engine.execute(Command.make({ _tag: "DeactivatePhone", userIdentityId: id, phoneId: "p1" }))
       yield* engine.drain
       const truth = yield* sim.truth()
       assert.strictEqual(truth.credentials.filter((c) => c.live).length, 0)
       assert.strictEqual(truth.acsEntries.length, 0)
       assert.isTrue(truth.endpoints.every((e) => e.status === "removed"))
-      const again = yield* Effect.flip(engine.execute({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p1", deviceType: "ios_phone" }))
+      const again = yield* Effect.flip(engine.execute(Command.make({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p1", deviceType: "ios_phone" })))
       assert.strictEqual(again.reason, "Conflict")
     }))
 })

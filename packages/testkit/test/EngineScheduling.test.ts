@@ -4,7 +4,7 @@
  * the times and counts the engine itself chose (no resync forced).
  */
 import { MemoryAccessControl, MemoryCredentialManager, MemoryStore, Simulator } from "@credsync/adapter-memory"
-import { CredentialManager, Engine, Ids, PortError, Store } from "@credsync/core"
+import { Command, CredentialManager, Engine, Ids, PortError, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Option, Schedule } from "effect"
 import { TestClock } from "effect/testing"
@@ -25,8 +25,8 @@ const setup = (options: Simulator.Options = {}, config: Engine.Config = {}) =>
       { _tag: "LaunchAutomation", userIdentityId: id, automationId: "a1", managerId: Simulator.defaultManagerId },
       { _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: acsUser.id, managerId: Simulator.defaultManagerId, cardFormat: "rfid48", facilityCode: "9" },
       { _tag: "PhoneOnline", userIdentityId: id, phoneId: "p1", deviceType: "ios_phone" }
-    ]) {
-      yield* engine.execute(command)
+    ] satisfies ReadonlyArray<Command.Encoded>) {
+      yield* engine.execute(Command.make(command))
     }
     return { sim, store, engine, make }
   })
@@ -209,7 +209,7 @@ describe("engine: one reconcile", () => {
   it.effect("refuses a command for an unknown identity, naming it, and maps a lost race to Conflict", () =>
     Effect.gen(function* () {
       const { store, engine } = yield* setup()
-      const e = yield* Effect.flip(engine.execute({ _tag: "PhoneOnline", userIdentityId: "ghost", phoneId: "p9", deviceType: "ios_phone" }))
+      const e = yield* Effect.flip(engine.execute(Command.make({ _tag: "PhoneOnline", userIdentityId: "ghost", phoneId: "p9", deviceType: "ios_phone" })))
       assert.deepStrictEqual([e._tag, e._tag === "CommandRejected" && e.reason, e._tag === "CommandRejected" && e.field], ["CommandRejected", "NotFound", "userIdentityId"])
       const g = yield* Effect.flip(engine.get(Ids.UserIdentityId.make("ghost")))
       assert.strictEqual(g.message, "user identity ghost not found")
@@ -223,7 +223,7 @@ describe("engine: one reconcile", () => {
       const other = yield* Engine.make({ replica: "c" }).pipe(
         Effect.provide(Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), Layer.succeed(Store.Store, racing)))
       )
-      const c = yield* Effect.flip(other.execute({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p2", deviceType: "ios_phone" }))
+      const c = yield* Effect.flip(other.execute(Command.make({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p2", deviceType: "ios_phone" })))
       assert.deepStrictEqual([c._tag === "CommandRejected" && c.reason, c.message], ["Conflict", "moved on"])
     }))
 })
@@ -244,8 +244,8 @@ describe("engine: commits and observations", () => {
         { _tag: "LaunchAutomation", userIdentityId: id, automationId: "a1", managerId: Simulator.defaultManagerId },
         { _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: acsUser.id, managerId: Simulator.defaultManagerId, cardFormat: "rfid48", facilityCode: "9" },
         { _tag: "PhoneOnline", userIdentityId: id, phoneId: "p1", deviceType: "ios_phone" }
-      ]) {
-        yield* engine.execute(command)
+      ] satisfies ReadonlyArray<Command.Encoded>) {
+        yield* engine.execute(Command.make(command))
       }
       yield* engine.drain
       yield* sim.redeem((yield* engine.get(id)).enrollments["p1|cm_sim"]!.code!)
@@ -265,7 +265,7 @@ describe("engine: commits and observations", () => {
     Effect.gen(function* () {
       const { sim, engine } = yield* setup()
       yield* engine.drain
-      yield* engine.execute({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p2", deviceType: "android_phone" })
+      yield* engine.execute(Command.make({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p2", deviceType: "android_phone" }))
       yield* sim.failNext("observe", "Unknown")
       const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
       yield* engine.drain
@@ -300,7 +300,7 @@ describe("engine: running by itself", () => {
       yield* TestClock.adjust("2 seconds")
       assert.strictEqual((yield* child(engine))?.issue, "active")
       // a command wakes it at once
-      yield* engine.execute({ _tag: "DeactivatePhone", userIdentityId: id, phoneId: "p1" })
+      yield* engine.execute(Command.make({ _tag: "DeactivatePhone", userIdentityId: id, phoneId: "p1" }))
       yield* TestClock.adjust("10 millis")
       assert.strictEqual((yield* sim.truth()).credentials.filter((c) => c.live).length, 0)
       yield* Fiber.interrupt(fiber)
@@ -383,8 +383,8 @@ describe("engine with a manager that replicates by itself", () => {
         { _tag: "LaunchAutomation", userIdentityId: id, automationId: "a1", managerId: "seam" },
         { _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: "acsu1", managerId: "seam", cardFormat: "rfid48", facilityCode: "9" },
         { _tag: "PhoneOnline", userIdentityId: id, phoneId: "dev1", deviceType: "ios_phone" }
-      ]) {
-        yield* engine.execute(command)
+      ] satisfies ReadonlyArray<Command.Encoded>) {
+        yield* engine.execute(Command.make(command))
       }
       yield* engine.drain
       assert.sameMembers(calls, ["launchAutomation", "createParent acsu1"])
@@ -392,7 +392,7 @@ describe("engine with a manager that replicates by itself", () => {
       assert.deepStrictEqual([s.parents.c1?.remote, s.automations.a1?.remote], ["pc1", "ea1"])
       const copy = Object.values(s.children)[0]
       assert.deepStrictEqual([copy?.ref, copy?.issue, copy?.assigned], ["copy-pc1", "active", true])
-      yield* engine.execute({ _tag: "DeleteSyncCredential", userIdentityId: id, credentialId: "c1" })
+      yield* engine.execute(Command.make({ _tag: "DeleteSyncCredential", userIdentityId: id, credentialId: "c1" }))
       yield* engine.drain
       assert.include(calls, "deleteParent pc1")
       const after = yield* engine.get(id)
@@ -433,9 +433,9 @@ describe("engine: failures of calls and commits", () => {
       const ports = Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), Layer.succeed(Store.Store, racing))
       const a = yield* Engine.make({ replica: "a", backoff: { base: "500 millis", cap: "1 minute" } }).pipe(Effect.provide(ports))
       const b = yield* Engine.make({ replica: "b" }).pipe(Effect.provide(ports))
-      yield* a.execute({ _tag: "CreateUserIdentity", userIdentityId: id })
-      yield* a.execute({ _tag: "LaunchAutomation", userIdentityId: id, automationId: "a1", managerId: Simulator.defaultManagerId })
-      yield* a.execute({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p1", deviceType: "ios_phone" })
+      yield* a.execute(Command.make({ _tag: "CreateUserIdentity", userIdentityId: id }))
+      yield* a.execute(Command.make({ _tag: "LaunchAutomation", userIdentityId: id, automationId: "a1", managerId: Simulator.defaultManagerId }))
+      yield* a.execute(Command.make({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p1", deviceType: "ios_phone" }))
       const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
       const r = yield* a.reconcile(id)
       assert.deepStrictEqual([r.rounds, r.actions, r.next], [0, 0, now + 500])
@@ -456,8 +456,8 @@ describe("engine: what it answers", () => {
       assert.deepStrictEqual([g._tag, g._tag === "CommandRejected" && g.field], ["CommandRejected", "userIdentityId"])
       // a user_identity_key held by another identity: the store refuses (not a lost race), and the
       // caller is told who holds it
-      yield* engine.execute({ _tag: "CreateUserIdentity", userIdentityId: "u2", key: "ana" })
-      const taken = yield* Effect.flip(engine.execute({ _tag: "CreateUserIdentity", userIdentityId: "u3", key: "ana" }))
+      yield* engine.execute(Command.make({ _tag: "CreateUserIdentity", userIdentityId: "u2", key: "ana" }))
+      const taken = yield* Effect.flip(engine.execute(Command.make({ _tag: "CreateUserIdentity", userIdentityId: "u3", key: "ana" })))
       assert.deepStrictEqual([taken._tag, taken.reason], ["CommandRejected", "AlreadyExists"])
       assert.include(taken.message, "u2")
       const whole = yield* Effect.flip(engine.ingest("not an observation"))

@@ -5,7 +5,7 @@
  */
 import { createServer } from "node:http"
 import { MemoryAccessControl, MemoryCredentialManager, MemoryStore, Simulator } from "@credsync/adapter-memory"
-import { Client, Engine, Ids, Notices, Observability, PortError, Store } from "@credsync/core"
+import { Client, Command, Engine, Ids, Notices, Observability, PortError, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, ConfigProvider, Effect, Exit, Fiber, Layer, Logger, Metric, References, Schedule } from "effect"
 import { OtlpExporter } from "effect/observability"
@@ -72,8 +72,8 @@ const world = (options: Simulator.Options = {}, config: Engine.Config = {}, wrap
           { _tag: "LaunchAutomation", userIdentityId: id, automationId: `a-${name}`, managerId },
           { _tag: "CreateSyncCredential", userIdentityId: id, credentialId: `c-${name}`, acsUserId: acsUser.id, managerId, cardFormat: "rfid48", facilityCode: "9" },
           { _tag: "PhoneOnline", userIdentityId: id, phoneId: `p-${name}`, deviceType: "ios_phone" }
-        ]) {
-          yield* engine.execute(command)
+        ] satisfies ReadonlyArray<Command.Encoded>) {
+          yield* engine.execute(Command.make(command))
         }
         yield* engine.reconcile(id)
         const code = (yield* engine.get(id)).enrollments[`p-${name}|${managerId}`]?.code
@@ -291,8 +291,8 @@ describe("stuck identities", () => {
     Effect.gen(function* () {
       const { engine, person } = yield* world()
       yield* person("ana")
-      yield* engine.execute({ _tag: "CreateUserIdentity", userIdentityId: "u-ben" })
-      const e = yield* Effect.flip(engine.execute({ _tag: "PhoneOnline", userIdentityId: "u-ben", phoneId: "p-ana", deviceType: "ios_phone" }))
+      yield* engine.execute(Command.make({ _tag: "CreateUserIdentity", userIdentityId: "u-ben" }))
+      const e = yield* Effect.flip(engine.execute(Command.make({ _tag: "PhoneOnline", userIdentityId: "u-ben", phoneId: "p-ana", deviceType: "ios_phone" })))
       assert.deepInclude(e, { _tag: "CommandRejected", reason: "AlreadyExists", field: "phoneId" })
       assert.match(e.message, /phone p-ana already belongs to user identity u-ana/)
     })
@@ -332,7 +332,7 @@ describe("event feed", () => {
       const engine = yield* Engine.make().pipe(
         Effect.provide(Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), MemoryStore.layer({ retainEvents: 2 })))
       )
-      for (const id of ["a", "b", "c", "d"]) yield* engine.execute({ _tag: "CreateUserIdentity", userIdentityId: id })
+      for (const id of ["a", "b", "c", "d"]) yield* engine.execute(Command.make({ _tag: "CreateUserIdentity", userIdentityId: id }))
       const page = yield* engine.events()
       assert.isTrue(page.missed)
       assert.deepStrictEqual(

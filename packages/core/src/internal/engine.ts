@@ -485,11 +485,8 @@ export const make = (config: Config) =>
       })
     }
 
-    const execute: EngineShape["execute"] = (input) =>
+    const execute: EngineShape["execute"] = (command) =>
       Effect.gen(function* () {
-        const decoded = decodeCommand(input)
-        if (Result.isFailure(decoded)) return yield* Effect.fail(decoded.failure)
-        const command = decoded.success
         const id = command.userIdentityId
         const attempt = Effect.gen(function* () {
           const stored = yield* store.load(id)
@@ -528,6 +525,8 @@ export const make = (config: Config) =>
           )
         )
       })
+
+    const executeUnknown: EngineShape["executeUnknown"] = (input) => Effect.flatMap(Effect.fromResult(decodeCommand(input)), execute)
 
     // Observe every manager and ACS the identity touches. A failed observation leaves that system
     // out, so plan does nothing there that depends on its current state.
@@ -1218,6 +1217,7 @@ export const make = (config: Config) =>
 
     return {
       execute,
+      executeUnknown,
       get: (id) => Effect.map(load(id), (s) => s.state),
       lookup: (key) => Effect.map(store.lookup(key), Option.getOrUndefined),
       ingest,

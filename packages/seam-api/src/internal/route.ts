@@ -96,12 +96,15 @@ export const PhoneNumber = Schema.String.check(
   Schema.isPattern(/^\+[1-9]\d{1,14}$/, { message: "Invalid phone number, expected E.164 such as +15555550100" })
 )
 
-/** Run a host command on the engine; a rejection becomes Seam's error for it. */
+/**
+ * Run a host command on the engine; a rejection becomes Seam's error for it. The command's fields
+ * come from a request body, so the engine decodes it (a bad field is named in the rejection).
+ */
 export const exec = (
   ws: Workspace,
   command: { readonly _tag: Command.Command["_tag"]; readonly [field: string]: unknown }
 ): Effect.Effect<Identity.IdentityState, SeamError> =>
-  ws.engine.execute(command).pipe(
+  ws.engine.executeUnknown(command).pipe(
     Effect.mapError((e) => (e._tag === "CommandRejected" ? fromCommandRejected(e) : fromPortError(e))),
     Effect.tap(() => ws.wake)
   )

@@ -43,12 +43,17 @@ const program = Effect.gen(function* () {
     const [kind, n] = line.split(" ")
     if (kind !== "CMD") continue
     const i = Number(n)
-    const exit = yield* Effect.exit(engine.execute(all[i]))
+    const command = all[i]
+    if (command === undefined) {
+      say(`NACK ${i} unknown command`)
+      continue
+    }
+    const exit = yield* Effect.exit(engine.execute(command))
     if (exit._tag === "Failure") {
       const e = exit.cause.reasons.find(Cause.isFailReason)?.error
       // a replica that died before acknowledging may have committed it already
       const already =
-        e?._tag === "CommandRejected" && (e.reason === "AlreadyExists" || (e.reason === "NotFound" && all[i]?._tag === "DeleteSyncCredential"))
+        e?._tag === "CommandRejected" && (e.reason === "AlreadyExists" || (e.reason === "NotFound" && command._tag === "DeleteSyncCredential"))
       if (!already) {
         say(`NACK ${i} ${e?._tag === "CommandRejected" || e?._tag === "PortError" ? `${e._tag}/${e.reason}` : "defect"}`)
         continue

@@ -36,14 +36,15 @@ const program = Effect.gen(function* () {
 
   yield* Effect.forkChild(Phones.play(engine, controls, say))
 
-  for (let i = start; i < all.length; i++) {
-    const exit = yield* Effect.exit(engine.execute(all[i]))
+  for (const [i, command] of all.entries()) {
+    if (i < start) continue
+    const exit = yield* Effect.exit(engine.execute(command))
     if (exit._tag === "Failure") {
       const e = exit.cause.reasons.find(Cause.isFailReason)?.error
       // the first command of a restarted run may have been committed by the previous run, which
       // died before acknowledging it
       const already =
-        i === start && e?._tag === "CommandRejected" && (e.reason === "AlreadyExists" || (e.reason === "NotFound" && all[i]?._tag === "DeleteSyncCredential"))
+        i === start && e?._tag === "CommandRejected" && (e.reason === "AlreadyExists" || (e.reason === "NotFound" && command._tag === "DeleteSyncCredential"))
       if (!already) return yield* Effect.die(new Error(`command ${i} failed: ${Cause.pretty(exit.cause)}`))
     }
     say(`ACK ${i}`)

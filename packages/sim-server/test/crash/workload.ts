@@ -4,7 +4,6 @@
  * engine child (which executes them) and the test (which derives what must hold from them).
  */
 import { Command, type Identity } from "@credsync/core"
-import { Schema } from "effect"
 
 export const managerId = "cm_sim"
 export const acsSystemId = "acs_sim"
@@ -22,7 +21,7 @@ export const cardFormat = "H10301"
 export const commands = (acsUserIds: ReadonlyArray<string>): ReadonlyArray<Command.Command> => {
   const out: Array<Command.Command> = []
   const uid = identityId
-  const cmd = Schema.decodeUnknownSync(Command.Command)
+  const cmd = Command.make
   for (let i = 0; i < identityCount; i++) {
     const acsUserId = acsUserIds[i]!
     out.push(cmd({ _tag: "CreateUserIdentity", userIdentityId: uid(i), fullName: `Person ${i}`, email: `p${i}@example.com` }))

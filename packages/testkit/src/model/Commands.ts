@@ -7,7 +7,7 @@
  * revoke, races interleaved by fast-check's scheduler, asynchronous issuance, re-enrolment, ACS
  * drift, scripted failures and time at the listing-lag boundary.
  */
-import { Ids } from "@credsync/core"
+import { Command, Ids } from "@credsync/core"
 import { Effect, Exit } from "effect"
 import fc from "fast-check"
 import type { FaultProfile, ScriptedOperation } from "../Provider.js"
@@ -24,12 +24,13 @@ const uid = (id: string) => Ids.UserIdentityId.make(id)
 /** The listing lag of the lagging fault profile: `Advance` hits its edges exactly. */
 export const lagMs = 50
 
-const execute = async (w: World, command: Record<string, unknown>, replica: 0 | 1 = 0) => {
-  await w.ok((e) => e.execute(command), replica)
+const execute = async (w: World, command: Command.Encoded, replica: 0 | 1 = 0) => {
+  const c = Command.make(command)
+  await w.ok((e) => e.execute(c), replica)
 }
 
 /** A command the host retries after a race: an outcome it already had is not an error. */
-const retry = async (w: World, command: Record<string, unknown>) => {
+const retry = async (w: World, command: Command.Command) => {
   const exit = await w.run((e) => e.execute(command))
   if (exit === "crashed" || Exit.isSuccess(exit)) return
   const reason = exit.cause.reasons.flatMap((r) => ("error" in r ? [(r.error as { reason?: string }).reason] : []))[0]
@@ -105,7 +106,7 @@ class Deactivate implements Cmd {
   toString = () => `Deactivate(${this.i}, ${this.p})`
 }
 
-const createParent = (identity: ModelIdentity, credentialId: string, profile: (typeof profiles)[number], managerId: string) => ({
+const createParent = (identity: ModelIdentity, credentialId: string, profile: (typeof profiles)[number], managerId: string): Command.Encoded => ({
   _tag: "CreateSyncCredential",
   userIdentityId: identity.id,
   credentialId,
@@ -214,7 +215,7 @@ class Race implements Cmd {
         }
         case "command": {
           const engine = await w.engine(a.replica)
-          let command: Record<string, unknown> | undefined
+          let command: Command.Encoded | undefined
           let apply = () => {}
           if (a.what === "phone" && identity.phones.size < 4) {
             const phoneId = await w.newPhone(identity.id, `phone-${++m.counter}`)
@@ -245,7 +246,7 @@ class Race implements Cmd {
             }
           }
           if (command === undefined) break
-          const c = command
+          const c = Command.make(command)
           work.push({ replica: a.replica, start: () => w.runtime.runPromiseExit(engine.execute(c)) })
           // the host retries a command the race refused (e.g. a version conflict), then it holds
           after.push(async () => {
