@@ -149,6 +149,16 @@ describe("Access Grants through SeamHttp", () => {
     expect(await seam.accessMethods.list({ access_grant_id: grant.access_grant_id })).toEqual([method])
     expect((await seam.accessMethods.list({ device_id: phones[1]?.device_id ?? "" })).map((m) => m.access_method_id)).toEqual([methodId])
 
+    // get_related: the method, its grant and the credentials it stands for (the parent and one per phone)
+    const related = await seam.accessMethods.getRelated({ access_method_ids: [methodId, randomUUID()] })
+    schemas.batch.parse(related)
+    expect(related.access_methods?.map((m) => m.access_method_id)).toEqual([methodId])
+    expect(related.access_grants?.map((g) => g.access_grant_id)).toEqual([grant.access_grant_id])
+    expect(related.acs_credentials?.map((c) => c.acs_credential_id).sort()).toEqual([parent.acs_credential_id, ...issued.map((c) => c.acs_credential_id)].sort())
+    const onlyCredentials = await seam.accessMethods.getRelated({ access_method_ids: [methodId], include: ["acs_credentials"] })
+    expect(Object.keys(onlyCredentials)).toEqual(["acs_credentials"])
+    expect((await seam.accessMethods.getRelated({ access_method_ids: [methodId], exclude: ["acs_credentials"] })).acs_credentials).toBeUndefined()
+
     // a second grant of the same card profile for the same identity: 409, nothing changes
     const settled = await lists()
     const twin = await rejection(seam.accessGrants.create(body))

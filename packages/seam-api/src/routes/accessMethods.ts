@@ -1,10 +1,17 @@
 /**
- * `/access_methods/get|list|delete`: the `mobile_key` access method of each Access Grant (see
+ * `/access_methods/get|list|delete|get_related`: the `mobile_key` access method of each Access Grant (see
  * `accessGrants.ts`). It stands for the grant's multi-phone sync credential (parent): `is_issued`
  * once a phone credential (child) of it is issued, `issued_at` the first child's,
  * `client_session_token` the identity's live client session's. Deleting it deletes the parent, so
  * the engine revokes every child (`access_method.revoked`, one per phone); it is then gone (404),
  * and its grant lists no access method.
+ *
+ * `/access_methods/get_related` answers Seam's `batch` with the `access_methods`, their
+ * `access_grants` and their `acs_credentials` (the grant's parent and its phone credentials, as
+ * `/acs/credentials/list` shows them: the one published way to tell which multi-phone sync
+ * credential a mobile key stands for); every other `include` is an empty list (no spaces, devices,
+ * entrances resources by method, instant keys or client sessions here). An unknown or deleted
+ * access method is left out, as Seam's batch routes do.
  *
  * @internal
  */
@@ -12,9 +19,10 @@ import { Effect, Schema } from "effect"
 import * as Grants from "../internal/accessGrants.js"
 import * as Rec from "../internal/records.js"
 import { Id, opt, port, type Route, route } from "../internal/route.js"
+import * as Resources from "../Resources.js"
 import { invalidField, notFound } from "../SeamError.js"
 import type { Workspace } from "../Workspace.js"
-import { deleteParents, liveGrant, liveGrants, held, methodResource, statesOf } from "./accessGrants.js"
+import { deleteParents, grantResource, liveGrant, liveGrants, held, methodResource, statesOf } from "./accessGrants.js"
 import * as ClientSessions from "./clientSessions.js"
 
 /** The live grant whose access method this is, or 404 `access_method_not_found`. */
@@ -29,6 +37,8 @@ const respond = (ws: Workspace, g: Grants.Grant) =>
     const s = yield* port(ws.identity(g.user_identity_id))
     return { access_method: methodResource(ws, g, s, token(g.user_identity_id)) }
   })
+
+const Related = Schema.Literals(["spaces", "devices", "acs_entrances", "access_grants", "access_methods", "instant_keys", "client_sessions", "acs_credentials"])
 
 /** The access method routes. */
 export const routes: Record<string, Route> = {
@@ -61,6 +71,39 @@ export const routes: Record<string, Route> = {
           .sort((a, b) => a.created_at - b.created_at)
           .map((g) => methodResource(ws, g, state(g.user_identity_id), token(g.user_identity_id)))
         return { access_methods: methods }
+      })
+  ),
+  "/access_methods/get_related": route(
+    "read",
+    Schema.Struct({ access_method_ids: Schema.Array(Id), include: opt(Schema.Array(Related)), exclude: opt(Schema.Array(Related)) }),
+    ({ ws }, input) =>
+      Effect.gen(function* () {
+        const wanted = (what: typeof Related.Type) => (input.include === undefined || input.include.includes(what)) && !(input.exclude ?? []).includes(what)
+        const grants: Array<Grants.Grant> = []
+        for (const id of new Set(input.access_method_ids)) {
+          const g = yield* port(Grants.ofMethod(ws.records, id))
+          if (g !== undefined && g.deleted_at === undefined && !g.access_method_deleted) grants.push(g)
+        }
+        const state = yield* statesOf(ws, grants)
+        const token = yield* ClientSessions.liveTokens(ws)
+        const credentials = grants.flatMap((g) => {
+          const s = state(g.user_identity_id)
+          if (s === undefined) return []
+          const parents = new Set(Object.values(g.parents))
+          return Resources.credentials(ws, s).filter((c) => {
+            const id = c.acs_credential_id
+            const parent = c.parent_acs_credential_id
+            return (typeof id === "string" && parents.has(id)) || (typeof parent === "string" && parents.has(parent))
+          })
+        })
+        return {
+          batch: {
+            ...(wanted("access_methods") ? { access_methods: grants.map((g) => methodResource(ws, g, state(g.user_identity_id), token(g.user_identity_id))) } : {}),
+            ...(wanted("access_grants") ? { access_grants: grants.map((g) => grantResource(ws, g, token(g.user_identity_id))) } : {}),
+            ...(wanted("acs_credentials") ? { acs_credentials: credentials } : {}),
+            ...Object.fromEntries((["spaces", "devices", "acs_entrances", "instant_keys", "client_sessions"] as const).filter(wanted).map((k) => [k, []]))
+          }
+        }
       })
   ),
   "/access_methods/delete": route(
