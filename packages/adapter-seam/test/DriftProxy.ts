@@ -5,6 +5,9 @@
  * passed through untouched. The Seam-compatible API itself never lists a duplicate and refuses to
  * delete a child, so drift at Seam's level can only be staged here.
  *
+ * `paths` records the route path of every request it receives, in order (a test asserts which
+ * routes a mode calls, e.g. none of `/user_identities/enrollment_automations/*` with Access Grants).
+ *
  * `intercept` sees the path of every forwarded request just before it goes upstream (the property
  * test's provider uses it to arm the server's fault injection for that one request).
  */
@@ -17,6 +20,8 @@ export interface DriftProxy {
   readonly hidden: Set<string>
   /** Planted credentials deleted through the proxy. */
   readonly deleted: Array<string>
+  /** The route path of every request received, in order. */
+  readonly paths: Array<string>
   readonly close: () => Promise<void>
 }
 
@@ -46,11 +51,13 @@ export const start = async (target: string, options: ProxyOptions = {}): Promise
   const planted = new Map<string, Record<string, unknown>>()
   const hidden = new Set<string>()
   const deleted: Array<string> = []
+  const paths: Array<string> = []
   const server = createServer((req, res) => {
     void (async () => {
       const text = await body(req)
       const path = (req.url ?? "/").split("?")[0]
       const input = parse(text)
+      paths.push(path ?? "/")
       const reply = (status: number, json: unknown) => {
         const s = JSON.stringify(json)
         res.writeHead(status, { "content-type": "application/json", "seam-request-id": "proxy" }).end(s)
@@ -93,6 +100,7 @@ export const start = async (target: string, options: ProxyOptions = {}): Promise
     planted,
     hidden,
     deleted,
+    paths,
     close: () =>
       new Promise<void>((r) => {
         server.close(() => r())

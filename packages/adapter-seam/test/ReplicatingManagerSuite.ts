@@ -17,6 +17,8 @@ export interface Harness {
   readonly acsUserFor: (user: Ids.ProviderRef, name: string) => Promise<Ids.AcsUserId>
   /** A phone of that user comes online at the provider; returns its id (the endpoint ref). */
   readonly createPhone: (user: Ids.ProviderRef) => Promise<string>
+  /** The card profile of the parents it creates (default rfid48/9): a manager may issue one only. */
+  readonly card?: { readonly cardFormat: string; readonly facilityCode: string } | undefined
   /** Poll `check` (bounded attempts) until it returns a value. */
   readonly until: <A>(what: string, check: () => Promise<A | undefined>) => Promise<A>
 }
@@ -26,7 +28,7 @@ const reasonOf = async <A, E extends { readonly reason: string }>(eff: Effect.Ef
   const r = await Effect.runPromise(Effect.result(eff))
   return r._tag === "Failure" ? r.failure.reason : "succeeded"
 }
-const card = { cardFormat: "rfid48", facilityCode: "9" }
+const defaultCard = { cardFormat: "rfid48", facilityCode: "9" }
 
 export const replicatingManagerSuite = (name: string, harness: () => Harness) =>
   describe(`replicating CredentialManager conformance: ${name}`, () => {
@@ -55,6 +57,7 @@ export const replicatingManagerSuite = (name: string, harness: () => Harness) =>
 
     it("refuses invite, issue and cancelInvitation (InvalidInput), and systems it does not serve (NotFound)", async () => {
       const h = harness()
+      const card = h.card ?? defaultCard
       const u = await run(h.manager.ensureUser(h.managerId, { id: id("refuse") }))
       const ref = Ids.ProviderRef.make("x")
       expect(await reasonOf(h.manager.invite(h.managerId, u))).toBe("InvalidInput")
@@ -73,6 +76,7 @@ export const replicatingManagerSuite = (name: string, harness: () => Harness) =>
 
     it("the manager replicates the parent onto each phone; removing a phone and the parent removes the copies", async () => {
       const h = harness()
+      const card = h.card ?? defaultCard
       const user = await run(h.manager.ensureUser(h.managerId, { id: id("flow"), fullName: "Flow" }))
       const acsUser = await h.acsUserFor(user, "Flow")
       const automation = await run(h.manager.launchAutomation!(h.managerId, user))

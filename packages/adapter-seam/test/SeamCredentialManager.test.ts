@@ -1,35 +1,80 @@
-/** The replicating-manager conformance suite, through adapter-seam, against the Seam-compatible API. */
+/**
+ * The replicating-manager conformance suite, through adapter-seam, against the Seam-compatible API,
+ * in both ways of driving Seam; the manager's requests go through a loopback proxy that records
+ * their paths, so the Access Grants run also shows it calls no enrollment automation route.
+ */
 import { AccessControl, CredentialManager, Ids } from "@credsync/core"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type Started, start, until } from "./helpers.js"
+import { SeamClient, SeamCredentialManager } from "../src/index.js"
+import * as DriftProxy from "./DriftProxy.js"
+import { grantCard, managerOptions, type Started, start, until } from "./helpers.js"
 import { replicatingManagerSuite } from "./ReplicatingManagerSuite.js"
 
 let env: Started
-let manager: CredentialManager.CredentialManagerShape
 let acs: AccessControl.AccessControlShape
 beforeAll(async () => {
   env = await start()
-  const both = await Effect.runPromise(
-    Effect.provide(
-      Effect.all([CredentialManager.CredentialManager.useSync((x) => x), AccessControl.AccessControl.useSync((x) => x)]),
-      Layer.merge(env.managerLayer, env.acsLayer)
-    )
-  )
-  manager = both[0]
-  acs = both[1]
+  acs = await Effect.runPromise(Effect.provide(AccessControl.AccessControl.useSync((x) => x), env.acsLayer))
 })
 afterAll(async () => {
   await env?.server.close()
 })
 
-replicatingManagerSuite("adapter-seam on the Seam-compatible API", () => ({
-  manager,
-  managerId: env.managerId,
-  acsUserFor: async (_user, name) => (await Effect.runPromise(acs.createUser(env.acsSystemId, { fullName: name }))).id,
-  createPhone: async (user) => (await env.seam.phones.simulate.createSandboxPhone({ user_identity_id: user })).device_id,
-  until
-}))
+for (const via of ["enrollment_automations", "access_grants"] as const) {
+  describe(`via ${via}`, () => {
+    let proxy: DriftProxy.DriftProxy
+    let manager: CredentialManager.CredentialManagerShape
+    beforeAll(async () => {
+      proxy = await DriftProxy.start(env.server.url)
+      const client = SeamClient.make({ apiKey: Redacted.make(env.key), endpoint: proxy.url })
+      manager = Effect.runSync(Effect.provideService(SeamCredentialManager.make(managerOptions(env.managerId, via)), SeamClient.SeamClient, client))
+    })
+    afterAll(async () => {
+      await proxy?.close()
+    })
+
+    replicatingManagerSuite(`adapter-seam via ${via} on the Seam-compatible API`, () => ({
+      manager,
+      managerId: env.managerId,
+      acsUserFor: async (_user, name) => (await Effect.runPromise(acs.createUser(env.acsSystemId, { fullName: name }))).id,
+      createPhone: async (user) => (await env.seam.phones.simulate.createSandboxPhone({ user_identity_id: user })).device_id,
+      until,
+      ...(via === "access_grants" ? { card: grantCard } : {})
+    }))
+
+    it(via === "access_grants" ? "calls Access Grant routes and no enrollment automation route" : "calls enrollment automation routes and no Access Grant route", () => {
+      const automations = proxy.paths.filter((p) => p.startsWith("/user_identities/enrollment_automations/"))
+      const grants = proxy.paths.filter((p) => p.startsWith("/access_grants/") || p.startsWith("/access_methods/"))
+      if (via === "access_grants") {
+        expect(automations).toEqual([])
+        expect(new Set(grants)).toEqual(new Set(["/access_grants/create", "/access_grants/list", "/access_grants/delete", "/access_methods/get_related"]))
+      } else {
+        expect(grants).toEqual([])
+        expect(automations.length).toBeGreaterThan(0)
+      }
+    })
+  })
+}
+
+describe("the Access Grants mode refuses what a grant cannot give", () => {
+  it("a card profile other than grantCard is InvalidInput naming the card, and nothing is created at Seam", async () => {
+    const manager = await Effect.runPromise(
+      Effect.provide(
+        CredentialManager.CredentialManager.useSync((x) => x),
+        SeamCredentialManager.layer(managerOptions(env.managerId, "access_grants")).pipe(Layer.provide(env.clientLayer))
+      )
+    )
+    const user = await Effect.runPromise(manager.ensureUser(env.managerId, { id: Ids.UserIdentityId.make(`other-card-${Date.now()}`) }))
+    const acsUser = await Effect.runPromise(acs.createUser(env.acsSystemId, { fullName: "Other card" }))
+    const r = await Effect.runPromise(
+      Effect.result(manager.createParent!(env.managerId, { user, acsUserId: acsUser.id, card: { cardFormat: "h10301", facilityCode: "42" } }))
+    )
+    expect(r._tag === "Failure" && [r.failure.reason, r.failure.message.startsWith("card:")]).toEqual(["InvalidInput", true])
+    expect(await env.seam.accessGrants.list({ user_identity_id: user })).toEqual([])
+    expect(await Effect.runPromise(manager.observe(env.managerId, user))).toMatchObject({ parents: [], automations: [], credentials: [] })
+  })
+})
 
 describe("SeamAccessControl", () => {
   it("creates and reads ACS users, observes the phone credentials Seam imported, refuses to import itself", async () => {

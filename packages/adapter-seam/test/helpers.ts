@@ -21,8 +21,18 @@ export interface Started {
   readonly acsLayer: Layer.Layer<import("@credsync/core").AccessControl.AccessControl>
 }
 
+/** The card profile of the mobile keys the Seam-compatible API issues for an access grant (a
+ *  workspace without HID part numbers): the `grantCard` of the Access Grants mode in tests. */
+export const grantCard = { cardFormat: "rfid48", facilityCode: "1" } as const
+
+/** The manager's options for a mode (`grantCard` with Access Grants). */
+export const managerOptions = (system: Ids.AcsSystemId, via: SeamCredentialManager.Via = "enrollment_automations"): SeamCredentialManager.Options =>
+  via === "access_grants" ? { system, via, grantCard } : { system, via }
+
 /** The Seam-compatible API of packages/seam-api on 127.0.0.1, port 0, one sandbox workspace. */
-export const start = async (options: { readonly endpoint?: (serverUrl: string) => string } = {}): Promise<Started> => {
+export const start = async (
+  options: { readonly endpoint?: (serverUrl: string) => string; readonly via?: SeamCredentialManager.Via | undefined } = {}
+): Promise<Started> => {
   const workspaceId = randomUUID()
   const key = `seam_test_${randomUUID().replaceAll("-", "")}`
   const server = await Server.start({ workspaces: [{ id: workspaceId, apiKeys: [Redacted.make(key)], tickMs: 10, sandbox: true, webhooks: { allowPrivateUrls: true } }] })
@@ -40,7 +50,7 @@ export const start = async (options: { readonly endpoint?: (serverUrl: string) =
     acsSystemId: Ids.AcsSystemId.make(acs.id),
     seam: SeamHttp.fromApiKey(key, { endpoint: server.url, isUndocumentedApiEnabled: true, axiosRetryOptions: { retries: 0 } }),
     clientLayer,
-    managerLayer: SeamCredentialManager.layer({ system: Ids.AcsSystemId.make(manager.id) }).pipe(Layer.provide(clientLayer)),
+    managerLayer: SeamCredentialManager.layer(managerOptions(Ids.AcsSystemId.make(manager.id), options.via)).pipe(Layer.provide(clientLayer)),
     acsLayer: SeamAccessControl.layer({ systems: [{ id: Ids.AcsSystemId.make(acs.id) }] }).pipe(Layer.provide(clientLayer))
   }
 }

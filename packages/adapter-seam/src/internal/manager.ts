@@ -31,7 +31,7 @@ export const ignoreNotFound = <A>(eff: Effect.Effect<A, PortError.PortError>): E
     Effect.catchIf((e) => e.reason === "NotFound", () => Effect.void)
   )
 
-const warned = (c: R.Credential, code: string) => (c.warnings ?? []).some((w) => w.warning_code === code)
+const warned = (c: { readonly warnings?: ReadonlyArray<{ readonly warning_code?: string | undefined }> | undefined }, code: string) => (c.warnings ?? []).some((w) => w.warning_code === code)
 
 const notReplicating = (method: string) =>
   Effect.fail(
@@ -43,11 +43,30 @@ const notReplicating = (method: string) =>
     })
   )
 
+/** Which Seam routes the port drives: enrollment automations (deprecated by Seam) or Access Grants. */
+export type Via = "enrollment_automations" | "access_grants"
+
 export interface ManagerOptions {
   readonly system: Ids.AcsSystemId
   readonly name?: string | undefined
   readonly externalType?: string | undefined
   readonly capabilities?: Partial<CredentialManager.Capabilities> | undefined
+  readonly via?: Via | undefined
+  /** Access Grants: the card profile of the mobile keys Seam issues for a grant (a grant names none). */
+  readonly grantCard?: { readonly cardFormat: string; readonly facilityCode: string } | undefined
+}
+
+/**
+ * Access Grants mode: the ref of a user's enrolment. Seam has no resource for it (a grant enrols the
+ * identity's phones itself), so `launchAutomation` records nothing and returns this, and `observe`
+ * lists it while the user holds a live grant.
+ */
+export const grantEnrolment = (user: string): Ids.ProviderRef => ref(`access_grants:${user}`)
+
+/** The mobile-key access methods a grant still holds. */
+export const mobileKeys = (g: R.AccessGrant): ReadonlyArray<string> => {
+  const live = new Set(g.access_method_ids)
+  return g.requested_access_methods.filter((m) => m.mode === "mobile_key").flatMap((m) => (m.created_access_method_ids ?? []).filter((id) => live.has(id)))
 }
 
 export const defaultCapabilities: CredentialManager.Capabilities = { replicates: true, asyncIssue: true, listingLag: 0 }
@@ -154,12 +173,18 @@ export const makeManager = (client: SeamClientShape, options: ManagerOptions): C
           Effect.map((phones) => phones[0]?.device_id ?? `unknown-phone:${child.acs_credential_id}`)
         )
 
-  const observe: CredentialManager.CredentialManagerShape["observe"] = (manager, user) =>
+  /**
+   * The view from a credential listing: `parentOf` names the port's parent of a multi-phone sync
+   * credential (itself with enrollment automations, its grant with Access Grants).
+   */
+  const viewOf = (
+    manager: Ids.AcsSystemId,
+    user: Ids.ProviderRef,
+    phones: ReadonlyArray<R.Phone>,
+    credentials: ReadonlyArray<R.Credential>,
+    parentOf: (credential: string) => string
+  ) =>
     Effect.gen(function* () {
-      yield* checkSystem("observe", manager)
-      const [phones, credentials, automations] = yield* Effect.all([phonesOf(user), credentialsOf(user), automationsOf(user)], {
-        concurrency: 3
-      })
       const { parents, children } = split(manager, credentials)
       const byId = new Map(parents.map((p) => [p.acs_credential_id, p]))
       const view: Array<CredentialManager.ManagerCredential> = []
@@ -175,11 +200,21 @@ export const makeManager = (client: SeamClientShape, options: ManagerOptions): C
           status,
           ...(c.card_number == null ? {} : { cardNumber: c.card_number }),
           ...(status === "failed" && firstError !== undefined ? { error: firstError.message ?? firstError.error_code ?? "failed" } : {}),
-          ...(c.parent_acs_credential_id == null ? {} : { parent: ref(c.parent_acs_credential_id) })
+          ...(c.parent_acs_credential_id == null ? {} : { parent: ref(parentOf(c.parent_acs_credential_id)) })
         })
       }
       for (const c of credentials) client.rememberOwner(c.acs_credential_id, user)
       for (const p of phones) client.rememberOwner(p.device_id, user)
+      return { parents, view }
+    })
+
+  const observeAutomations: CredentialManager.CredentialManagerShape["observe"] = (manager, user) =>
+    Effect.gen(function* () {
+      yield* checkSystem("observe", manager)
+      const [phones, credentials, automations] = yield* Effect.all([phonesOf(user), credentialsOf(user), automationsOf(user)], {
+        concurrency: 3
+      })
+      const { parents, view } = yield* viewOf(manager, user, phones, credentials, (id) => id)
       const mine = automations.filter((a) => a.credential_manager_acs_system_id === manager)
       for (const a of mine) client.rememberOwner(a.enrollment_automation_id, user)
       return {
@@ -194,18 +229,87 @@ export const makeManager = (client: SeamClientShape, options: ManagerOptions): C
       } satisfies CredentialManager.ManagerView
     })
 
-  const createParent: NonNullable<CredentialManager.CredentialManagerShape["createParent"]> = (manager, request) =>
+  // --- Access Grants
+
+  const grantsOf = (user: string) =>
+    call("accessGrants.list", "read", (s) => s.accessGrants.list({ user_identity_id: user })).pipe(
+      Effect.flatMap(dec("accessGrants.list", R.decodeAccessGrants))
+    )
+
+  // An access method's multi-phone sync credential never changes: ask Seam once per method.
+  const parentByMethod = new Map<string, string>()
+  const parentOfMethod = (method: string) => {
+    const known = parentByMethod.get(method)
+    if (known !== undefined) return Effect.succeed<string | undefined>(known)
+    return call("accessMethods.getRelated", "read", (s) =>
+      s.accessMethods.getRelated({ access_method_ids: [method], include: ["acs_credentials"] })
+    ).pipe(
+      Effect.flatMap(dec("accessMethods.getRelated", R.decodeRelatedBatch)),
+      Effect.map((batch) => {
+        const parent = (batch.acs_credentials ?? []).find((c) => c.is_multi_phone_sync_credential === true)?.acs_credential_id
+        if (parent !== undefined) {
+          if (parentByMethod.size >= 10_000) parentByMethod.clear()
+          parentByMethod.set(method, parent)
+        }
+        return parent
+      })
+    )
+  }
+
+  const observeGrants: CredentialManager.CredentialManagerShape["observe"] = (manager, user) =>
+    Effect.gen(function* () {
+      yield* checkSystem("observe", manager)
+      const [phones, credentials, grants] = yield* Effect.all([phonesOf(user), credentialsOf(user), grantsOf(user)], { concurrency: 3 })
+      // a grant with a mobile key is a parent; the multi-phone sync credential it stands for links its children
+      const live = grants.filter((g) => !warned(g, "being_deleted") && mobileKeys(g).length > 0)
+      const grantOf = new Map<string, string>()
+      for (const g of live) {
+        for (const method of mobileKeys(g)) {
+          const parent = yield* parentOfMethod(method)
+          if (parent !== undefined) grantOf.set(parent, g.access_grant_id)
+        }
+        client.rememberOwner(g.access_grant_id, user)
+      }
+      const { parents, view } = yield* viewOf(manager, user, phones, credentials, (id) => grantOf.get(id) ?? id)
+      const credentialOf = new Map<string, R.Credential>()
+      for (const p of parents) {
+        const g = grantOf.get(p.acs_credential_id)
+        if (g !== undefined) credentialOf.set(g, p)
+      }
+      const card = options.grantCard ?? { cardFormat: "", facilityCode: "" }
+      const shown = live.filter((g) => {
+        const p = credentialOf.get(g.access_grant_id)
+        return p === undefined || !warned(p, "being_deleted")
+      })
+      return {
+        user,
+        invitations: [],
+        endpoints: phones.map((p) => ({ ref: ref(p.device_id), status: "active" as const })),
+        credentials: view,
+        parents: shown.map((g) => {
+          const p = credentialOf.get(g.access_grant_id)
+          return { ref: ref(g.access_grant_id), ...(p === undefined ? card : profileOf(p)) }
+        }),
+        // the grant enrols the phones: no enrolment resource of its own (see grantEnrolment)
+        automations: live.length > 0 ? [{ ref: grantEnrolment(user) }] : []
+      } satisfies CredentialManager.ManagerView
+    })
+
+  // Seam issues for an ACS user linked to the user identity (a grant would otherwise pick or create one)
+  const linkAcsUser = (user: string, acsUserId: string) =>
+    Effect.gen(function* () {
+      const linked = yield* call("userIdentities.listAcsUsers", "read", (s) =>
+        s.userIdentities.listAcsUsers({ user_identity_id: user })
+      ).pipe(Effect.flatMap(dec("userIdentities.listAcsUsers", R.decodeAcsUsers)))
+      if (!linked.some((u) => u.acs_user_id === acsUserId)) {
+        yield* call("userIdentities.addAcsUser", "idempotent", (s) => s.userIdentities.addAcsUser({ user_identity_id: user, acs_user_id: acsUserId }))
+      }
+    })
+
+  const createParentCredential: NonNullable<CredentialManager.CredentialManagerShape["createParent"]> = (manager, request) =>
     Effect.gen(function* () {
       yield* checkSystem("createParent", manager)
-      // Seam creates a multi-phone sync credential for an ACS user linked to the user identity
-      const linked = yield* call("userIdentities.listAcsUsers", "read", (s) =>
-        s.userIdentities.listAcsUsers({ user_identity_id: request.user })
-      ).pipe(Effect.flatMap(dec("userIdentities.listAcsUsers", R.decodeAcsUsers)))
-      if (!linked.some((u) => u.acs_user_id === request.acsUserId)) {
-        yield* call("userIdentities.addAcsUser", "idempotent", (s) =>
-          s.userIdentities.addAcsUser({ user_identity_id: request.user, acs_user_id: request.acsUserId })
-        )
-      }
+      yield* linkAcsUser(request.user, request.acsUserId)
       // shared card details only: card_format and facility_code as in Seam's guide
       const body = {
         access_method: "mobile_key" as const,
@@ -231,6 +335,62 @@ export const makeManager = (client: SeamClientShape, options: ManagerOptions): C
       )
     )
 
+  const createGrant: NonNullable<CredentialManager.CredentialManagerShape["createParent"]> = (manager, request) =>
+    Effect.gen(function* () {
+      yield* checkSystem("createParent", manager)
+      const want = options.grantCard
+      if (want !== undefined && (want.cardFormat !== request.card.cardFormat || want.facilityCode !== request.card.facilityCode)) {
+        return yield* Effect.fail(
+          new PortError.PortError({
+            reason: "InvalidInput",
+            port: "CredentialManager",
+            method: "createParent",
+            message: `card: an access grant names no card profile; Seam issues mobile keys of ${want.cardFormat}/${want.facilityCode} here, not ${request.card.cardFormat}/${request.card.facilityCode}`
+          })
+        )
+      }
+      yield* linkAcsUser(request.user, request.acsUserId)
+      // the entrances of the ACS the ACS user belongs to
+      const acsUser = yield* call("acs.users.get", "read", (s) => s.acs.users.get({ acs_user_id: request.acsUserId })).pipe(
+        Effect.flatMap(dec("acs.users.get", R.decodeAcsUser))
+      )
+      const entrances = yield* call("acs.entrances.list", "read", (s) => s.acs.entrances.list({ acs_system_id: acsUser.acs_system_id })).pipe(
+        Effect.flatMap(dec("acs.entrances.list", R.decodeEntrances))
+      )
+      const ids = entrances.filter((e) => e.acs_system_id === acsUser.acs_system_id).map((e) => e.acs_entrance_id)
+      if (ids.length === 0) {
+        return yield* Effect.fail(
+          new PortError.PortError({
+            reason: "InvalidInput",
+            port: "CredentialManager",
+            method: "createParent",
+            message: `acsUserId: ACS ${acsUser.acs_system_id} of ACS user ${request.acsUserId} lists no entrance to grant`
+          })
+        )
+      }
+      const body = {
+        user_identity_id: request.user,
+        acs_entrance_ids: ids,
+        requested_access_methods: [{ mode: "mobile_key" as const }],
+        ...(request.card.startsAt === undefined ? {} : { starts_at: request.card.startsAt }),
+        ...(request.card.endsAt === undefined ? {} : { ends_at: request.card.endsAt })
+      }
+      const grant = yield* call("accessGrants.create", "create", (s) => s.accessGrants.create(body)).pipe(
+        Effect.flatMap(dec("accessGrants.create", R.decodeAccessGrant))
+      )
+      client.rememberOwner(grant.access_grant_id, request.user)
+      return ref(grant.access_grant_id)
+    })
+
+  const deleteGrant: NonNullable<CredentialManager.CredentialManagerShape["deleteParent"]> = (manager, grant) =>
+    checkSystem("deleteParent", manager).pipe(
+      Effect.andThen(ignoreNotFound(call("accessGrants.delete", "idempotent", (s) => s.accessGrants.delete({ access_grant_id: grant }))))
+    )
+
+  // a grant enrols the identity's phones: nothing to launch at Seam
+  const launchGrantEnrolment: NonNullable<CredentialManager.CredentialManagerShape["launchAutomation"]> = (manager, user) =>
+    checkSystem("launchAutomation", manager).pipe(Effect.as(grantEnrolment(user)))
+
   const launchAutomation: NonNullable<CredentialManager.CredentialManagerShape["launchAutomation"]> = (manager, user) =>
     Effect.gen(function* () {
       yield* checkSystem("launchAutomation", manager)
@@ -245,10 +405,11 @@ export const makeManager = (client: SeamClientShape, options: ManagerOptions): C
       return ref(a.enrollment_automation_id)
     })
 
+  const grants = options.via === "access_grants"
   return {
     systems,
     ensureUser,
-    observe,
+    observe: grants ? observeGrants : observeAutomations,
     invite: () => notReplicating("invite"),
     cancelInvitation: () => notReplicating("cancelInvitation"),
     issue: () => notReplicating("issue"),
@@ -257,9 +418,9 @@ export const makeManager = (client: SeamClientShape, options: ManagerOptions): C
       checkSystem("removeEndpoint", manager).pipe(
         Effect.andThen(ignoreNotFound(call("phones.deactivate", "idempotent", (s) => s.phones.deactivate({ device_id: endpoint }))))
       ),
-    createParent,
-    deleteParent: deleteCredential("deleteParent"),
-    launchAutomation
+    createParent: grants ? createGrant : createParentCredential,
+    deleteParent: grants ? deleteGrant : deleteCredential("deleteParent"),
+    launchAutomation: grants ? launchGrantEnrolment : launchAutomation
   }
 }
 

@@ -64,6 +64,24 @@ export const AcsUser = Schema.Struct({
 })
 export type AcsUser = typeof AcsUser.Type
 
+/** An Access Grant: its mobile-key access methods are `requested_access_methods[].created_access_method_ids`
+ *  of mode `mobile_key` that `access_method_ids` still lists. */
+export const AccessGrant = Schema.Struct({
+  access_grant_id: Str,
+  user_identity_id: Str,
+  access_method_ids: Schema.Array(Str),
+  requested_access_methods: Schema.Array(Schema.Struct({ mode: Str, created_access_method_ids: opt(Schema.Array(Str)) })),
+  warnings: opt(Schema.Array(Notice))
+})
+export type AccessGrant = typeof AccessGrant.Type
+
+/** The part of `/access_methods/get_related`'s batch this adapter reads. */
+export const RelatedBatch = Schema.Struct({ acs_credentials: opt(Schema.Array(Credential)) })
+export type RelatedBatch = typeof RelatedBatch.Type
+
+export const Entrance = Schema.Struct({ acs_entrance_id: Str, acs_system_id: Str })
+export type Entrance = typeof Entrance.Type
+
 /** The fields of Seam events that route them to a user identity. */
 export const Event = Schema.Struct({
   event_id: Str,
@@ -87,4 +105,8 @@ export const decodeCredential = Schema.decodeUnknownEffect(Credential)
 export const decodeCredentials = Schema.decodeUnknownEffect(Schema.Array(Credential))
 export const decodeAcsUser = Schema.decodeUnknownEffect(AcsUser)
 export const decodeAcsUsers = Schema.decodeUnknownEffect(Schema.Array(AcsUser))
+export const decodeAccessGrant = Schema.decodeUnknownEffect(AccessGrant)
+export const decodeAccessGrants = Schema.decodeUnknownEffect(Schema.Array(AccessGrant))
+export const decodeRelatedBatch = Schema.decodeUnknownEffect(RelatedBatch)
+export const decodeEntrances = Schema.decodeUnknownEffect(Schema.Array(Entrance))
 export const decodeEvent = Schema.decodeUnknownEffect(Event)
