@@ -9,7 +9,7 @@
  * loops of resync + drain; nothing asserts on timing.
  */
 import { MemoryStore } from "@credsync/adapter-memory"
-import { AccessControl, Command, CredentialManager, Engine, type Identity, Ids } from "@credsync/core"
+import { AccessControl, Command, Engine, type Identity, Ids } from "@credsync/core"
 import { isSeamHttpApiError } from "@seamapi/http/connect"
 import { Effect, Layer, Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -36,9 +36,7 @@ describe("the engine on adapter-seam through Access Grants", () => {
       SeamCredentialManager.layer(managerOptions(env.managerId, "access_grants")),
       SeamAccessControl.layer({ systems: [{ id: env.acsSystemId }] })
     ).pipe(Layer.provideMerge(client))
-    const [cm, acs] = await Effect.runPromise(
-      Effect.provide(Effect.all([CredentialManager.CredentialManager.useSync((x) => x), AccessControl.AccessControl.useSync((x) => x)]), ports)
-    )
+    const acs = await Effect.runPromise(Effect.provide(AccessControl.AccessControl.useSync((x) => x), ports))
     const engine = await Effect.runPromise(
       Engine.make({ replicationBound: "400 millis", poll: "20 millis", backoff: { base: "10 millis", cap: "50 millis" } }).pipe(
         Effect.provide(Layer.mergeAll(ports, MemoryStore.layer()))

@@ -49,6 +49,7 @@ import { SeamHttp } from "@seamapi/http/connect"
 import { Effect, Exit, Redacted } from "effect"
 import { SeamAccessControl, SeamClient, SeamCredentialManager, SeamWebhooks } from "../src/index.js"
 import * as DriftProxy from "./DriftProxy.js"
+import { grantCard, managerOptions } from "./helpers.js"
 
 /** The defect a provoked engine crash dies with. */
 export class ProviderCrash extends Error {
@@ -79,12 +80,17 @@ interface Planted {
 export interface SeamProviderOptions {
   /** Seeds the fault draws and the callback shuffling. */
   readonly seed?: number
+  /** How the adapter drives Seam (default enrollment automations). With Access Grants the
+   *  property's parents are all of the one card profile a grant's mobile keys have. */
+  readonly via?: SeamCredentialManager.Via
 }
 
 /** A provider with the server at hand. */
 export interface SeamProvider extends Provider {
   readonly server: Server.Handle
   readonly workspaceId: string
+  /** The route path of every request the engine's adapter sent (through the proxy), in order. */
+  readonly paths: ReadonlyArray<string>
   /** What the run exercised: server faults armed, copies planted, webhook observations handed over. */
   readonly stats: { faults: number; planted: number; observations: number }
 }
@@ -143,8 +149,9 @@ export const make = async (options: SeamProviderOptions = {}): Promise<SeamProvi
   const direct = SeamClient.make({ apiKey: Redacted.make(key), endpoint: server.url })
   const withClient = <A>(c: SeamClient.SeamClientShape, eff: Effect.Effect<A, never, SeamClient.SeamClient>) =>
     Effect.runSync(Effect.provideService(eff, SeamClient.SeamClient, c))
-  const cm = withClient(client, SeamCredentialManager.make({ system: managerId }))
-  const directCm = withClient(direct, SeamCredentialManager.make({ system: managerId }))
+  const via = options.via ?? "enrollment_automations"
+  const cm = withClient(client, SeamCredentialManager.make(managerOptions(managerId, via)))
+  const directCm = withClient(direct, SeamCredentialManager.make(managerOptions(managerId, via)))
   const acsOptions = { systems: [{ id: acsSystemId }] }
   const engineAcs = withClient(client, SeamAccessControl.make(acsOptions))
   const testAcs = withClient(direct, SeamAccessControl.make(acsOptions))
@@ -343,9 +350,11 @@ export const make = async (options: SeamProviderOptions = {}): Promise<SeamProvi
     })
 
   const provider: SeamProvider = {
-    name: "seam",
+    name: via === "access_grants" ? "seam (access grants)" : "seam",
+    ...(via === "access_grants" ? { cardProfiles: [grantCard] } : {}),
     server,
     workspaceId,
+    paths: proxy.paths,
     stats,
     manager,
     acs,

@@ -76,6 +76,10 @@ export interface Provider {
   readonly acs: AccessControl.AccessControlShape
   readonly managerId: Ids.AcsSystemId
   readonly acsSystemId: Ids.AcsSystemId
+  /** The card profiles this provider can issue parents of, when it cannot issue every one the
+   *  property draws (e.g. Seam through Access Grants: one profile, set by the credential manager).
+   *  The property's parents are drawn from these instead. Default: the model's `profiles`. */
+  readonly cardProfiles?: ReadonlyArray<{ readonly cardFormat: string; readonly facilityCode: string }> | undefined
   /** The phone's SDK redeems an invitation code; returns the endpoint it created. */
   readonly redeem: (code: string) => Effect.Effect<string, PortError.PortError>
   /** Let pending provider-side work finish (asynchronous issuance and revocation). */

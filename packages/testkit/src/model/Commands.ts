@@ -106,7 +106,15 @@ class Deactivate implements Cmd {
   toString = () => `Deactivate(${this.i}, ${this.p})`
 }
 
-const createParent = (identity: ModelIdentity, credentialId: string, profile: (typeof profiles)[number], managerId: string): Command.Encoded => ({
+/** The card profiles parents are drawn from: the provider's, if it cannot issue the model's all. */
+const profilesOf = (w: World): ReadonlyArray<{ readonly cardFormat: string; readonly facilityCode: string }> => w.provider.cardProfiles ?? profiles
+
+const createParent = (
+  identity: ModelIdentity,
+  credentialId: string,
+  profile: { readonly cardFormat: string; readonly facilityCode: string },
+  managerId: string
+): Command.Encoded => ({
   _tag: "CreateSyncCredential",
   userIdentityId: identity.id,
   credentialId,
@@ -120,7 +128,8 @@ class CreateParent implements Cmd {
   check = (m: Model) => m.identities.size > 0
   async run(m: Model, w: World) {
     const identity = identityAt(m, this.i)!
-    const profile = profiles[this.profile % profiles.length]!
+    const drawn = profilesOf(w)
+    const profile = drawn[this.profile % drawn.length]!
     if ([...identity.parents.values()].includes(profileKey(profile))) return
     const credentialId = `parent-${++m.counter}`
     await execute(w, createParent(identity, credentialId, profile, w.provider.managerId))
@@ -228,7 +237,8 @@ class Race implements Cmd {
               apply = () => void identity.phones.set(phone, false)
             }
           } else if (a.what === "createParent") {
-            const profile = profiles[a.n % profiles.length]!
+            const drawn = profilesOf(w)
+            const profile = drawn[a.n % drawn.length]!
             if (![...identity.parents.values(), ...creating].includes(profileKey(profile))) {
               creating.push(profileKey(profile))
               const credentialId = `parent-${++m.counter}`
