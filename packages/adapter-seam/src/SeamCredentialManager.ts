@@ -38,7 +38,8 @@
  *   `mobile_key` access method (its `requested_access_methods[].created_access_method_ids` still in
  *   `access_method_ids`) and no `being_deleted` warning on it or on its multi-phone sync credential.
  *   Which multi-phone sync credential a mobile key stands for comes from
- *   `/access_methods/get_related {access_method_ids, include: ["acs_credentials"]}` (asked once per
+ *   `/access_methods/get_related {access_method_ids, include: ["acs_credentials"]}` (the related
+ *   multi-phone sync credential, else the parent a related phone credential names; asked once per
  *   access method, then remembered: the relation never changes); a child's `parent` is that
  *   credential's grant, and a grant's card profile that credential's (`grantCard` until Seam lists
  *   it). `automations` is one derived entry, `access_grants:<user identity id>`, while the user holds
@@ -58,8 +59,9 @@
  * per user and manager; grants of the user not made by credsync are parents the engine holds no
  * claim on (it deletes them, as it deletes unknown multi-phone sync credentials in the other mode);
  * multi-phone sync credentials made by the other mode are not parents here (switching an existing
- * deployment's mode is not supported: the engine would ask for a grant beside them); only the first
- * page of `/access_grants/list` is read.
+ * deployment's mode is not supported: the engine would take those parents as gone and ask for
+ * grants); a grant's
+ * times are set at creation only (the port has no update).
  *
  * @since 0.1.0
  */

@@ -232,7 +232,7 @@ export const makeManager = (client: SeamClientShape, options: ManagerOptions): C
   // --- Access Grants
 
   const grantsOf = (user: string) =>
-    call("accessGrants.list", "read", (s) => s.accessGrants.list({ user_identity_id: user })).pipe(
+    call("accessGrants.list", "read", (s) => s.createPaginator(s.accessGrants.list({ user_identity_id: user })).flattenToArray()).pipe(
       Effect.flatMap(dec("accessGrants.list", R.decodeAccessGrants))
     )
 
@@ -246,7 +246,12 @@ export const makeManager = (client: SeamClientShape, options: ManagerOptions): C
     ).pipe(
       Effect.flatMap(dec("accessMethods.getRelated", R.decodeRelatedBatch)),
       Effect.map((batch) => {
-        const parent = (batch.acs_credentials ?? []).find((c) => c.is_multi_phone_sync_credential === true)?.acs_credential_id
+        // the multi-phone sync credential itself, else the one a phone credential of the method names
+        const related = batch.acs_credentials ?? []
+        const parent =
+          related.find((c) => c.is_multi_phone_sync_credential === true)?.acs_credential_id ??
+          related.find((c) => c.parent_acs_credential_id != null)?.parent_acs_credential_id ??
+          undefined
         if (parent !== undefined) {
           if (parentByMethod.size >= 10_000) parentByMethod.clear()
           parentByMethod.set(method, parent)
