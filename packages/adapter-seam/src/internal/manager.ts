@@ -359,7 +359,7 @@ export const makeManager = (client: SeamClientShape, options: ManagerOptions): C
       const acsUser = yield* call("acs.users.get", "read", (s) => s.acs.users.get({ acs_user_id: request.acsUserId })).pipe(
         Effect.flatMap(dec("acs.users.get", R.decodeAcsUser))
       )
-      const entrances = yield* call("acs.entrances.list", "read", (s) => s.acs.entrances.list({ acs_system_id: acsUser.acs_system_id })).pipe(
+      const entrances = yield* call("acs.entrances.list", "read", (s) => s.createPaginator(s.acs.entrances.list({ acs_system_id: acsUser.acs_system_id })).flattenToArray()).pipe(
         Effect.flatMap(dec("acs.entrances.list", R.decodeEntrances))
       )
       const ids = entrances.filter((e) => e.acs_system_id === acsUser.acs_system_id).map((e) => e.acs_entrance_id)
