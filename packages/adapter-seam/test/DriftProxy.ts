@@ -22,6 +22,8 @@ export interface DriftProxy {
   readonly deleted: Array<string>
   /** The route path of every request received, in order. */
   readonly paths: Array<string>
+  /** The upstream status of every request forwarded, in order. */
+  readonly answered: Array<{ readonly path: string; readonly status: number }>
   readonly close: () => Promise<void>
 }
 
@@ -52,6 +54,7 @@ export const start = async (target: string, options: ProxyOptions = {}): Promise
   const hidden = new Set<string>()
   const deleted: Array<string> = []
   const paths: Array<string> = []
+  const answered: Array<{ readonly path: string; readonly status: number }> = []
   const server = createServer((req, res) => {
     void (async () => {
       const text = await body(req)
@@ -76,6 +79,7 @@ export const start = async (target: string, options: ProxyOptions = {}): Promise
         ...(req.method === "GET" ? {} : { body: text })
       })
       const answer = await upstream.text()
+      answered.push({ path: path ?? "/", status: upstream.status })
       if (path === "/acs/credentials/list" && upstream.ok) {
         const json = parse(answer)
         const list = Array.isArray(json.acs_credentials) ? json.acs_credentials : []
@@ -101,6 +105,7 @@ export const start = async (target: string, options: ProxyOptions = {}): Promise
     hidden,
     deleted,
     paths,
+    answered,
     close: () =>
       new Promise<void>((r) => {
         server.close(() => r())

@@ -29,33 +29,39 @@ afterAll(async () => {
   await env?.server.close()
 })
 
+/** The engine (memory store) on adapter-seam via Access Grants, through the proxy. */
+const setUp = async () => {
+  const client = Layer.succeed(SeamClient.SeamClient)(SeamClient.make({ apiKey: Redacted.make(env.key), endpoint: proxy.url }))
+  const ports = Layer.mergeAll(
+    SeamCredentialManager.layer(managerOptions(env.managerId, "access_grants")),
+    SeamAccessControl.layer({ systems: [{ id: env.acsSystemId }] })
+  ).pipe(Layer.provideMerge(client))
+  const acs = await Effect.runPromise(Effect.provide(AccessControl.AccessControl.useSync((x) => x), ports))
+  const engine = await Effect.runPromise(
+    Engine.make({ replicationBound: "400 millis", poll: "20 millis", backoff: { base: "10 millis", cap: "50 millis" } }).pipe(
+      Effect.provide(Layer.mergeAll(ports, MemoryStore.layer()))
+    )
+  )
+  const exec = (command: Command.Encoded) => Effect.runPromise(engine.execute(Command.make(command)))
+  const who = Ids.UserIdentityId.make(`ui-${Math.random().toString(36).slice(2, 10)}`)
+  const state = () => Effect.runPromise(engine.get(who))
+  const converge = <A>(what: string, check: (s: Identity.IdentityState) => Promise<A | undefined> | A | undefined) =>
+    until(
+      what,
+      async () => {
+        await Effect.runPromise(Effect.andThen(engine.resyncAll, engine.drain))
+        return check(await state())
+      },
+      200,
+      20
+    )
+
+  return { acs, exec, who, state, converge }
+}
+
 describe("the engine on adapter-seam through Access Grants", () => {
   it("issues one credential per phone through a grant, revokes on phone deactivation and parent deletion, never calls an enrollment automation route", async () => {
-    const client = Layer.succeed(SeamClient.SeamClient)(SeamClient.make({ apiKey: Redacted.make(env.key), endpoint: proxy.url }))
-    const ports = Layer.mergeAll(
-      SeamCredentialManager.layer(managerOptions(env.managerId, "access_grants")),
-      SeamAccessControl.layer({ systems: [{ id: env.acsSystemId }] })
-    ).pipe(Layer.provideMerge(client))
-    const acs = await Effect.runPromise(Effect.provide(AccessControl.AccessControl.useSync((x) => x), ports))
-    const engine = await Effect.runPromise(
-      Engine.make({ replicationBound: "400 millis", poll: "20 millis", backoff: { base: "10 millis", cap: "50 millis" } }).pipe(
-        Effect.provide(Layer.mergeAll(ports, MemoryStore.layer()))
-      )
-    )
-    const exec = (command: Command.Encoded) => Effect.runPromise(engine.execute(Command.make(command)))
-    const who = Ids.UserIdentityId.make(`ui-${Math.random().toString(36).slice(2, 10)}`)
-    const state = () => Effect.runPromise(engine.get(who))
-    const converge = <A>(what: string, check: (s: Identity.IdentityState) => Promise<A | undefined> | A | undefined) =>
-      until(
-        what,
-        async () => {
-          await Effect.runPromise(Effect.andThen(engine.resyncAll, engine.drain))
-          return check(await state())
-        },
-        200,
-        20
-      )
-
+    const { acs, exec, who, state, converge } = await setUp()
     await exec({ _tag: "CreateUserIdentity", userIdentityId: who, fullName: "Grace Hopper", email: `${who}@example.com` })
     const acsUser = await Effect.runPromise(acs.createUser(env.acsSystemId, { fullName: "Grace Hopper" }))
     await exec({ _tag: "LinkAcsUser", userIdentityId: who, acsUserId: acsUser.id, acsSystemId: env.acsSystemId })
@@ -152,5 +158,23 @@ describe("the engine on adapter-seam through Access Grants", () => {
     expect(proxy.paths.filter((p) => p === "/access_grants/create")).toHaveLength(1)
     expect(proxy.paths).toContain("/access_grants/delete")
     expect(proxy.paths).not.toContain("/acs/credentials/create")
+  })
+
+  it("a grant whose create response was lost is adopted, not made twice", async () => {
+    const { acs, exec, who, converge } = await setUp()
+    await exec({ _tag: "CreateUserIdentity", userIdentityId: who, fullName: "Lost Response" })
+    const acsUser = await Effect.runPromise(acs.createUser(env.acsSystemId, { fullName: "Lost Response" }))
+    await exec({ _tag: "LinkAcsUser", userIdentityId: who, acsUserId: acsUser.id, acsSystemId: env.acsSystemId })
+    await exec({ _tag: "LaunchAutomation", userIdentityId: who, automationId: "automation-1", managerId: env.managerId })
+    // the grant is made, then the answer is lost (502)
+    env.server.injectFault({ path: "/access_grants/create", workspaceId: env.workspaceId, status: 502, afterHandling: true, times: 1 })
+    const before = proxy.answered.filter((a) => a.path === "/access_grants/create").length
+    await exec({ _tag: "CreateSyncCredential", userIdentityId: who, credentialId: "parent-1", acsUserId: acsUser.id, managerId: env.managerId, ...grantCard })
+    const bound = await converge("the parent bound", (s) => s.parents["parent-1"]?.remote)
+    const seamUser = await env.seam.userIdentities.get({ user_identity_key: who })
+    const grants = await env.seam.accessGrants.list({ user_identity_id: seamUser.user_identity_id })
+    expect(grants.map((g) => g.access_grant_id)).toEqual([bound])
+    const creates = proxy.answered.filter((a) => a.path === "/access_grants/create")
+    expect(creates.slice(before).map((a) => a.status)).toEqual([502])
   })
 })
