@@ -36,7 +36,8 @@
  * With Access Grants (the port's parent ref is the `access_grant_id`):
  * - `observe`: `/access_grants/list {user_identity_id}` → `parents`: each grant with a live
  *   `mobile_key` access method (its `requested_access_methods[].created_access_method_ids` still in
- *   `access_method_ids`) and no `being_deleted` warning on it or on its multi-phone sync credential.
+ *   `access_method_ids`), no `being_deleted` warning on it or on its multi-phone sync credential, and
+ *   no other credential manager holding that credential.
  *   Which multi-phone sync credential a mobile key stands for comes from
  *   `/access_methods/get_related {access_method_ids, include: ["acs_credentials"]}` (the related
  *   multi-phone sync credential, else the parent a related phone credential names; asked once per

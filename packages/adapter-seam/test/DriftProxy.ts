@@ -18,6 +18,8 @@ export interface DriftProxy {
   /** Credentials added to listings whose `user_identity_id` matches theirs. */
   readonly planted: Map<string, Record<string, unknown>>
   readonly hidden: Set<string>
+  /** Fields replaced in listed credentials, by `acs_credential_id`. */
+  readonly patched: Map<string, Record<string, unknown>>
   /** Planted credentials deleted through the proxy. */
   readonly deleted: Array<string>
   /** The route path of every request received, in order. */
@@ -52,6 +54,7 @@ export interface ProxyOptions {
 export const start = async (target: string, options: ProxyOptions = {}): Promise<DriftProxy> => {
   const planted = new Map<string, Record<string, unknown>>()
   const hidden = new Set<string>()
+  const patched = new Map<string, Record<string, unknown>>()
   const deleted: Array<string> = []
   const paths: Array<string> = []
   const answered: Array<{ readonly path: string; readonly status: number }> = []
@@ -83,7 +86,13 @@ export const start = async (target: string, options: ProxyOptions = {}): Promise
       if (path === "/acs/credentials/list" && upstream.ok) {
         const json = parse(answer)
         const list = Array.isArray(json.acs_credentials) ? json.acs_credentials : []
-        const kept = list.filter((c: unknown) => !(typeof c === "object" && c !== null && "acs_credential_id" in c && hidden.has(String(c.acs_credential_id))))
+        const idOf = (c: unknown) => (typeof c === "object" && c !== null && "acs_credential_id" in c ? String(c.acs_credential_id) : undefined)
+        const kept = list
+          .filter((c: unknown) => !hidden.has(idOf(c) ?? ""))
+          .map((c: unknown) => {
+            const patch = patched.get(idOf(c) ?? "")
+            return patch === undefined || typeof c !== "object" || c === null ? c : { ...c, ...patch }
+          })
         const extra = [...planted.values()].filter((c) => input.user_identity_id === undefined || c.user_identity_id === input.user_identity_id)
         return reply(200, { ...json, acs_credentials: [...kept, ...extra] })
       }
@@ -103,6 +112,7 @@ export const start = async (target: string, options: ProxyOptions = {}): Promise
     url: `http://127.0.0.1:${port}`,
     planted,
     hidden,
+    patched,
     deleted,
     paths,
     answered,

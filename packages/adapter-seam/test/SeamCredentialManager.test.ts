@@ -57,6 +57,49 @@ for (const via of ["enrollment_automations", "access_grants"] as const) {
   })
 }
 
+describe("the Access Grants mode maps only its own live grants", () => {
+  let proxy: DriftProxy.DriftProxy
+  let manager: CredentialManager.CredentialManagerShape
+  beforeAll(async () => {
+    proxy = await DriftProxy.start(env.server.url)
+    const client = SeamClient.make({ apiKey: Redacted.make(env.key), endpoint: proxy.url })
+    manager = Effect.runSync(Effect.provideService(SeamCredentialManager.make(managerOptions(env.managerId, "access_grants")), SeamClient.SeamClient, client))
+  })
+  afterAll(async () => {
+    await proxy?.close()
+  })
+  const withGrant = async (name: string) => {
+    const user = await Effect.runPromise(manager.ensureUser(env.managerId, { id: Ids.UserIdentityId.make(`${name}-${Date.now()}`) }))
+    const acsUser = await Effect.runPromise(acs.createUser(env.acsSystemId, { fullName: name }))
+    const grant = await Effect.runPromise(manager.createParent!(env.managerId, { user, acsUserId: acsUser.id, card: grantCard }))
+    await env.seam.phones.simulate.createSandboxPhone({ user_identity_id: user })
+    const view = await until("the phone's copy issued", async () => {
+      const v = await Effect.runPromise(manager.observe(env.managerId, user))
+      return v.credentials.some((c) => c.status === "active") ? v : undefined
+    })
+    expect(view).toMatchObject({ parents: [{ ref: grant, ...grantCard }], automations: [{ ref: `access_grants:${user}` }] })
+    expect(view.credentials.map((c) => c.parent)).toEqual([grant])
+    return { user, grant }
+  }
+
+  it("a grant whose mobile key was deleted is no parent, and its copies are being revoked", async () => {
+    const { user, grant } = await withGrant("method-deleted")
+    const [method] = (await env.seam.accessGrants.get({ access_grant_id: grant })).access_method_ids
+    await env.seam.accessMethods.delete({ access_method_id: method! })
+    const view = await Effect.runPromise(manager.observe(env.managerId, user))
+    expect(view).toMatchObject({ parents: [], automations: [] })
+    expect(view.credentials.every((c) => c.status !== "active" && c.status !== "issuing")).toBe(true)
+  })
+
+  it("a grant whose credential another credential manager holds is no parent here", async () => {
+    const { user } = await withGrant("other-manager")
+    const [parentCredential] = await env.seam.acs.credentials.list({ user_identity_id: user, is_multi_phone_sync_credential: true })
+    proxy.patched.set(parentCredential!.acs_credential_id, { credential_manager_acs_system_id: "7f0e4c1a-6b2d-4e3f-9a8b-1c2d3e4f5a6b" })
+    const view = await Effect.runPromise(manager.observe(env.managerId, user))
+    expect(view).toMatchObject({ parents: [], automations: [] })
+  })
+})
+
 describe("the Access Grants mode refuses what a grant cannot give", () => {
   it("a card profile other than grantCard is InvalidInput naming the card, and nothing is created at Seam", async () => {
     const manager = await Effect.runPromise(

@@ -281,8 +281,16 @@ export const makeManager = (client: SeamClientShape, options: ManagerOptions): C
         const g = grantOf.get(p.acs_credential_id)
         if (g !== undefined) credentialOf.set(g, p)
       }
+      // (the public Options require grantCard with Access Grants)
       const card = options.grantCard ?? { cardFormat: "", facilityCode: "" }
-      const shown = live.filter((g) => {
+      // a grant whose credential another credential manager holds is that manager's, not a parent here
+      const elsewhere = new Set(
+        credentials
+          .filter((c) => c.is_multi_phone_sync_credential === true && c.credential_manager_acs_system_id != null && c.credential_manager_acs_system_id !== manager)
+          .map((c) => c.acs_credential_id)
+      )
+      const mine = live.filter((g) => !mobileKeys(g).some((m) => elsewhere.has(parentByMethod.get(m) ?? "")))
+      const shown = mine.filter((g) => {
         const p = credentialOf.get(g.access_grant_id)
         return p === undefined || !warned(p, "being_deleted")
       })
@@ -296,7 +304,7 @@ export const makeManager = (client: SeamClientShape, options: ManagerOptions): C
           return { ref: ref(g.access_grant_id), ...(p === undefined ? card : profileOf(p)) }
         }),
         // the grant enrols the phones: no enrolment resource of its own (see grantEnrolment)
-        automations: live.length > 0 ? [{ ref: grantEnrolment(user) }] : []
+        automations: mine.length > 0 ? [{ ref: grantEnrolment(user) }] : []
       } satisfies CredentialManager.ManagerView
     })
 
