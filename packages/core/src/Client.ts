@@ -67,8 +67,12 @@ export type WithOptional<T, K extends keyof T> = Omit<T, K> & { readonly [P in K
 export interface Client {
   /** `userIdentityId` is generated when omitted. */
   readonly createUserIdentity: (input: WithOptional<Fields<"CreateUserIdentity">, "userIdentityId">) => Promise<IdentityState>
+  /** A field left out stays; `null` removes it. */
+  readonly updateUserIdentity: (input: Fields<"UpdateUserIdentity">) => Promise<IdentityState>
   readonly deleteUserIdentity: (input: Fields<"DeleteUserIdentity">) => Promise<IdentityState>
   readonly linkAcsUser: (input: Fields<"LinkAcsUser">) => Promise<IdentityState>
+  /** Refused while a multi-phone sync credential is assigned to that ACS user. */
+  readonly unlinkAcsUser: (input: Fields<"UnlinkAcsUser">) => Promise<IdentityState>
   readonly phoneOnline: (input: Fields<"PhoneOnline">) => Promise<IdentityState>
   readonly deactivatePhone: (input: Fields<"DeactivatePhone">) => Promise<IdentityState>
   /** `automationId` is generated when omitted. */
@@ -204,8 +208,10 @@ export const make = <ROut, E>(layer: Layer.Layer<ROut | Engine, E>, options: Opt
   let starting: Promise<void> | undefined
   return {
     createUserIdentity: async (input) => exec({ _tag: "CreateUserIdentity", ...(await withId(input, "userIdentityId")) }),
+    updateUserIdentity: (input) => exec({ _tag: "UpdateUserIdentity", ...input }),
     deleteUserIdentity: (input) => exec({ _tag: "DeleteUserIdentity", ...input }),
     linkAcsUser: (input) => exec({ _tag: "LinkAcsUser", ...input }),
+    unlinkAcsUser: (input) => exec({ _tag: "UnlinkAcsUser", ...input }),
     phoneOnline: (input) => exec({ _tag: "PhoneOnline", ...input }),
     deactivatePhone: (input) => exec({ _tag: "DeactivatePhone", ...input }),
     launchEnrollmentAutomation: async (input) => exec({ _tag: "LaunchAutomation", ...(await withId(input, "automationId")) }),
