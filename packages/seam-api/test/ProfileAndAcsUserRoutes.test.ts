@@ -1,7 +1,7 @@
 /**
  * Issue 12: the routes an app following Seam's flow calls that answered 404 —
- * `/user_identities/update`, `/user_identities/remove_acs_user` — driven with Seam's SDK. Each
- * rejected request is checked to change nothing.
+ * `/user_identities/update`, `/user_identities/remove_acs_user`, `/acs/users/update|delete|suspend|unsuspend`
+ * — driven with Seam's SDK. Each rejected request is checked to change nothing.
  */
 import { isSeamHttpApiError, isSeamHttpInvalidInputError, type SeamHttp } from "@seamapi/http/connect"
 import { Redacted } from "effect"
@@ -134,5 +134,100 @@ describe("/user_identities/remove_acs_user", () => {
       return answer.status === 200 ? true : undefined
     })
     expect((await seam.userIdentities.get({ user_identity_id: u.user_identity_id })).acs_user_ids).toEqual([])
+  })
+})
+
+describe("/acs/users/update|suspend|unsuspend", () => {
+  it("changes the recorded profile, by id or by identity and ACS", async () => {
+    const u = await seam.userIdentities.create({ email_address: "au1@example.com" })
+    const acsUser = await seam.acs.users.create({ acs_system_id: acsSystemId, full_name: "Au One", user_identity_id: u.user_identity_id })
+    await seam.acs.users.update({
+      acs_user_id: acsUser.acs_user_id,
+      full_name: "Au Uno",
+      email_address: "au.uno@example.com",
+      phone_number: "+15550100010",
+      access_schedule: { starts_at: "2026-01-01T00:00:00.000Z", ends_at: "2026-12-31T00:00:00.000Z" }
+    })
+    expect(await seam.acs.users.get({ acs_user_id: acsUser.acs_user_id })).toMatchObject({
+      full_name: "Au Uno",
+      display_name: "Au Uno",
+      email_address: "au.uno@example.com",
+      phone_number: "+15550100010",
+      access_schedule: { starts_at: "2026-01-01T00:00:00.000Z", ends_at: "2026-12-31T00:00:00.000Z" },
+      acs_system_id: acsSystemId,
+      user_identity_id: u.user_identity_id
+    })
+    // by identity and ACS; null clears the schedule, absent fields stay
+    await seam.acs.users.update({ user_identity_id: u.user_identity_id, acs_system_id: acsSystemId, access_schedule: null })
+    const after = await seam.acs.users.get({ acs_user_id: acsUser.acs_user_id })
+    expect(after.access_schedule).toBeUndefined()
+    expect(after.full_name).toBe("Au Uno")
+  })
+
+  it("suspends and unsuspends (the flag only)", async () => {
+    const acsUser = await seam.acs.users.create({ acs_system_id: acsSystemId, full_name: "Au Two" })
+    expect(acsUser.is_suspended).toBe(false)
+    await seam.acs.users.suspend({ acs_user_id: acsUser.acs_user_id })
+    expect((await seam.acs.users.get({ acs_user_id: acsUser.acs_user_id })).is_suspended).toBe(true)
+    expect((await seam.acs.users.list({ acs_system_id: acsSystemId })).find((x) => x.acs_user_id === acsUser.acs_user_id)?.is_suspended).toBe(true)
+    await seam.acs.users.unsuspend({ acs_user_id: acsUser.acs_user_id })
+    expect((await seam.acs.users.get({ acs_user_id: acsUser.acs_user_id })).is_suspended).toBe(false)
+  })
+
+  it("400 naming the field for malformed values or no way to find the user, 404 for an unknown one; nothing changes", async () => {
+    const acsUser = await seam.acs.users.create({ acs_system_id: acsSystemId, full_name: "Au Three" })
+    for (const [body, field] of [
+      [{ acs_user_id: acsUser.acs_user_id, email_address: "nope", full_name: "Changed" }, "email_address"],
+      [{ acs_user_id: acsUser.acs_user_id, full_name: "" }, "full_name"],
+      [{ acs_user_id: acsUser.acs_user_id, access_schedule: { starts_at: "soon", ends_at: "2026-12-31T00:00:00.000Z" } }, "access_schedule"],
+      [{ full_name: "Changed" }, "acs_user_id"]
+    ] as const) {
+      const answer = await raw("/acs/users/update", body)
+      expect(answer.status, field).toBe(400)
+      const errors = ((await answer.json()) as { error: { validation_errors?: Record<string, unknown> } }).error.validation_errors ?? {}
+      expect(Object.keys(errors)[0]?.split(".")[0], JSON.stringify(body)).toBe(field)
+    }
+    expect(await seam.acs.users.get({ acs_user_id: acsUser.acs_user_id })).toEqual(acsUser)
+    for (const path of ["/acs/users/update", "/acs/users/suspend", "/acs/users/unsuspend", "/acs/users/delete"]) {
+      const answer = await raw(path, { acs_user_id: "00000000-0000-4000-8000-000000000002", full_name: "x" })
+      expect(answer.status, path).toBe(404)
+      expect(((await answer.json()) as { error: { type: string } }).error.type).toBe("acs_user_not_found")
+    }
+  })
+})
+
+describe("/acs/users/delete", () => {
+  it("unlinks the user from its identity, forgets it and emits acs_user.deleted", async () => {
+    const u = await seam.userIdentities.create({ email_address: "ad1@example.com" })
+    const acsUser = await seam.acs.users.create({ acs_system_id: acsSystemId, full_name: "Ad One", user_identity_id: u.user_identity_id })
+    await seam.acs.users.delete({ acs_user_id: acsUser.acs_user_id })
+    expect((await errorOf(seam.acs.users.get({ acs_user_id: acsUser.acs_user_id }))).status).toBe(404)
+    expect((await seam.acs.users.list({ acs_system_id: acsSystemId })).map((x) => x.acs_user_id)).not.toContain(acsUser.acs_user_id)
+    expect((await seam.userIdentities.get({ user_identity_id: u.user_identity_id })).acs_user_ids).toEqual([])
+    const events = await seam.events.list({ event_type: "acs_user.deleted", acs_user_id: acsUser.acs_user_id } as Parameters<SeamHttp["events"]["list"]>[0])
+    expect(events.map((e) => [e.event_type, "acs_user_id" in e ? e.acs_user_id : undefined, "user_identity_id" in e ? e.user_identity_id : undefined])).toEqual([
+      ["acs_user.deleted", acsUser.acs_user_id, u.user_identity_id]
+    ])
+    // the identity may get another ACS user in that ACS
+    await seam.acs.users.create({ acs_system_id: acsSystemId, full_name: "Ad One again", user_identity_id: u.user_identity_id })
+  })
+
+  it("409 while a credential is assigned to the user: nothing is unlinked or forgotten", async () => {
+    const u = await seam.userIdentities.create({ email_address: "ad2@example.com" })
+    const acsUser = await seam.acs.users.create({ acs_system_id: acsSystemId, full_name: "Ad Two", user_identity_id: u.user_identity_id })
+    await seam.acs.credentials.create({
+      access_method: "mobile_key",
+      is_multi_phone_sync_credential: true,
+      acs_user_id: acsUser.acs_user_id,
+      credential_manager_acs_system_id: managerId,
+      card_format: "rfid48",
+      facility_code: "9"
+    } as Parameters<SeamHttp["acs"]["credentials"]["create"]>[0])
+    const e = await errorOf(seam.acs.users.delete({ acs_user_id: acsUser.acs_user_id }))
+    expect([e.status, e.type]).toEqual([409, "conflict"])
+    expect((await seam.acs.users.get({ acs_user_id: acsUser.acs_user_id })).user_identity_id).toBe(u.user_identity_id)
+    expect((await seam.userIdentities.get({ user_identity_id: u.user_identity_id })).acs_user_ids).toEqual([acsUser.acs_user_id])
+    const deleted = await seam.events.list({ event_type: "acs_user.deleted", acs_user_id: acsUser.acs_user_id } as Parameters<SeamHttp["events"]["list"]>[0])
+    expect(deleted).toEqual([])
   })
 })

@@ -14,7 +14,7 @@ import type { Identity, PortError } from "@credsync/core"
 import { Effect, Schema } from "effect"
 import { acsUserCounts, acsUserOf, acsUserTaken, createAcsUser, link, ownerOfAcsUser } from "../internal/acsUserLinks.js"
 import { newId } from "../internal/ids.js"
-import type * as ProfileIndex from "../internal/profileIndex.js"
+import * as ProfileIndex from "../internal/profileIndex.js"
 import {
   beforeFilter,
   Cursor,
@@ -129,6 +129,17 @@ const updateIdentity = (
         e.type === "already_exists" && typeof patch.key === "string"
           ? invalidField("user_identity_key", "A user identity with this user_identity_key already exists")
           : e
+      ),
+      // the values it gave up are free: their claims go (a failure leaves them stale, which is harmless)
+      Effect.tap((after) =>
+        Effect.ignore(
+          ws.profiles.release(
+            ProfileIndex.claimsFor(s.id, {
+              email: s.profile.email !== after.profile.email ? s.profile.email : undefined,
+              phoneNumber: s.profile.phoneNumber !== after.profile.phoneNumber ? s.profile.phoneNumber : undefined
+            })
+          )
+        )
       )
     )
   })
