@@ -222,6 +222,25 @@ export const decide = (
         }
       ])
     }
+    case "UpdateSyncCredential": {
+      const parent = state.parents[command.credentialId]
+      if (parent === undefined || parent.deleting) {
+        return reject("NotFound", `multi-phone sync credential ${command.credentialId} not found`, "credentialId")
+      }
+      const startsAt = command.startsAt === undefined ? parent.card.startsAt : (command.startsAt ?? undefined)
+      const endsAt = command.endsAt === undefined ? parent.card.endsAt : (command.endsAt ?? undefined)
+      if (startsAt === parent.card.startsAt && endsAt === parent.card.endsAt) return ok([])
+      return ok([
+        {
+          _tag: "ParentTimesChanged",
+          identity,
+          at,
+          credentialId: parent.id,
+          ...(startsAt === undefined ? {} : { startsAt }),
+          ...(endsAt === undefined ? {} : { endsAt })
+        }
+      ])
+    }
     case "DeleteSyncCredential": {
       const parent = state.parents[command.credentialId]
       if (parent === undefined || parent.deleting) {
@@ -281,6 +300,17 @@ export const evolve = (state: IdentityState | undefined, event: DomainEvent): Id
       return { ...s, automations: without(s.automations, event.automationId) }
     case "ParentCreated":
       return { ...s, parents: { ...s.parents, [event.parent.id]: event.parent } }
+    case "ParentTimesChanged": {
+      const p = s.parents[event.credentialId]
+      if (p === undefined) return s
+      const card = {
+        cardFormat: p.card.cardFormat,
+        facilityCode: p.card.facilityCode,
+        ...(event.startsAt === undefined ? {} : { startsAt: event.startsAt }),
+        ...(event.endsAt === undefined ? {} : { endsAt: event.endsAt })
+      }
+      return { ...s, parents: { ...s.parents, [p.id]: { ...p, card } } }
+    }
     case "ParentDeleted": {
       const p = s.parents[event.credentialId]
       return p === undefined ? s : { ...s, parents: { ...s.parents, [p.id]: { ...p, deleting: true } } }

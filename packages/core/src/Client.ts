@@ -80,6 +80,8 @@ export interface Client {
   readonly deleteEnrollmentAutomation: (input: Fields<"DeleteAutomation">) => Promise<IdentityState>
   /** A multi-phone sync credential. `credentialId` is generated when omitted. */
   readonly createSyncCredential: (input: WithOptional<Fields<"CreateSyncCredential">, "credentialId">) => Promise<IdentityState>
+  /** A parent's `startsAt` / `endsAt` (`null` removes one). */
+  readonly updateSyncCredential: (input: Fields<"UpdateSyncCredential">) => Promise<IdentityState>
   readonly deleteSyncCredential: (input: Fields<"DeleteSyncCredential">) => Promise<IdentityState>
   readonly get: (userIdentityId: string) => Promise<IdentityState>
   readonly lookup: (key: string) => Promise<UserIdentityId | undefined>
@@ -217,6 +219,7 @@ export const make = <ROut, E>(layer: Layer.Layer<ROut | Engine, E>, options: Opt
     launchEnrollmentAutomation: async (input) => exec({ _tag: "LaunchAutomation", ...(await withId(input, "automationId")) }),
     deleteEnrollmentAutomation: (input) => exec({ _tag: "DeleteAutomation", ...input }),
     createSyncCredential: async (input) => exec({ _tag: "CreateSyncCredential", ...(await withId(input, "credentialId")) }),
+    updateSyncCredential: (input) => exec({ _tag: "UpdateSyncCredential", ...input }),
     deleteSyncCredential: (input) => exec({ _tag: "DeleteSyncCredential", ...input }),
     get: (id) => run((e) => e.get(UserIdentityId.make(id))),
     lookup: (key) => run((e) => e.lookup(key)),

@@ -75,6 +75,19 @@ export const CreateSyncCredential = Schema.TaggedStruct("CreateSyncCredential", 
   startsAt: Schema.optional(Schema.String),
   endsAt: Schema.optional(Schema.String)
 })
+/**
+ * Change a multi-phone sync credential's validity window. A field left out stays; `null` removes
+ * it. Its phone credentials share the parent's card details, so they carry the new times; a phone
+ * credential is issued from the card details current at its issue.
+ *
+ * @since 0.2.0
+ */
+export const UpdateSyncCredential = Schema.TaggedStruct("UpdateSyncCredential", {
+  ...who,
+  credentialId: CredentialId,
+  startsAt: Schema.optional(Schema.NullOr(Schema.String)),
+  endsAt: Schema.optional(Schema.NullOr(Schema.String))
+})
 /** Revoke every phone credential of the parent, then forget it. */
 export const DeleteSyncCredential = Schema.TaggedStruct("DeleteSyncCredential", { ...who, credentialId: CredentialId })
 
@@ -95,6 +108,7 @@ export const Command = Schema.Union([
   LaunchAutomation,
   DeleteAutomation,
   CreateSyncCredential,
+  UpdateSyncCredential,
   DeleteSyncCredential
 ])
 /**

@@ -32,6 +32,12 @@ export const AutomationLaunched = ev("AutomationLaunched", { automation: Automat
 export const AutomationDeleted = ev("AutomationDeleted", { automationId: AutomationId })
 /** A multi-phone sync credential was created (command `CreateSyncCredential`). */
 export const ParentCreated = ev("ParentCreated", { parent: Parent })
+/** A multi-phone sync credential's validity window changed (command `UpdateSyncCredential`); absent times are none. */
+export const ParentTimesChanged = ev("ParentTimesChanged", {
+  credentialId: CredentialId,
+  startsAt: Schema.optional(Schema.String),
+  endsAt: Schema.optional(Schema.String)
+})
 /** Deletion of a multi-phone sync credential started: every phone credential of it is retired. */
 export const ParentDeleted = ev("ParentDeleted", { credentialId: CredentialId })
 /** The parent's last child is gone; the parent leaves the state. */
@@ -103,6 +109,7 @@ export const DomainEvent = Schema.Union([
   AutomationLaunched,
   AutomationDeleted,
   ParentCreated,
+  ParentTimesChanged,
   ParentDeleted,
   ParentRemoved,
   ParentRemoteRequested,

@@ -1,5 +1,5 @@
 /**
- * `UpdateUserIdentity` and `UnlinkAcsUser`: what `decide` says (events, exact; refusals with reason,
+ * `UpdateUserIdentity`, `UnlinkAcsUser` and `UpdateSyncCredential`: what `decide` says (events, exact; refusals with reason,
  * field and message), what `evolve` makes of it, and what `plan` then asks for. Unlinking is refused
  * while a multi-phone sync credential is assigned to the ACS user, so the plan never has an ACS
  * entry of a parent whose ACS user the identity no longer has.
@@ -229,5 +229,85 @@ describe("UnlinkAcsUser", () => {
     s = apply(s, { _tag: "CreateSyncCredential", userIdentityId: "u1", credentialId: "c2", acsUserId: "acsu2", managerId: "cm", cardFormat: "rfid48", facilityCode: "9" })
     assert.deepStrictEqual(events(s, unlink()).map((x) => x._tag), ["AcsUserUnlinked"])
     assert.strictEqual(rejected(s, unlink("acsu2")).reason, "Conflict")
+  })
+})
+
+describe("UpdateSyncCredential", () => {
+  const withParent = () => {
+    let s = created()
+    s = apply(s, { _tag: "LinkAcsUser", userIdentityId: "u1", acsUserId: "acsu1", acsSystemId: "acs" })
+    return apply(s, {
+      _tag: "CreateSyncCredential",
+      userIdentityId: "u1",
+      credentialId: "c1",
+      acsUserId: "acsu1",
+      managerId: "cm",
+      cardFormat: "rfid48",
+      facilityCode: "9",
+      startsAt: "2026-01-01T00:00:00.000Z"
+    })
+  }
+  const times = (fields: Record<string, unknown>) => ({ _tag: "UpdateSyncCredential", userIdentityId: "u1", credentialId: "c1", ...fields })
+
+  it("changes the parent's times: given ones replace, null removes, absent ones stay; the card profile stays", () => {
+    const s = withParent()
+    assert.deepStrictEqual(events(s, times({ endsAt: "2026-12-31T00:00:00.000Z" })), [
+      { _tag: "ParentTimesChanged", identity: s.id, at: 7, credentialId: "c1", startsAt: "2026-01-01T00:00:00.000Z", endsAt: "2026-12-31T00:00:00.000Z" }
+    ] as never)
+    assert.deepStrictEqual(events(s, times({ startsAt: null })), [{ _tag: "ParentTimesChanged", identity: s.id, at: 7, credentialId: "c1" }] as never)
+    const after = apply(s, times({ startsAt: null, endsAt: "2027-01-01T00:00:00.000Z" }))
+    assert.deepStrictEqual(after.parents.c1?.card, { cardFormat: "rfid48", facilityCode: "9", endsAt: "2027-01-01T00:00:00.000Z" })
+    assert.deepStrictEqual({ ...after.parents.c1, card: s.parents.c1?.card }, s.parents.c1)
+  })
+
+  it("says nothing when the times do not change", () => {
+    const s = withParent()
+    assert.deepStrictEqual(events(s, times({})), [])
+    assert.deepStrictEqual(events(s, times({ startsAt: "2026-01-01T00:00:00.000Z", endsAt: null })), [])
+    assert.strictEqual(events(s, times({ startsAt: "2026-01-02T00:00:00.000Z" })).length, 1)
+  })
+
+  it("refuses an unknown or deleted parent, a phone credential and a per-card field, naming the field", () => {
+    const s = withParent()
+    const deleted = apply(s, { _tag: "DeleteSyncCredential", userIdentityId: "u1", credentialId: "c1" })
+    const cases: ReadonlyArray<readonly [IdentityState | undefined, Record<string, unknown>, string, string, RegExp]> = [
+      [s, times({ credentialId: "c9", endsAt: "x" }), "NotFound", "credentialId", /^multi-phone sync credential c9 not found$/],
+      [deleted, times({ endsAt: "x" }), "NotFound", "credentialId", /^multi-phone sync credential c1 not found$/],
+      [undefined, times({ endsAt: "x" }), "NotFound", "userIdentityId", /^user identity u1 not found$/],
+      [s, times({ code: "1234" }), "InvalidInput", "code", /code/]
+    ]
+    for (const [state, input, reason, field, message] of cases) {
+      const e = rejected(state, input)
+      assert.strictEqual(e.reason, reason, JSON.stringify(input))
+      assert.strictEqual(e.field, field, JSON.stringify(input))
+      assert.match(e.message, message)
+    }
+  })
+
+  it("folds a change about a parent that is gone as a no-op", () => {
+    const s = withParent()
+    const e: DomainEvent = { _tag: "ParentTimesChanged", identity: s.id, at: 9, credentialId: "c9" as never, endsAt: "x" }
+    assert.strictEqual(evolve(s, e), s)
+  })
+
+  it("the plan issues phone credentials with the times current at issue", () => {
+    const { s, v } = withIssuedCredential()
+    const st = apply(s, { _tag: "UpdateSyncCredential", userIdentityId: "u1", credentialId: "c1", endsAt: "2027-01-01T00:00:00.000Z" })
+    // the issued one is untouched (no action), a second phone's is issued with the new times
+    const two = apply(st, { _tag: "PhoneOnline", userIdentityId: "u1", phoneId: "p2", deviceType: "ios_phone" })
+    const invited = fold(two, plan(two, observedWith(v, [entry("e1", "11", "acsu1")]), { now: 10, capabilities: caps }).events)!
+    const enrolled = fold(invited, [
+      { _tag: "InvitationCreated", identity: s.id, at: 10, key: "p2|cm", invitation: ref("i2"), code: "CODE2", phoneId: invited.phones.p2!.id }
+    ])!
+    const v2 = {
+      ...v,
+      invitations: [...v.invitations, { ref: ref("i2"), code: "CODE2", status: "redeemed" as const }],
+      endpoints: [...v.endpoints, { ref: ref("ep2"), invitation: ref("i2"), status: "active" as const }]
+    }
+    const p = plan(enrolled, observedWith(v2, [entry("e1", "11", "acsu1")]), { now: 11, capabilities: caps })
+    assert.deepStrictEqual(
+      p.actions.map((a) => (a._tag === "Issue" ? [a._tag, a.endpoint, a.card] : [a._tag])),
+      [["Issue", ref("ep2"), { cardFormat: "rfid48", facilityCode: "9", endsAt: "2027-01-01T00:00:00.000Z" }]]
+    )
   })
 })

@@ -1,7 +1,7 @@
 /**
  * Issue 12: the routes an app following Seam's flow calls that answered 404 —
- * `/user_identities/update`, `/user_identities/remove_acs_user`, `/acs/users/update|delete|suspend|unsuspend`
- * — driven with Seam's SDK. Each rejected request is checked to change nothing.
+ * `/user_identities/update`, `/user_identities/remove_acs_user`, `/acs/users/update|delete|suspend|unsuspend`,
+ * `/acs/credentials/update` — driven with Seam's SDK. Each rejected request is checked to change nothing.
  */
 import { isSeamHttpApiError, isSeamHttpInvalidInputError, type SeamHttp } from "@seamapi/http/connect"
 import { Redacted } from "effect"
@@ -229,5 +229,71 @@ describe("/acs/users/delete", () => {
     expect((await seam.userIdentities.get({ user_identity_id: u.user_identity_id })).acs_user_ids).toEqual([acsUser.acs_user_id])
     const deleted = await seam.events.list({ event_type: "acs_user.deleted", acs_user_id: acsUser.acs_user_id } as Parameters<SeamHttp["events"]["list"]>[0])
     expect(deleted).toEqual([])
+  })
+})
+
+describe("/acs/credentials/update", () => {
+  it("changes a parent's ends_at; its phone credentials show it; refusals change nothing", async () => {
+    const u = await seam.userIdentities.create({ email_address: "cu1@example.com" })
+    const acsUser = await seam.acs.users.create({ acs_system_id: acsSystemId, full_name: "Cu One", user_identity_id: u.user_identity_id })
+    await seam.userIdentities.enrollmentAutomations.launch({ user_identity_id: u.user_identity_id, credential_manager_acs_system_id: managerId })
+    const parent = await seam.acs.credentials.create({
+      access_method: "mobile_key",
+      is_multi_phone_sync_credential: true,
+      acs_user_id: acsUser.acs_user_id,
+      credential_manager_acs_system_id: managerId,
+      card_format: "rfid48",
+      facility_code: "9",
+      starts_at: "2026-01-01T00:00:00.000Z"
+    } as Parameters<SeamHttp["acs"]["credentials"]["create"]>[0])
+    await seam.phones.simulate.createSandboxPhone({ user_identity_id: u.user_identity_id })
+    const child = await until("the phone credential", async () =>
+      (await seam.acs.credentials.list({ user_identity_id: u.user_identity_id })).find((c) => c.parent_acs_credential_id === parent.acs_credential_id)
+    )
+
+    await seam.acs.credentials.update({ acs_credential_id: parent.acs_credential_id, ends_at: "2026-06-30T00:00:00.000Z" })
+    expect(await seam.acs.credentials.get({ acs_credential_id: parent.acs_credential_id })).toMatchObject({
+      starts_at: "2026-01-01T00:00:00.000Z",
+      ends_at: "2026-06-30T00:00:00.000Z"
+    })
+    // the route answers with the parent, as Seam's does
+    const answer = await raw("/acs/credentials/update", { acs_credential_id: parent.acs_credential_id, ends_at: "2026-06-30T00:00:00.000Z" })
+    expect(((await answer.json()) as { acs_credential: { ends_at: string } }).acs_credential.ends_at).toBe("2026-06-30T00:00:00.000Z")
+    expect((await seam.acs.credentials.get({ acs_credential_id: child.acs_credential_id })).ends_at).toBe("2026-06-30T00:00:00.000Z")
+
+    const before = await seam.acs.credentials.list({ user_identity_id: u.user_identity_id })
+    for (const [body, status, field] of [
+      [{ acs_credential_id: parent.acs_credential_id, ends_at: "2025-12-31T00:00:00.000Z" }, 400, "ends_at"],
+      [{ acs_credential_id: parent.acs_credential_id, ends_at: "tomorrow" }, 400, "ends_at"],
+      [{ acs_credential_id: parent.acs_credential_id, code: "1234" }, 400, "code"],
+      [{ acs_credential_id: child.acs_credential_id, ends_at: "2026-07-30T00:00:00.000Z" }, 400, "acs_credential_id"],
+      [{ acs_credential_id: "00000000-0000-4000-8000-000000000003", ends_at: "2026-07-30T00:00:00.000Z" }, 404, undefined]
+    ] as const) {
+      const answer = await raw("/acs/credentials/update", body)
+      expect(answer.status, JSON.stringify(body)).toBe(status)
+      const error = ((await answer.json()) as { error: { type: string; validation_errors?: Record<string, unknown> } }).error
+      if (field === undefined) expect(error.type).toBe("acs_credential_not_found")
+      else expect(Object.keys(error.validation_errors ?? {}), JSON.stringify(body)).toEqual([field])
+    }
+    const unchanged = await seam.acs.credentials.list({ user_identity_id: u.user_identity_id })
+    const times = (cs: typeof before) => cs.map((c) => [c.acs_credential_id, c.starts_at, c.ends_at])
+    expect(times(unchanged)).toEqual(times(before))
+  })
+
+  it("refuses an Access Grant's parent (its times are the grant's)", async () => {
+    const u = await seam.userIdentities.create({ email_address: "cu2@example.com" })
+    const entrance = (await seam.acs.entrances.list())[0]!
+    const grant = await seam.accessGrants.create({
+      user_identity_id: u.user_identity_id,
+      acs_entrance_ids: [entrance.acs_entrance_id],
+      requested_access_methods: [{ mode: "mobile_key" }]
+    })
+    const parent = (await seam.acs.credentials.list({ user_identity_id: u.user_identity_id })).find((c) => c.is_multi_phone_sync_credential)!
+    const answer = await raw("/acs/credentials/update", { acs_credential_id: parent.acs_credential_id, ends_at: "2030-01-01T00:00:00.000Z" })
+    expect(answer.status).toBe(400)
+    const error = ((await answer.json()) as { error: { message: string; validation_errors?: Record<string, unknown> } }).error
+    expect(Object.keys(error.validation_errors ?? {})).toEqual(["acs_credential_id"])
+    expect(error.message).toContain(grant.access_grant_id)
+    expect((await seam.acs.credentials.get({ acs_credential_id: parent.acs_credential_id })).ends_at).toBe(parent.ends_at)
   })
 })
