@@ -260,6 +260,22 @@ describe("UpdateSyncCredential", () => {
     assert.deepStrictEqual({ ...after.parents.c1, card: s.parents.c1?.card }, s.parents.c1)
   })
 
+  it("keeps the time not named, and folds each time given into the card", () => {
+    const s = apply(withParent(), times({ endsAt: "2026-12-31T00:00:00.000Z" }))
+    const later = apply(s, times({ startsAt: "2026-02-01T00:00:00.000Z" }))
+    assert.deepStrictEqual(later.parents.c1?.card, {
+      cardFormat: "rfid48",
+      facilityCode: "9",
+      startsAt: "2026-02-01T00:00:00.000Z",
+      endsAt: "2026-12-31T00:00:00.000Z"
+    })
+    // no time left: the card has neither key
+    const none = apply(later, times({ startsAt: null, endsAt: null }))
+    assert.deepStrictEqual(Object.keys(none.parents.c1!.card), ["cardFormat", "facilityCode"])
+    const startOnly = apply(none, times({ startsAt: "2026-03-01T00:00:00.000Z" }))
+    assert.deepStrictEqual(Object.keys(startOnly.parents.c1!.card), ["cardFormat", "facilityCode", "startsAt"])
+  })
+
   it("says nothing when the times do not change", () => {
     const s = withParent()
     assert.deepStrictEqual(events(s, times({})), [])
