@@ -17,7 +17,8 @@ describe("invariant (docs/design.md) over adapter-seam and the Seam-compatible A
     await fc.assert(
       Property.invariantProperty({
         provider: () => SeamProvider.make({ seed: ++run }),
-        maxCommands: 20
+        maxCommands: 20,
+        identityChanges: true
       }),
       { numRuns: Property.runs(6, 0.03), verbose: 1 }
     )

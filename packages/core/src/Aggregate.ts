@@ -22,6 +22,9 @@ export interface DecideContext {
 const reject = (reason: CommandRejected["reason"], message: string, field?: string) =>
   Result.fail(new CommandRejected(field === undefined ? { reason, message } : { reason, message, field }))
 
+/** The profile's fields, in the order `UpdateUserIdentity` merges them. */
+const profileFields = ["key", "email", "phoneNumber", "fullName"] as const
+
 const ok = (events: ReadonlyArray<DomainEvent>) => Result.succeed(events)
 
 const decodeCommandUnknown = Schema.decodeUnknownResult(CommandSchema)
@@ -86,6 +89,17 @@ export const decide = (
     return reject("NotFound", `user identity ${identity} not found`, "userIdentityId")
   }
   switch (command._tag) {
+    case "UpdateUserIdentity": {
+      const { _tag, userIdentityId, ...patch } = command
+      const profile: Record<string, string> = {}
+      for (const field of profileFields) {
+        const value = patch[field] === undefined ? state.profile[field] : patch[field]
+        if (value !== undefined && value !== null) profile[field] = value
+      }
+      // nothing to say when nothing changes: a repeated update is a no-op, like a repeated link
+      const same = profileFields.every((f) => profile[f] === state.profile[f])
+      return same ? ok([]) : ok([{ _tag: "ProfileUpdated", identity, at, profile }])
+    }
     case "DeleteUserIdentity":
       return ok([{ _tag: "IdentityDeleted", identity, at }])
     case "LinkAcsUser": {
@@ -99,6 +113,22 @@ export const decide = (
         )
       }
       return ok([{ _tag: "AcsUserLinked", identity, at, acsUserId: command.acsUserId, acsSystemId: command.acsSystemId }])
+    }
+    case "UnlinkAcsUser": {
+      const link = Object.values(state.acsUsers).find((l) => l.acsUserId === command.acsUserId)
+      if (link === undefined) {
+        return reject("NotFound", `ACS user ${command.acsUserId} is not linked to user identity ${identity}`, "acsUserId")
+      }
+      // a parent (live, or deleted while its children are still retired) assigns to this ACS user
+      const holder = Object.values(state.parents).find((p) => p.acsUserId === command.acsUserId)
+      if (holder !== undefined) {
+        return reject(
+          "Conflict",
+          `multi-phone sync credential ${holder.id} is assigned to ACS user ${command.acsUserId}; delete it (and wait until it is gone) before unlinking`,
+          "acsUserId"
+        )
+      }
+      return ok([{ _tag: "AcsUserUnlinked", identity, at, acsUserId: link.acsUserId, acsSystemId: link.acsSystemId }])
     }
     case "PhoneOnline": {
       const phone = state.phones[command.phoneId]
@@ -192,6 +222,25 @@ export const decide = (
         }
       ])
     }
+    case "UpdateSyncCredential": {
+      const parent = state.parents[command.credentialId]
+      if (parent === undefined || parent.deleting) {
+        return reject("NotFound", `multi-phone sync credential ${command.credentialId} not found`, "credentialId")
+      }
+      const startsAt = command.startsAt === undefined ? parent.card.startsAt : (command.startsAt ?? undefined)
+      const endsAt = command.endsAt === undefined ? parent.card.endsAt : (command.endsAt ?? undefined)
+      if (startsAt === parent.card.startsAt && endsAt === parent.card.endsAt) return ok([])
+      return ok([
+        {
+          _tag: "ParentTimesChanged",
+          identity,
+          at,
+          credentialId: parent.id,
+          ...(startsAt === undefined ? {} : { startsAt }),
+          ...(endsAt === undefined ? {} : { endsAt })
+        }
+      ])
+    }
     case "DeleteSyncCredential": {
       const parent = state.parents[command.credentialId]
       if (parent === undefined || parent.deleting) {
@@ -231,8 +280,12 @@ export const evolve = (state: IdentityState | undefined, event: DomainEvent): Id
   if (event._tag === "IdentityCreated") return { ...empty(event.identity, event.at), profile: event.profile }
   const s = state ?? empty(event.identity, event.at)
   switch (event._tag) {
+    case "ProfileUpdated":
+      return { ...s, profile: event.profile }
     case "IdentityDeleted":
       return { ...s, deleting: true }
+    case "AcsUserUnlinked":
+      return s.acsUsers[event.acsSystemId]?.acsUserId === event.acsUserId ? { ...s, acsUsers: without(s.acsUsers, event.acsSystemId) } : s
     case "AcsUserLinked":
       return { ...s, acsUsers: { ...s.acsUsers, [event.acsSystemId]: { acsUserId: event.acsUserId, acsSystemId: event.acsSystemId } } }
     case "PhoneRegistered":
@@ -247,6 +300,17 @@ export const evolve = (state: IdentityState | undefined, event: DomainEvent): Id
       return { ...s, automations: without(s.automations, event.automationId) }
     case "ParentCreated":
       return { ...s, parents: { ...s.parents, [event.parent.id]: event.parent } }
+    case "ParentTimesChanged": {
+      const p = s.parents[event.credentialId]
+      if (p === undefined) return s
+      const card = {
+        cardFormat: p.card.cardFormat,
+        facilityCode: p.card.facilityCode,
+        ...(event.startsAt === undefined ? {} : { startsAt: event.startsAt }),
+        ...(event.endsAt === undefined ? {} : { endsAt: event.endsAt })
+      }
+      return { ...s, parents: { ...s.parents, [p.id]: { ...p, card } } }
+    }
     case "ParentDeleted": {
       const p = s.parents[event.credentialId]
       return p === undefined ? s : { ...s, parents: { ...s.parents, [p.id]: { ...p, deleting: true } } }

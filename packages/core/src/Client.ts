@@ -67,8 +67,12 @@ export type WithOptional<T, K extends keyof T> = Omit<T, K> & { readonly [P in K
 export interface Client {
   /** `userIdentityId` is generated when omitted. */
   readonly createUserIdentity: (input: WithOptional<Fields<"CreateUserIdentity">, "userIdentityId">) => Promise<IdentityState>
+  /** A field left out stays; `null` removes it. */
+  readonly updateUserIdentity: (input: Fields<"UpdateUserIdentity">) => Promise<IdentityState>
   readonly deleteUserIdentity: (input: Fields<"DeleteUserIdentity">) => Promise<IdentityState>
   readonly linkAcsUser: (input: Fields<"LinkAcsUser">) => Promise<IdentityState>
+  /** Refused while a multi-phone sync credential is assigned to that ACS user. */
+  readonly unlinkAcsUser: (input: Fields<"UnlinkAcsUser">) => Promise<IdentityState>
   readonly phoneOnline: (input: Fields<"PhoneOnline">) => Promise<IdentityState>
   readonly deactivatePhone: (input: Fields<"DeactivatePhone">) => Promise<IdentityState>
   /** `automationId` is generated when omitted. */
@@ -76,6 +80,8 @@ export interface Client {
   readonly deleteEnrollmentAutomation: (input: Fields<"DeleteAutomation">) => Promise<IdentityState>
   /** A multi-phone sync credential. `credentialId` is generated when omitted. */
   readonly createSyncCredential: (input: WithOptional<Fields<"CreateSyncCredential">, "credentialId">) => Promise<IdentityState>
+  /** A parent's `startsAt` / `endsAt` (`null` removes one). */
+  readonly updateSyncCredential: (input: Fields<"UpdateSyncCredential">) => Promise<IdentityState>
   readonly deleteSyncCredential: (input: Fields<"DeleteSyncCredential">) => Promise<IdentityState>
   readonly get: (userIdentityId: string) => Promise<IdentityState>
   readonly lookup: (key: string) => Promise<UserIdentityId | undefined>
@@ -204,13 +210,16 @@ export const make = <ROut, E>(layer: Layer.Layer<ROut | Engine, E>, options: Opt
   let starting: Promise<void> | undefined
   return {
     createUserIdentity: async (input) => exec({ _tag: "CreateUserIdentity", ...(await withId(input, "userIdentityId")) }),
+    updateUserIdentity: (input) => exec({ _tag: "UpdateUserIdentity", ...input }),
     deleteUserIdentity: (input) => exec({ _tag: "DeleteUserIdentity", ...input }),
     linkAcsUser: (input) => exec({ _tag: "LinkAcsUser", ...input }),
+    unlinkAcsUser: (input) => exec({ _tag: "UnlinkAcsUser", ...input }),
     phoneOnline: (input) => exec({ _tag: "PhoneOnline", ...input }),
     deactivatePhone: (input) => exec({ _tag: "DeactivatePhone", ...input }),
     launchEnrollmentAutomation: async (input) => exec({ _tag: "LaunchAutomation", ...(await withId(input, "automationId")) }),
     deleteEnrollmentAutomation: (input) => exec({ _tag: "DeleteAutomation", ...input }),
     createSyncCredential: async (input) => exec({ _tag: "CreateSyncCredential", ...(await withId(input, "credentialId")) }),
+    updateSyncCredential: (input) => exec({ _tag: "UpdateSyncCredential", ...input }),
     deleteSyncCredential: (input) => exec({ _tag: "DeleteSyncCredential", ...input }),
     get: (id) => run((e) => e.get(UserIdentityId.make(id))),
     lookup: (key) => run((e) => e.lookup(key)),

@@ -17,6 +17,19 @@ export const CreateUserIdentity = Schema.TaggedStruct("CreateUserIdentity", {
   phoneNumber: Schema.optional(Schema.String.check(Schema.isPattern(/^\+[1-9]\d{1,14}$/))),
   fullName: Schema.optional(Schema.String)
 })
+/**
+ * Change the identity's profile. A field left out stays as it is; `null` removes it. `key` stays
+ * unique (the store refuses a key another identity holds, and gives the old one up).
+ *
+ * @since 0.2.0
+ */
+export const UpdateUserIdentity = Schema.TaggedStruct("UpdateUserIdentity", {
+  ...who,
+  key: Schema.optional(Schema.NullOr(Schema.NonEmptyString)),
+  email: Schema.optional(Schema.NullOr(Schema.String.check(Schema.isPattern(/^[^@\s]+@[^@\s]+$/)))),
+  phoneNumber: Schema.optional(Schema.NullOr(Schema.String.check(Schema.isPattern(/^\+[1-9]\d{1,14}$/)))),
+  fullName: Schema.optional(Schema.NullOr(Schema.String))
+})
 /** Retire everything the identity holds at the providers, then keep it as a tombstone. */
 export const DeleteUserIdentity = Schema.TaggedStruct("DeleteUserIdentity", who)
 /** The person's ACS user in one ACS (at most one per ACS). */
@@ -25,6 +38,15 @@ export const LinkAcsUser = Schema.TaggedStruct("LinkAcsUser", {
   acsUserId: AcsUserId,
   acsSystemId: AcsSystemId
 })
+/**
+ * Undo `LinkAcsUser`: the identity no longer has this ACS user. Refused (`Conflict`) while a
+ * multi-phone sync credential of the identity, live or still being deleted, is assigned to that ACS
+ * user: the plan assigns a parent's phone credentials to the parent's ACS user, so unlinking under
+ * it would leave entries nobody retires. Delete those credentials first.
+ *
+ * @since 0.2.0
+ */
+export const UnlinkAcsUser = Schema.TaggedStruct("UnlinkAcsUser", { ...who, acsUserId: AcsUserId })
 /** The app reports the user logged in on a phone (idempotent for a known active phone). */
 export const PhoneOnline = Schema.TaggedStruct("PhoneOnline", {
   ...who,
@@ -53,6 +75,19 @@ export const CreateSyncCredential = Schema.TaggedStruct("CreateSyncCredential", 
   startsAt: Schema.optional(Schema.String),
   endsAt: Schema.optional(Schema.String)
 })
+/**
+ * Change a multi-phone sync credential's validity window. A field left out stays; `null` removes
+ * it. Its phone credentials share the parent's card details, so they carry the new times; a phone
+ * credential is issued from the card details current at its issue.
+ *
+ * @since 0.2.0
+ */
+export const UpdateSyncCredential = Schema.TaggedStruct("UpdateSyncCredential", {
+  ...who,
+  credentialId: CredentialId,
+  startsAt: Schema.optional(Schema.NullOr(Schema.String)),
+  endsAt: Schema.optional(Schema.NullOr(Schema.String))
+})
 /** Revoke every phone credential of the parent, then forget it. */
 export const DeleteSyncCredential = Schema.TaggedStruct("DeleteSyncCredential", { ...who, credentialId: CredentialId })
 
@@ -64,13 +99,16 @@ export const DeleteSyncCredential = Schema.TaggedStruct("DeleteSyncCredential", 
  */
 export const Command = Schema.Union([
   CreateUserIdentity,
+  UpdateUserIdentity,
   DeleteUserIdentity,
   LinkAcsUser,
+  UnlinkAcsUser,
   PhoneOnline,
   DeactivatePhone,
   LaunchAutomation,
   DeleteAutomation,
   CreateSyncCredential,
+  UpdateSyncCredential,
   DeleteSyncCredential
 ])
 /**

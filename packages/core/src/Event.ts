@@ -14,10 +14,14 @@ const ev = <T extends string, F extends Schema.Struct.Fields>(tag: T, fields: F)
 
 /** A user identity was created (command `CreateUserIdentity`). */
 export const IdentityCreated = ev("IdentityCreated", { profile: Profile })
+/** The identity's profile changed (command `UpdateUserIdentity`); `profile` is the whole new profile. */
+export const ProfileUpdated = ev("ProfileUpdated", { profile: Profile })
 /** The identity is being deleted: its credentials are retired; a small tombstone stays. */
 export const IdentityDeleted = ev("IdentityDeleted", {})
 /** The identity was linked to the person's ACS user. */
 export const AcsUserLinked = ev("AcsUserLinked", { acsUserId: AcsUserId, acsSystemId: AcsSystemId })
+/** The identity's ACS user in that ACS was unlinked (command `UnlinkAcsUser`). */
+export const AcsUserUnlinked = ev("AcsUserUnlinked", { acsUserId: AcsUserId, acsSystemId: AcsSystemId })
 /** A phone came online for the first time (command `PhoneOnline`). */
 export const PhoneRegistered = ev("PhoneRegistered", { phone: Phone })
 /** A phone was deactivated (lost, logged out): its credentials are retired. */
@@ -28,6 +32,12 @@ export const AutomationLaunched = ev("AutomationLaunched", { automation: Automat
 export const AutomationDeleted = ev("AutomationDeleted", { automationId: AutomationId })
 /** A multi-phone sync credential was created (command `CreateSyncCredential`). */
 export const ParentCreated = ev("ParentCreated", { parent: Parent })
+/** A multi-phone sync credential's validity window changed (command `UpdateSyncCredential`); absent times are none. */
+export const ParentTimesChanged = ev("ParentTimesChanged", {
+  credentialId: CredentialId,
+  startsAt: Schema.optional(Schema.String),
+  endsAt: Schema.optional(Schema.String)
+})
 /** Deletion of a multi-phone sync credential started: every phone credential of it is retired. */
 export const ParentDeleted = ev("ParentDeleted", { credentialId: CredentialId })
 /** The parent's last child is gone; the parent leaves the state. */
@@ -90,13 +100,16 @@ export const IdentityRecovered = ev("IdentityRecovered", {})
 /** Every domain event (see docs/events.md for meaning, units, ordering and delivery). */
 export const DomainEvent = Schema.Union([
   IdentityCreated,
+  ProfileUpdated,
   IdentityDeleted,
   AcsUserLinked,
+  AcsUserUnlinked,
   PhoneRegistered,
   PhoneDeactivated,
   AutomationLaunched,
   AutomationDeleted,
   ParentCreated,
+  ParentTimesChanged,
   ParentDeleted,
   ParentRemoved,
   ParentRemoteRequested,

@@ -216,7 +216,7 @@ export const acsUser = (ws: Workspace, u: AcsUserRecord, owner: Identity.Identit
   ...(u.access_schedule === undefined ? {} : { access_schedule: u.access_schedule }),
   external_type: "pti_user",
   external_type_display_name: "PTI user",
-  is_suspended: false,
+  is_suspended: u.is_suspended === true,
   ...(owner === undefined
     ? {}
     : {

@@ -142,6 +142,10 @@ export interface AcsUserDirectory {
   readonly list: Effect.Effect<ReadonlyArray<AcsUserRecord>, PortError.PortError>
   /** Create the user in the ACS and record its profile. */
   readonly create: (user: AcsUsers.NewAcsUser) => Effect.Effect<AcsUserRecord, PortError.PortError>
+  /** Change the recorded profile; `undefined` when there is no such user. */
+  readonly update: (id: string, change: AcsUsers.AcsUserChange) => Effect.Effect<AcsUserRecord | undefined, PortError.PortError>
+  /** Forget the recorded profile (the ACS's own user stays: its port has no delete); `false` when it was gone. */
+  readonly remove: (id: string) => Effect.Effect<boolean, PortError.PortError>
 }
 
 /** Sandbox phone names, by device id. */
@@ -540,7 +544,7 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
       managers: manager.systems,
       acsSystems: acs.systems,
       acs,
-      acsUsers: { get: acsUsers.get, list: acsUsers.list, create: createAcsUser },
+      acsUsers: { get: acsUsers.get, list: acsUsers.list, create: createAcsUser, update: acsUsers.update, remove: acsUsers.remove },
       phones,
       webhooks,
       webhookPolicy,

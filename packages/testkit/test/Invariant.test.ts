@@ -15,8 +15,8 @@ describe("invariant (docs/design.md) over the memory simulator", () => {
     console.log(`property statistics (seed ${seed})\n${stats.table()}\nraces\n${races.table()}`)
   })
 
-  it("holds for random interleavings of commands, races, faults, callbacks, crashes and drift", async () => {
-    await fc.assert(Property.invariantProperty({ provider: memory, stats }), { numRuns: Property.runs(100), seed })
+  it("holds for random interleavings of commands, races, faults, callbacks, crashes, drift, profile updates and ACS-user relinks", async () => {
+    await fc.assert(Property.invariantProperty({ provider: memory, stats, identityChanges: true }), { numRuns: Property.runs(100), seed })
   }, Math.max(120_000, Property.runs(100) * 200))
 
   it("holds when one identity's reconciles, drains, commands and callbacks race, on two replicas", async () => {

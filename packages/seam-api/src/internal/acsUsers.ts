@@ -23,7 +23,9 @@ export const AcsUserProfile = Schema.Struct({
   email_address: Schema.optional(Schema.String),
   phone_number: Schema.optional(Schema.String),
   access_schedule: Schema.optional(Schema.Struct({ starts_at: Schema.String, ends_at: Schema.NullOr(Schema.String) })),
-  created_at: Schema.Number
+  created_at: Schema.Number,
+  /** Set by `/acs/users/suspend` (absent in records written before it existed: not suspended). */
+  is_suspended: Schema.optional(Schema.Boolean)
 })
 export type AcsUserProfile = typeof AcsUserProfile.Type
 
@@ -33,7 +35,10 @@ const Inner = Rec.kind("seam-acs-user-inner", Schema.Struct({ acs_user_id: Ids.A
 const innerKey = (acs: string, inner: string) => `${acs}|${inner}`
 
 /** What creating an ACS user takes. */
-export type NewAcsUser = Omit<AcsUserProfile, "acs_user_id" | "created_at">
+export type NewAcsUser = Omit<AcsUserProfile, "acs_user_id" | "created_at" | "is_suspended">
+
+/** What `/acs/users/update|suspend|unsuspend` may change in a profile (its ids and creation time stay). */
+export type AcsUserChange = (profile: AcsUserProfile) => AcsUserProfile
 
 /** The workspace's ACS users. */
 export interface AcsUsers {
@@ -44,6 +49,10 @@ export interface AcsUsers {
   readonly list: Effect.Effect<ReadonlyArray<AcsUserProfile>, PortError.PortError>
   /** Create the user in the ACS, then record it. */
   readonly create: (user: NewAcsUser) => Effect.Effect<AcsUserProfile, PortError.PortError>
+  /** Change the recorded profile (a versioned read-modify-write); `undefined` when there is no such user. */
+  readonly update: (id: string, change: AcsUserChange) => Effect.Effect<AcsUserProfile | undefined, PortError.PortError>
+  /** Forget the user's profile (the ACS port has no delete: the ACS's own user stays); `false` when it was gone. */
+  readonly remove: (id: string) => Effect.Effect<boolean, PortError.PortError>
 }
 
 const unknownUser = (method: string, id: string) =>
@@ -142,6 +151,19 @@ export const make = (inner: AccessControl.AccessControlShape, records: Records.R
     port,
     get: (id) => Effect.map(Rec.get(records, AcsUser, id), (o) => Option.getOrUndefined(Option.map(o, (r) => profileOf(r.value)))),
     list: Effect.map(Rec.all(records, AcsUser), (rows) => rows.map((r) => profileOf(r.value))),
-    create
+    create,
+    update: (id, change) =>
+      Rec.modify(records, AcsUser, id, (current): Rec.Change<typeof AcsUser.schema.Type, AcsUserProfile | undefined> => {
+        if (current === undefined) return { _tag: "Keep", result: undefined }
+        const next = change(profileOf(current.value))
+        // ids, ACS and creation time are the record's, whatever the change says
+        const value = { ...next, acs_user_id: current.value.acs_user_id, acs_system_id: current.value.acs_system_id, created_at: current.value.created_at, inner: current.value.inner }
+        return { _tag: "Put", value, result: profileOf(value) }
+      }),
+    // the reverse index stays: the ACS may still name its inner user, which keeps mapping to this id
+    remove: (id) =>
+      Rec.modify(records, AcsUser, id, (current): Rec.Change<typeof AcsUser.schema.Type, boolean> =>
+        current === undefined ? { _tag: "Keep", result: false } : { _tag: "Remove", result: true }
+      )
   }
 }

@@ -43,6 +43,22 @@ const indexedKey = "built"
 const keyOf = (field: Field, value: string) => `${field === "email" ? "email" : "phone"}:${value}`
 const profileValue = (s: Identity.IdentityState, field: Field) => (field === "email" ? s.profile.email : s.profile.phoneNumber)
 
+/**
+ * The claims an identity holds for these values, to give back with `release` (values it no longer
+ * has after an update: stale claims are harmless, taken over by the next claimant, but a record left
+ * behind is a change nobody asked for).
+ */
+export const claimsFor = (
+  identityId: string,
+  profile: { readonly email?: string | undefined; readonly phoneNumber?: string | undefined }
+): Claims => ({
+  identityId,
+  keys: [
+    ...(profile.email === undefined ? [] : [keyOf("email", profile.email)]),
+    ...(profile.phoneNumber === undefined ? [] : [keyOf("phoneNumber", profile.phoneNumber)])
+  ]
+})
+
 /** How long a claim without its identity counts as a create in flight. */
 const inFlightFor = 60_000
 

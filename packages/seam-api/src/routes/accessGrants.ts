@@ -24,8 +24,8 @@
  * write (the store failing: 503) gives back the key claim and the grant's records; an identity,
  * ACS user or automation created by then stays.
  *
- * `/access_grants/update` changes `name` only: the engine cannot change a parent's times yet, so
- * `starts_at` / `ends_at` are 400 naming the field.
+ * `/access_grants/update` changes `name` only: `starts_at` / `ends_at` are 400 naming the field (the
+ * grant's record and its parent's times would have to change together; not done yet).
  *
  * @internal
  */

@@ -1,17 +1,20 @@
 /**
- * `/acs/credentials/create|get|list|delete|assign|unassign`: Seam's `acs_credential` resource as
+ * `/acs/credentials/create|get|list|update|delete|assign|unassign`: Seam's `acs_credential` resource as
  * multi-phone sync credentials: a parent per (user identity, ACS user, credential manager, card
  * profile), and the phone credentials (children) the engine issues for it, one per phone.
  *
  * Deviations (README): only multi-phone sync credentials are created (`mobile_key`, `facility_code`
  * required, `card_format` defaulting to `rfid48`, `card_number`/`code` refused); children carry
  * `device_id` and cannot be deleted alone; a parent stays with its ACS user (`assign` to it is a
- * no-op, anything else and `unassign` are 400); `update` and credential pools are not served.
+ * no-op, anything else and `unassign` are 400); `update` changes a parent's `ends_at` only (not a
+ * child's, nor an Access Grant's parent); credential pools are not served.
  *
  * @internal
  */
 import type { Identity } from "@credsync/core"
-import { Effect, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
+import * as AccessGrants from "../internal/accessGrants.js"
+import * as Rec from "../internal/records.js"
 import { acsUserOf, ownerOfAcsUser } from "../internal/acsUserLinks.js"
 import { newId } from "../internal/ids.js"
 import {
@@ -221,6 +224,47 @@ export const routes: Record<string, Route> = {
           )
         )
       })
+  ),
+  "/acs/credentials/update": route(
+    "write",
+    Schema.Struct({ acs_credential_id: Id, ends_at: opt(IsoDate), code: opt(Schema.Unknown) }),
+    ({ ws }, input) =>
+      ws.exclusive(
+        Effect.gen(function* () {
+          if (input.code !== undefined) {
+            return yield* Effect.fail(
+              invalidField("code", "code is a per-card value: a multi-phone sync credential holds only shared card details; the credential manager allocates it for each phone")
+            )
+          }
+          const s = yield* findIn(ws, `credential:${input.acs_credential_id}`, "acs_credential")
+          const parent = s.parents[input.acs_credential_id]
+          if (parent === undefined) {
+            if (s.children[input.acs_credential_id] === undefined) return yield* Effect.fail(notFound("acs_credential"))
+            return yield* Effect.fail(
+              invalidField("acs_credential_id", "This is a phone credential of a multi-phone sync credential: it has its parent's times; update the parent")
+            )
+          }
+          // a grant's parent has the grant's times (the grant record keeps its own)
+          const grant = Option.getOrUndefined(yield* port(Rec.get(ws.records, AccessGrants.Parents, parent.id)))
+          if (grant !== undefined) {
+            return yield* Effect.fail(
+              invalidField("acs_credential_id", `This credential belongs to access grant ${grant.value.access_grant_id}: its times are the grant's`)
+            )
+          }
+          const startsAt = parent.card.startsAt
+          if (input.ends_at !== undefined && startsAt !== undefined && Date.parse(input.ends_at) <= Date.parse(startsAt)) {
+            return yield* Effect.fail(invalidField("ends_at", "ends_at must be after starts_at"))
+          }
+          const after = yield* exec(ws, {
+            _tag: "UpdateSyncCredential",
+            userIdentityId: s.id,
+            credentialId: parent.id,
+            ...(input.ends_at === undefined ? {} : { endsAt: input.ends_at })
+          })
+          const p = yield* orNotFound("acs_credential")(after.parents[parent.id])
+          return { acs_credential: Resources.parentCredential(ws, after, p) }
+        })
+      )
   ),
   "/acs/credentials/delete": route("delete", Schema.Struct({ acs_credential_id: Id }), ({ ws }, input) =>
     Effect.gen(function* () {

@@ -1,18 +1,20 @@
 /**
- * `/user_identities/create|get|list|delete|add_acs_user|list_acs_users|list_acs_systems`: Seam's
- * `user_identity` resource, one engine identity each (its key, email and phone number unique in
- * the workspace).
+ * `/user_identities/create|get|list|update|delete|add_acs_user|remove_acs_user|list_acs_users|list_acs_systems`:
+ * Seam's `user_identity` resource, one engine identity each (its key, email and phone number unique
+ * in the workspace).
  *
  * Deviations (README): a duplicate `user_identity_key`, email or phone number is 400 `invalid_input`
  * naming the field; `/user_identities/delete` revokes the identity's credentials but keeps its ACS
- * users; `/user_identities/list` loads every identity; `update` and `remove_acs_user` are not served.
+ * users; `/user_identities/list` loads every identity; `remove_acs_user` is 409 while a credential
+ * is assigned to that ACS user.
  *
  * @internal
  */
-import type { Identity } from "@credsync/core"
+import type { Identity, PortError } from "@credsync/core"
 import { Effect, Schema } from "effect"
 import { acsUserCounts, acsUserOf, acsUserTaken, createAcsUser, link, ownerOfAcsUser } from "../internal/acsUserLinks.js"
 import { newId } from "../internal/ids.js"
+import * as ProfileIndex from "../internal/profileIndex.js"
 import {
   beforeFilter,
   Cursor,
@@ -50,16 +52,7 @@ const createIdentity = (
 ) =>
   Effect.gen(function* () {
     const userIdentityId = newId()
-    const claims = yield* ws.profiles.claim(userIdentityId, command).pipe(
-      Effect.mapError((e) =>
-        e._tag === "Taken"
-          ? invalidField(
-              e.field === "email" ? "email_address" : "phone_number",
-              `A user identity with this ${e.field === "email" ? "email_address" : "phone_number"} already exists`
-            )
-          : fromPortError(e)
-      )
-    )
+    const claims = yield* ws.profiles.claim(userIdentityId, command).pipe(Effect.mapError(takenField))
     return yield* exec(ws, {
       _tag: "CreateUserIdentity",
       userIdentityId,
@@ -83,6 +76,73 @@ const createIdentity = (
   })
 
 const identityResource = (ws: Workspace, s: Identity.IdentityState) => Resources.userIdentity(ws, s)
+
+/** A duplicate email / phone number claim as Seam's 400 naming the request's field. */
+const takenField = (e: ProfileIndex.Taken | PortError.PortError) =>
+  e._tag === "Taken"
+    ? invalidField(
+        e.field === "email" ? "email_address" : "phone_number",
+        `A user identity with this ${e.field === "email" ? "email_address" : "phone_number"} already exists`
+      )
+    : fromPortError(e)
+
+/**
+ * Change an identity's profile. A new email or phone number is claimed first (the old claim goes
+ * stale with the change and may then be taken by another identity) and given back if the engine
+ * rejects the update; the key is the engine's lookup key, checked here for a clear 400 and by the
+ * store when the change is saved (another instance may take it in between).
+ */
+const updateIdentity = (
+  ws: Workspace,
+  s: Identity.IdentityState,
+  patch: {
+    readonly key?: string | null | undefined
+    readonly email?: string | null | undefined
+    readonly phoneNumber?: string | null | undefined
+    readonly fullName?: string | null | undefined
+  }
+) =>
+  Effect.gen(function* () {
+    if (typeof patch.key === "string" && patch.key !== s.profile.key) {
+      const holder = yield* port(ws.engine.lookup(`key:${patch.key}`))
+      if (holder !== undefined && holder !== s.id) {
+        return yield* Effect.fail(invalidField("user_identity_key", "A user identity with this user_identity_key already exists"))
+      }
+    }
+    const claims = yield* ws.profiles
+      .claim(s.id, {
+        email: typeof patch.email === "string" ? patch.email : undefined,
+        phoneNumber: typeof patch.phoneNumber === "string" ? patch.phoneNumber : undefined
+      })
+      .pipe(Effect.mapError(takenField))
+    return yield* exec(ws, {
+      _tag: "UpdateUserIdentity",
+      userIdentityId: s.id,
+      ...(patch.key === undefined ? {} : { key: patch.key }),
+      ...(patch.email === undefined ? {} : { email: patch.email }),
+      ...(patch.phoneNumber === undefined ? {} : { phoneNumber: patch.phoneNumber }),
+      ...(patch.fullName === undefined ? {} : { fullName: patch.fullName })
+    }).pipe(
+      Effect.tapError(() => Effect.ignore(ws.profiles.release(claims))),
+      // the store refused the key: another instance's identity took it since the check
+      Effect.mapError((e) =>
+        e.type === "already_exists" && typeof patch.key === "string"
+          ? invalidField("user_identity_key", "A user identity with this user_identity_key already exists")
+          : e
+      ),
+      // the values it gave up are free: their claims go (a failure leaves them stale, which is harmless)
+      Effect.tap((after) =>
+        Effect.ignore(
+          ws.profiles.release(
+            ProfileIndex.claimsFor(s.id, {
+              email: s.profile.email !== after.profile.email ? s.profile.email : undefined,
+              phoneNumber: s.profile.phoneNumber !== after.profile.phoneNumber ? s.profile.phoneNumber : undefined
+            })
+          )
+        )
+      )
+    )
+  })
 
 /** The `/user_identities/*` routes (enrollment automations apart), by path. */
 export const routes: Record<string, Route> = {
@@ -178,6 +238,29 @@ export const routes: Record<string, Route> = {
         return { user_identities: p.items, pagination: p.pagination }
       })
   ),
+  "/user_identities/update": route(
+    "write",
+    Schema.Struct({
+      user_identity_id: Id,
+      user_identity_key: opt(Schema.NullOr(Schema.NonEmptyString)),
+      email_address: opt(Schema.NullOr(Email)),
+      phone_number: opt(Schema.NullOr(PhoneNumber)),
+      full_name: opt(Schema.NullOr(Schema.String))
+    }),
+    ({ ws }, input) =>
+      ws.exclusive(
+        Effect.gen(function* () {
+          const s = yield* identityOf(ws, input.user_identity_id)
+          yield* updateIdentity(ws, s, {
+            key: input.user_identity_key,
+            email: input.email_address,
+            phoneNumber: input.phone_number,
+            fullName: input.full_name
+          })
+          return {}
+        })
+      )
+  ),
   "/user_identities/delete": route("delete", Schema.Struct({ user_identity_id: Id }), ({ ws }, input) =>
     Effect.gen(function* () {
       yield* identityOf(ws, input.user_identity_id)
@@ -215,6 +298,21 @@ export const routes: Record<string, Route> = {
         yield* link(ws, identityId, user)
         return {}
       }))
+  ),
+  "/user_identities/remove_acs_user": route(
+    "delete",
+    Schema.Struct({ user_identity_id: Id, acs_user_id: Id }),
+    ({ ws }, input) =>
+      ws.exclusive(
+        Effect.gen(function* () {
+          const s = yield* identityOf(ws, input.user_identity_id)
+          yield* acsUserOf(ws, input.acs_user_id)
+          // the engine refuses an ACS user the identity does not have (404) and one a credential is
+          // assigned to (409 conflict: delete the credential first)
+          yield* exec(ws, { _tag: "UnlinkAcsUser", userIdentityId: s.id, acsUserId: input.acs_user_id })
+          return {}
+        })
+      )
   ),
   "/user_identities/list_acs_users": route("read", Schema.Struct({ user_identity_id: Id }), ({ ws }, input) =>
     Effect.gen(function* () {

@@ -154,6 +154,62 @@ class DeleteParent implements Cmd {
   toString = () => `DeleteParent(${this.i}, ${this.p})`
 }
 
+class UpdateProfile implements Cmd {
+  constructor(readonly i: number, readonly n: number) {}
+  check = (m: Model) => m.identities.size > 0
+  async run(m: Model, w: World) {
+    const identity = identityAt(m, this.i)!
+    const profile = { fullName: `name-${this.n}`, email: `${identity.id}+${this.n}@example.com` }
+    const exit = await w.run((e) => e.execute(Command.make({ _tag: "UpdateUserIdentity", userIdentityId: identity.id, ...profile })))
+    if (exit !== "crashed") {
+      if (Exit.isFailure(exit)) throw new Error(`UpdateUserIdentity failed: ${String(exit.cause)}`)
+      if (exit.value.profile.fullName !== profile.fullName || exit.value.profile.email !== profile.email) {
+        throw new Error(`UpdateUserIdentity: profile ${JSON.stringify(exit.value.profile)}`)
+      }
+    }
+    await afterStep(w, m)
+  }
+  toString = () => `UpdateProfile(${this.i}, ${this.n})`
+}
+
+/**
+ * Unlink the identity's ACS user and link a new one. Refused (Conflict) while a parent of the
+ * identity, live or still being retired, is assigned to it; accepted, the identity's next parents
+ * are assigned to the new ACS user (the invariant checks them against the model's).
+ */
+class RelinkAcsUser implements Cmd {
+  constructor(readonly i: number) {}
+  check = (m: Model) => m.identities.size > 0
+  async run(m: Model, w: World) {
+    const identity = identityAt(m, this.i)!
+    const acs = w.provider.acsSystemId
+    const exit = await w.run((e) => e.execute(Command.make({ _tag: "UnlinkAcsUser", userIdentityId: identity.id, acsUserId: identity.acsUserId })))
+    // a crash leaves the outcome unknown: the stored state says what happened
+    const state = await w.ok((e) => e.get(uid(identity.id)))
+    if (state === undefined) return afterStep(w, m)
+    if (state.acsUsers[acs]?.acsUserId === identity.acsUserId) {
+      if (exit !== "crashed" && Exit.isSuccess(exit)) throw new Error("UnlinkAcsUser succeeded but the link stayed")
+      if (!Object.values(state.parents).some((p) => p.acsUserId === identity.acsUserId)) {
+        throw new Error(`UnlinkAcsUser refused with no parent assigned to ${identity.acsUserId}`)
+      }
+      count(m, "unlink refused")
+      return afterStep(w, m)
+    }
+    if (identity.parents.size > 0) throw new Error(`UnlinkAcsUser accepted while parents ${[...identity.parents.keys()]} are live`)
+    const acsUser = await w.effect(w.provider.acs.createUser(acs, { fullName: `${identity.id}-relinked-${++m.counter}` }))
+    for (let attempt = 0; state.acsUsers[acs] === undefined && attempt < 3; attempt++) {
+      const linked = await w.run((e) => e.execute(Command.make({ _tag: "LinkAcsUser", userIdentityId: identity.id, acsUserId: acsUser.id, acsSystemId: acs })))
+      if (linked !== "crashed" && Exit.isFailure(linked)) throw new Error(`LinkAcsUser failed after the unlink: ${String(linked.cause)}`)
+      const now = await w.ok((e) => e.get(uid(identity.id)))
+      if (now?.acsUsers[acs] !== undefined) break
+    }
+    m.identities.set(identity.id, { ...identity, acsUserId: acsUser.id })
+    count(m, "relinked")
+    await afterStep(w, m)
+  }
+  toString = () => `RelinkAcsUser(${this.i})`
+}
+
 class Reconcile implements Cmd {
   constructor(readonly i: number, readonly replica: 0 | 1) {}
   check = (m: Model) => m.identities.size > 0
@@ -568,7 +624,7 @@ const actor: fc.Arbitrary<Actor> = fc.oneof(
 
 /** The command kinds, weighted (weights are relative frequencies in a generated run). */
 export const commands = (
-  options: { readonly drift?: boolean; readonly races?: boolean; readonly focus?: "all" | "races" } = {}
+  options: { readonly drift?: boolean; readonly races?: boolean; readonly focus?: "all" | "races"; readonly identityChanges?: boolean } = {}
 ): Array<fc.Arbitrary<Cmd>> => {
   if (options.focus === "races") {
     // one identity's races, densely: new work arrives (phones, codes redeemed, parents), and races
@@ -610,6 +666,12 @@ export const commands = (
       arbitrary: fc.tuple(idx, fc.array(actor, { minLength: 2, maxLength: 4 }), fc.scheduler()).map(([i, a, s]) => new Race(i, a, s)),
       weight: 4
     })
+  }
+  if (options.identityChanges === true) {
+    weighted.push(
+      { arbitrary: fc.tuple(idx, fc.nat(3)).map(([i, n]) => new UpdateProfile(i, n)), weight: 1 },
+      { arbitrary: idx.map((i) => new RelinkAcsUser(i)), weight: 1 }
+    )
   }
   if (drift) {
     weighted.push(

@@ -32,6 +32,9 @@ export interface PropertyOptions {
   readonly races?: boolean
   /** `races`: a run of mostly races on one identity (see `commands`). Default `all`. */
   readonly focus?: "all" | "races"
+  /** Profile updates and ACS-user relinks (`UpdateUserIdentity`, `UnlinkAcsUser` then `LinkAcsUser`).
+   *  Default false: adding commands changes what a fixed seed generates (Planted.test.ts). */
+  readonly identityChanges?: boolean
   /** How quiet time is reached. Default: the engine's own scheduling when the provider tells its
    *  next change (`Provider.nextEventAt`), else by resync. */
   readonly settle?: SettleMode
@@ -112,7 +115,14 @@ const countsOf = (world: World, model: Model): Map<string, number> => {
 /** The invariant as a fast-check async property. */
 export const invariantProperty = (options: PropertyOptions) =>
   fc.asyncProperty(
-    fc.commands(commands({ drift: options.drift ?? true, races: options.races ?? true, focus: options.focus ?? "all" }), {
+    fc.commands(
+      commands({
+        drift: options.drift ?? true,
+        races: options.races ?? true,
+        focus: options.focus ?? "all",
+        identityChanges: options.identityChanges ?? false
+      }),
+      {
       maxCommands: options.maxCommands ?? 60,
       size: "+1"
     }),
