@@ -165,12 +165,26 @@ describe("Access Grants through SeamHttp", () => {
     expect(isSeamHttpApiError(twin) && [twin.statusCode, twin.code]).toEqual([409, "conflict"])
     expect(await lists()).toEqual(settled)
 
-    // update: a name; times are refused naming the field (the engine cannot change them yet)
+    // update: a name, then new times, which the grant's credential takes too; bad times change nothing
     await seam.accessGrants.update({ access_grant_id: grant.access_grant_id, name: "Front office" })
     expect((await seam.accessGrants.get({ access_grant_id: grant.access_grant_id })).name).toBe("Front office")
-    await invalidField(seam.accessGrants.update({ access_grant_id: grant.access_grant_id, ends_at: new Date(Date.now() + 86_400_000).toISOString() }), "ends_at")
-    await invalidField(seam.accessGrants.update({ access_grant_id: grant.access_grant_id, starts_at: new Date().toISOString() }), "starts_at")
-    expect((await seam.accessGrants.get({ access_grant_id: grant.access_grant_id })).ends_at).toBe(endsAt)
+    const unchanged = await lists()
+    await invalidField(seam.accessGrants.update({ access_grant_id: grant.access_grant_id, ends_at: new Date(Date.parse(grant.starts_at) - 1_000).toISOString() }), "ends_at")
+    await invalidField(seam.accessGrants.update({ access_grant_id: grant.access_grant_id, ends_at: new Date(Date.now() - 60_000).toISOString() }), "ends_at")
+    expect(await lists()).toEqual(unchanged)
+    const laterEnd = new Date(Date.parse(endsAt) + 86_400_000).toISOString()
+    await seam.accessGrants.update({ access_grant_id: grant.access_grant_id, ends_at: laterEnd })
+    const moved = await seam.accessGrants.get({ access_grant_id: grant.access_grant_id })
+    accessGrantSchema.parse(moved)
+    expect(moved).toMatchObject({ name: "Front office", ends_at: laterEnd, starts_at: grant.starts_at })
+    expect((await seam.acs.credentials.get({ acs_credential_id: parent.acs_credential_id })).ends_at).toBe(laterEnd)
+    const timesChanged = await seam.events.list({ event_type: "access_grant.access_times_changed" })
+    expect(timesChanged.map((e) => [e.event_type, "access_grant_id" in e ? e.access_grant_id : undefined, "ends_at" in e ? e.ends_at : undefined])).toEqual([
+      ["access_grant.access_times_changed", grant.access_grant_id, laterEnd]
+    ])
+    // the same times again: nothing to change, no second event
+    await seam.accessGrants.update({ access_grant_id: grant.access_grant_id, ends_at: laterEnd })
+    expect(await seam.events.list({ event_type: "access_grant.access_times_changed" })).toHaveLength(1)
 
     // a lost phone: only its credential is revoked
     const lost = phones[0]
@@ -237,6 +251,7 @@ describe("Access Grants through SeamHttp", () => {
     for (const e of events) schemas.seam_event.parse(e)
     const ofGrant = await seam.events.list({ since, access_grant_id: grant.access_grant_id })
     expect(ofGrant.map((e) => e.event_type).sort()).toEqual([
+      "access_grant.access_times_changed",
       "access_grant.created",
       "access_grant.deleted",
       "access_method.issued",

@@ -24,8 +24,11 @@
  * write (the store failing: 503) gives back the key claim and the grant's records; an identity,
  * ACS user or automation created by then stays.
  *
- * `/access_grants/update` changes `name` only: `starts_at` / `ends_at` are 400 naming the field (the
- * grant's record and its parent's times would have to change together; not done yet).
+ * `/access_grants/update` changes `name`, `starts_at` and `ends_at`; new times go to the grant's
+ * multi-phone sync credential first (the engine's `UpdateSyncCredential`), then to the grant, then
+ * `access_grant.access_times_changed` is published. A store failure between the two leaves the
+ * credential's times changed and the grant's not; repeating the update completes it. The times are
+ * recorded, not enforced (as on `/acs/credentials/update`).
  *
  * @internal
  */
@@ -478,23 +481,45 @@ export const routes: Record<string, Route> = {
       ws.exclusive(
         Effect.gen(function* () {
           const g = yield* liveGrant(ws, input)
-          for (const field of ["starts_at", "ends_at"] as const) {
-            if (input[field] !== undefined) {
-              return yield* Effect.fail(
-                invalidField(field, `${field} cannot be changed: the engine cannot change a multi-phone sync credential's times yet (delete the grant and create another)`)
-              )
+          // every check before the first write
+          const startsAt = input.starts_at === undefined ? g.starts_at : Date.parse(input.starts_at)
+          const endsAt = input.ends_at === undefined ? g.ends_at : input.ends_at === null ? null : Date.parse(input.ends_at)
+          const now = yield* Clock.currentTimeMillis
+          if (endsAt !== null && endsAt <= startsAt) return yield* Effect.fail(invalidField("ends_at", "ends_at must be after starts_at"))
+          if (input.ends_at !== undefined && endsAt !== null && endsAt <= now) {
+            return yield* Effect.fail(invalidField("ends_at", "ends_at must be in the future"))
+          }
+          const timesChanged = startsAt !== g.starts_at || endsAt !== g.ends_at
+          // the credentials first: a store failure after them leaves the grant's record behind, and
+          // repeating the update completes it (the engine takes times it already has as a no-op)
+          if (timesChanged) {
+            const s = yield* port(ws.identity(g.user_identity_id))
+            for (const id of Object.values(g.parents)) {
+              const p = s?.parents[id]
+              if (s === undefined || p === undefined || p.deleting) continue
+              yield* exec(ws, {
+                _tag: "UpdateSyncCredential",
+                userIdentityId: s.id,
+                credentialId: id,
+                startsAt: iso(startsAt),
+                endsAt: endsAt === null ? null : iso(endsAt)
+              })
             }
           }
-          if (input.name !== undefined) {
-            const name = input.name
-            const updated = yield* port(
-              Rec.modify(ws.records, Grants.Grants, g.access_grant_id, (current): Rec.Change<Grants.Grant, boolean> =>
-                current === undefined || current.value.deleted_at !== undefined
-                  ? { _tag: "Keep", result: false }
-                  : { _tag: "Put", value: { ...current.value, name }, result: true }
-              )
-            )
-            if (!updated) return yield* Effect.fail(notFound("access_grant"))
+          const updated = yield* port(
+            Rec.modify(ws.records, Grants.Grants, g.access_grant_id, (current): Rec.Change<Grants.Grant, Grants.Grant | undefined> => {
+              if (current === undefined || current.value.deleted_at !== undefined) return { _tag: "Keep", result: undefined }
+              const value = { ...current.value, name: input.name === undefined ? current.value.name : input.name, starts_at: startsAt, ends_at: endsAt }
+              return { _tag: "Put", value, result: value }
+            })
+          )
+          if (updated === undefined) return yield* Effect.fail(notFound("access_grant"))
+          if (timesChanged) {
+            yield* ws.publish({
+              ...grantEvent(ws, updated, "access_grant.access_times_changed", "An access grant's start or end time was changed.", now),
+              starts_at: iso(startsAt),
+              ...(endsAt === null ? {} : { ends_at: iso(endsAt) })
+            })
           }
           return {}
         })
