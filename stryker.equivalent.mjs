@@ -6,7 +6,11 @@
  * text matches exactly, so an edit to that code brings its mutants back.
  */
 
-/** @type {ReadonlyArray<{ readonly file: string, readonly code: string, readonly why: string }>} */
+/**
+ * `inside`, when given, narrows an entry to the node of that text within an enclosing node whose
+ * text is `inside` (for code such as `[]` that occurs in many places).
+ * @type {ReadonlyArray<{ readonly file: string, readonly code: string, readonly inside?: string, readonly why: string }>}
+ */
 export const equivalent = [
   {
     file: "packages/core/src/internal/engine.ts",
@@ -59,13 +63,19 @@ export const strykerPlugins = [
     value: {
       /** @param {unknown} path a Babel NodePath */
       shouldIgnore(path) {
-        const p = /** @type {{ hub?: { file?: { opts?: { filename?: string } } }, getSource(): string }} */ (path)
+        /** @typedef {{ hub?: { file?: { opts?: { filename?: string } } }, parentPath?: Path | null, getSource(): string }} Path */
+        const p = /** @type {Path} */ (path)
         const file = p.hub?.file?.opts?.filename ?? ""
         const candidates = equivalent.filter((e) => file.endsWith(e.file))
         if (candidates.length === 0) return undefined
         // the node's own text in the file (not a reprint)
         const code = p.getSource()
-        return candidates.find((e) => e.code === code)?.why
+        /** @param {string} text */
+        const within = (text) => {
+          for (let up = p.parentPath; up; up = up.parentPath) if (up.getSource() === text) return true
+          return false
+        }
+        return candidates.find((e) => e.code === code && (e.inside === undefined || within(e.inside)))?.why
       }
     }
   }

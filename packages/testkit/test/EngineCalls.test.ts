@@ -253,3 +253,133 @@ describe("engine: waits and the last round", () => {
       assert.strictEqual(yield* engine.nextDue, before)
     }))
 })
+
+describe("engine: what it observes and writes", () => {
+  it.effect("asks the ACS about each ACS user once and about the card numbers it holds", () =>
+    Effect.gen(function* () {
+      const queries: Array<{ readonly users: ReadonlyArray<string>; readonly cardNumbers: ReadonlyArray<string> }> = []
+      const { engine, redeemAll } = yield* setup({}, { acs: (a) => ({ ...a, observe: (s, q) => Effect.andThen(Effect.sync(() => queries.push(q)), a.observe(s, q)) }) }, 1, [
+        "rfid48",
+        "h10301"
+      ])
+      yield* redeemAll
+      yield* engine.reconcile(id)
+      yield* engine.reconcile(id)
+      assert.isTrue(queries.length > 0)
+      // both sync credentials belong to one ACS user: asked about once per observation
+      assert.isTrue(queries.every((q) => q.users.length === 1))
+      // no phone credential without its card number in a query
+      assert.isTrue(queries.every((q) => q.cardNumbers.every((n) => typeof n === "string")))
+      assert.lengthOf(queries[queries.length - 1]!.cardNumbers, 2)
+    }))
+
+  it.effect("writes as the replica it was named", () =>
+    Effect.gen(function* () {
+      const owners = new Set<string | undefined>()
+      const { engine, redeemAll } = yield* setup({ replica: "r-7" }, { store: (s) => ({ ...s, save: (r) => Effect.andThen(Effect.sync(() => owners.add(r.owner)), s.save(r)) }) })
+      yield* redeemAll
+      yield* engine.reconcile(id)
+      assert.deepStrictEqual([...owners].filter((o) => o !== undefined), ["r-7"])
+    }))
+
+  it.effect("commits a reconcile that records no intent once, at its end", () =>
+    Effect.gen(function* () {
+      let saves = 0
+      const { engine, redeemAll } = yield* setup({}, { store: (s) => ({ ...s, save: (r) => Effect.andThen(Effect.sync(() => saves++), s.save(r)) }) })
+      yield* redeemAll
+      yield* engine.reconcile(id)
+      yield* engine.execute({ _tag: "DeactivatePhone", userIdentityId: id, phoneId: "p1" })
+      saves = 0
+      const r = yield* engine.reconcile(id)
+      // retire, revoke, remove from the ACS, end the enrollment, remove the endpoint: all learned, no intent
+      assert.isAbove(r.rounds, 1)
+      assert.strictEqual(saves, 1)
+      assert.deepStrictEqual((yield* engine.get(id)).children, {})
+    }))
+
+  it.effect("plans on an invitation's answer without observing the manager again", () =>
+    Effect.gen(function* () {
+      const { engine, sim } = yield* setup()
+      yield* engine.reconcile(id)
+      const observes = sim.calls.observe
+      // a second phone: one invitation, then settled on the patched observation
+      yield* engine.execute({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p2", deviceType: "ios_phone" })
+      yield* engine.reconcile(id)
+      assert.strictEqual(sim.calls.invite, 2)
+      assert.strictEqual(sim.calls.observe - observes, 1)
+    }))
+
+  it.effect("skips an action a planner asks for about something the state does not hold", () =>
+    Effect.gen(function* () {
+      const cm = Ids.AcsSystemId.make(Simulator.defaultManagerId)
+      const stray = Ids.AcsSystemId.make("no-user-here")
+      const planner: typeof Plan.plan = (s, o, ctx) => {
+        const p = Plan.plan(s, o, ctx)
+        if (p.actions.length === 0) return p
+        return {
+          ...p,
+          actions: [
+            ...p.actions,
+            { _tag: "Invite", managerId: cm, key: "nobody|cm_sim" },
+            { _tag: "Invite", managerId: stray, key: Object.keys(s.enrollments)[0] ?? "x" },
+            { _tag: "Issue", managerId: stray, credentialId: Ids.CredentialId.make("c1"), endpoint: Ids.ProviderRef.make("e"), card: { cardFormat: "rfid48", facilityCode: "9" } }
+          ]
+        }
+      }
+      const { engine, sim, redeemAll } = yield* setup({ planner, maxRounds: 3 })
+      const invites = sim.calls.invite
+      yield* redeemAll
+      yield* engine.reconcile(id)
+      // the real actions ran: one invitation (in redeemAll), one issue; the strays called nothing
+      assert.strictEqual(sim.calls.invite - invites, 1)
+      assert.strictEqual(sim.calls.issue, 1)
+    }))
+})
+
+describe("engine: the lease lost", () => {
+  it.effect("makes no provider call after another replica took the lease", () =>
+    Effect.gen(function* () {
+      let slow = false
+      let taken = false
+      const { engine, sim, redeemAll } = yield* setup(
+        { leaseTtl: "30 seconds", callTimeout: "10 seconds" },
+        {
+          cm: (m) => ({
+            ...m,
+            observe: (mgr, u) =>
+              Effect.suspend(() => {
+                if (!slow) return m.observe(mgr, u)
+                slow = false
+                return Effect.andThen(Effect.sleep("11 seconds"), m.observe(mgr, u))
+              })
+          }),
+          // the renewal at 10 s finds the lease taken
+          store: (s) => ({ ...s, renew: (lease, t, ids) => (taken ? Effect.succeed([]) : s.renew(lease, t, ids)) })
+        }
+      )
+      yield* redeemAll
+      slow = true
+      taken = true
+      const working = yield* Effect.forkChild(engine.reconcile(id))
+      yield* TestClock.adjust("11 seconds")
+      yield* Fiber.join(working)
+      assert.strictEqual(sim.calls.issue, 0)
+    }))
+})
+
+describe("engine: the background loop", () => {
+  it.effect("looks at everyone again every resyncEvery (5 minutes by default), not more often", () =>
+    Effect.gen(function* () {
+      let lists = 0
+      const { engine } = yield* setup({}, { store: (s) => ({ ...s, list: (o) => Effect.andThen(Effect.sync(() => lists++), s.list(o)) }) })
+      const loop = yield* Effect.forkChild(engine.run)
+      yield* TestClock.adjust("1 millis")
+      // one page with the identity, one empty page
+      assert.strictEqual(lists, 2)
+      yield* TestClock.adjust("4 minutes")
+      assert.strictEqual(lists, 2)
+      yield* TestClock.adjust("1 minute")
+      assert.strictEqual(lists, 4)
+      yield* Fiber.interrupt(loop)
+    }))
+})

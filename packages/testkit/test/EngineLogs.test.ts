@@ -135,6 +135,21 @@ describe("engine log lines", () => {
     }).pipe(Effect.provide(o.layer))
   })
 
+  it.effect("a call cut at the call timeout: Ambiguous, naming the call and the timeout, settled by observing", () => {
+    const o = observed()
+    return Effect.gen(function* () {
+      const { sim, engine } = yield* setup({ callTimeout: "2 seconds", leaseTtl: "15 seconds" })
+      yield* sim.setFaults({ ops: { issue: { latencyMs: 5_000 } } })
+      const working = yield* Effect.forkChild(engine.reconcile(id))
+      yield* TestClock.adjust("1 second")
+      // the next issue call answers at once
+      yield* sim.setFaults({})
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(working)
+      assert.isDefined(o.find("Debug", "CredentialManager.Issue Ambiguous: Issue gave no answer within 2000 ms; settled by observing again"))
+    }).pipe(Effect.provide(o.layer))
+  })
+
   it.effect("a malformed callback: info, on one line", () => {
     const o = observed()
     return Effect.gen(function* () {

@@ -6,7 +6,7 @@
  * here (the simulator does not replicate); the store is the memory store, time the TestClock.
  */
 import { MemoryStore, Simulator } from "@credsync/adapter-memory"
-import { AccessControl, CredentialManager, Engine, Ids, PortError, Store } from "@credsync/core"
+import { AccessControl, CredentialManager, Engine, Ids, Plan, PortError, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
 
@@ -91,14 +91,18 @@ const fake = (store: Store.StoreShape, without: ReadonlyArray<"createParent" | "
   return { shape, calls, seen, parents, endpoints }
 }
 
-const setup = (without: ReadonlyArray<"createParent" | "deleteParent" | "launchAutomation"> = []) =>
+const setup = (without: ReadonlyArray<"createParent" | "deleteParent" | "launchAutomation"> = [], config: Engine.Config = {}) =>
+  setupWith([{ _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: "acs-user", managerId: "seam", cardFormat: "rfid48", facilityCode: "9" }], without, config)
+
+/** The identity with its ACS user linked, the automation at seam and phone dev1; then `more` commands. */
+const setupWith = (more: ReadonlyArray<Record<string, unknown>>, without: ReadonlyArray<"createParent" | "deleteParent" | "launchAutomation"> = [], config: Engine.Config = {}) =>
   Effect.gen(function* () {
     const sim = Simulator.make()
     const store = MemoryStore.make()
     const f = fake(store, without)
     const acsQueries: Array<Query> = []
     const acs = { ...sim.acs, observe: (a: Ids.AcsSystemId, q: Query) => Effect.andThen(Effect.sync(() => acsQueries.push(q)), sim.acs.observe(a, q)) }
-    const engine = yield* Engine.make({}).pipe(
+    const engine = yield* Engine.make(config).pipe(
       Effect.provide(
         Layer.mergeAll(
           Layer.succeed(CredentialManager.CredentialManager, CredentialManager.CredentialManager.of(f.shape)),
@@ -108,16 +112,18 @@ const setup = (without: ReadonlyArray<"createParent" | "deleteParent" | "launchA
       )
     )
     const acsUser = yield* sim.acs.createUser(Simulator.defaultAcsId, { fullName: "Ana" })
+    const linked = (c: Record<string, unknown>) => (c.acsUserId === "acs-user" ? { ...c, acsUserId: acsUser.id } : c)
     for (const command of [
       { _tag: "CreateUserIdentity", userIdentityId: id },
       { _tag: "LinkAcsUser", userIdentityId: id, acsUserId: acsUser.id, acsSystemId: Simulator.defaultAcsId },
       { _tag: "LaunchAutomation", userIdentityId: id, automationId: "a1", managerId: "seam" },
-      { _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: acsUser.id, managerId: "seam", cardFormat: "rfid48", facilityCode: "9" },
-      { _tag: "PhoneOnline", userIdentityId: id, phoneId: "dev1", deviceType: "ios_phone" }
+      { _tag: "PhoneOnline", userIdentityId: id, phoneId: "dev1", deviceType: "ios_phone" },
+      ...more.map(linked)
     ]) {
       yield* engine.execute(command)
     }
-    return { engine, f, acsQueries, sim }
+    const execute = (c: Record<string, unknown>) => engine.execute(linked(c))
+    return { engine: { ...engine, execute }, f, acsQueries, sim }
   })
 
 describe("engine with a replicating manager", () => {
@@ -146,6 +152,19 @@ describe("engine with a replicating manager", () => {
       assert.strictEqual(f.calls.launchAutomation, 1)
     }))
 
+  it.effect("records each intent before its call also when it is the round's only one", () =>
+    Effect.gen(function* () {
+      // the automation alone first (no sync credential yet), then the parent alone
+      const { engine, f } = yield* setupWith([])
+      yield* engine.reconcile(id)
+      assert.deepStrictEqual([f.calls.launchAutomation, f.calls.createParent], [1, undefined])
+      assert.isDefined(f.seen.find((s) => s.call === "launchAutomation")?.stored?.state.automations.a1?.remoteRequestedAt)
+      yield* engine.execute({ _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: "acs-user", managerId: "seam", cardFormat: "rfid48", facilityCode: "9" })
+      yield* engine.reconcile(id)
+      assert.deepStrictEqual([f.calls.launchAutomation, f.calls.createParent], [1, 1])
+      assert.isDefined(f.seen.find((s) => s.call === "createParent")?.stored?.state.parents.c1?.remoteRequestedAt)
+    }))
+
   it.effect("deletes a deleted parent there, then forgets it", () =>
     Effect.gen(function* () {
       const { engine, f } = yield* setup()
@@ -172,6 +191,27 @@ describe("engine with a replicating manager", () => {
       yield* engine.execute({ _tag: "DeleteSyncCredential", userIdentityId: id, credentialId: "c1" })
       yield* engine.reconcile(id)
       assert.deepStrictEqual((yield* engine.get(id)).parents, {})
+    }))
+
+  it.effect("skips creating a parent the state does not hold, or launching where it has no manager user", () =>
+    Effect.gen(function* () {
+      const planner: typeof Plan.plan = (s, o, ctx) => {
+        const p = Plan.plan(s, o, ctx)
+        return {
+          ...p,
+          actions: [
+            ...p.actions,
+            { _tag: "CreateRemoteParent", managerId: seam, credentialId: Ids.CredentialId.make("nope") },
+            { _tag: "CreateRemoteParent", managerId: Ids.AcsSystemId.make("no-user-here"), credentialId: Ids.CredentialId.make("c1") },
+            { _tag: "LaunchRemoteAutomation", managerId: Ids.AcsSystemId.make("no-user-here"), automationId: Ids.AutomationId.make("a1") }
+          ]
+        }
+      }
+      const { engine, f } = yield* setup([], { planner, maxRounds: 2 })
+      yield* engine.reconcile(id)
+      // the plan's own create and launch, once each; the strays called nothing
+      assert.strictEqual(f.calls.createParent, 1)
+      assert.strictEqual(f.calls.launchAutomation, 1)
     }))
 
   it.effect("observes no ACS for a replicating manager's parents and copies", () =>
