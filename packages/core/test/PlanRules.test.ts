@@ -280,3 +280,109 @@ describe("plan: one live credential per profile per endpoint", () => {
     assert.strictEqual(p.wakeAt, 305)
   })
 })
+
+describe("plan: enrollments ended and credentials retired, at their edges", () => {
+  it("ends an invited enrollment whose endpoint was removed before it was seen, for that reason", () => {
+    const { s, v } = invited([])
+    const p = run(s, observed({ ...v, endpoints: [{ ref: ref("ep1"), invitation: ref("i1"), status: "removed" }, v.endpoints[1]!] }), { now: 1, capabilities: caps() })
+    assert.deepStrictEqual(
+      p.events.flatMap((e) => (e._tag === "EnrollmentEnded" ? [[e.key, e.reason]] : [])),
+      [["p1|cm", "endpoint_removed"]]
+    )
+  })
+
+  it("ends the enrollment of a deactivated phone still waiting for its invitation, with nothing to cancel", () => {
+    const s = base(["p1"], [])
+    const inviting = fold(s, run(s, observed(view({})), { now: 0, capabilities: caps(100) }).events)!
+    assert.strictEqual(inviting.enrollments["p1|cm"]?.status, "inviting")
+    const off = apply(inviting, { _tag: "DeactivatePhone", userIdentityId: "u1", phoneId: "p1" })
+    const p = run(off, observed(view({})), { now: 1, capabilities: caps(100) })
+    assert.deepStrictEqual(
+      p.events.flatMap((e) => (e._tag === "EnrollmentEnded" ? [[e.key, e.reason]] : [])),
+      [["p1|cm", "not_wanted"]]
+    )
+    assert.deepStrictEqual(p.actions, [])
+  })
+
+  it("records a requested credential as not yet assigned in the ACS", () => {
+    const { st, k1, k2 } = requested()
+    assert.deepStrictEqual([st.children[k1.id]?.assigned, st.children[k2.id]?.assigned], [false, false])
+    assert.deepStrictEqual([k1.retiring, k1.issue], [false, "requested"])
+  })
+
+  it("imports only an active credential, and imports again an entry lost from the ACS", () => {
+    const { st, v, k1 } = requested()
+    const issuing = fold(st, [{ _tag: "CredentialIssued", identity: st.id, at: 1, credentialId: k1.id, ref: ref("k1"), active: false, cardNumber: "11" }])!
+    const early = run(issuing, observed({ ...v, credentials: [cred("k1", "ep1", "11", "issuing")] }), { now: 2, capabilities: caps() })
+    assert.isFalse(early.actions.some((a) => a._tag === "Import"))
+    const imported = fold(st, [
+      { _tag: "CredentialIssued", identity: st.id, at: 1, credentialId: k1.id, ref: ref("k1"), active: true, cardNumber: "11" },
+      { _tag: "CredentialImported", identity: st.id, at: 1, credentialId: k1.id, acsRef: ref("e1") },
+      { _tag: "CredentialAssigned", identity: st.id, at: 1, credentialId: k1.id }
+    ])!
+    const gone = run(imported, observed({ ...v, credentials: [cred("k1", "ep1", "11")] }, []), { now: 3, capabilities: caps() })
+    assert.deepStrictEqual(
+      gone.events.flatMap((e) => (e._tag === "CredentialAcsLost" ? [e.credentialId] : [])),
+      [k1.id]
+    )
+    assert.isTrue(gone.actions.some((a) => a._tag === "Import" && a.credentialId === k1.id))
+  })
+
+  /** k1 active (card 11, issued at `issuedAt`), then its phone deactivated: retiring. */
+  const retiring = (issuedAt = 1, lag = 0) => {
+    const { st, v, k1 } = requested()
+    const active = fold(st, [{ _tag: "CredentialIssued", identity: st.id, at: issuedAt, credentialId: k1.id, ref: ref("k1"), active: true, cardNumber: "11" }])!
+    const off = apply(active, { _tag: "DeactivatePhone", userIdentityId: "u1", phoneId: "p1" })
+    const s = fold(off, [{ _tag: "CredentialRetiring", identity: off.id, at: issuedAt, credentialId: k1.id, reason: "phone_deactivated" }])!
+    return { s, v, k1, ctx: (now: number) => ({ now, capabilities: caps(lag) }) }
+  }
+  const revoked = (p: Plan) => p.events.flatMap((e) => (e._tag === "CredentialRevoked" ? [e.credentialId] : []))
+  const revokes = (p: Plan) => p.actions.flatMap((a) => (a._tag === "Revoke" ? [a.credential] : []))
+
+  it("forgets a retiring credential the manager no longer lists once its ACS entry is gone, without revoking it again", () => {
+    const { s, v, k1, ctx } = retiring()
+    const withEntry = run(s, observed(v, [entry("e1", "11")]), ctx(5))
+    assert.deepStrictEqual(
+      withEntry.actions.flatMap((a) => (a._tag === "RemoveFromAcs" ? [[a.entry, a.why]] : [])),
+      [[ref("e1"), "retiring"]]
+    )
+    assert.deepStrictEqual(revoked(withEntry), [], "not before its entry is out of the ACS")
+    const clear = run(s, observed(v, []), ctx(5))
+    assert.deepStrictEqual(revoked(clear), [k1.id])
+    assert.deepStrictEqual(revokes(clear), [])
+    // the ACS not observed: wait
+    assert.deepStrictEqual(revoked(run(s, { managers: new Map([[cm, v]]), acs: new Map() }, ctx(5))), [])
+  })
+
+  it("revokes a retiring credential issued within the listing lag though the manager does not list it yet", () => {
+    // requested at 0, issued at 900, lag 1 s: at 1_000 it may be live without being listed
+    const { s, v, k1, ctx } = retiring(900, 1_000)
+    const p = run(s, observed(v, []), ctx(1_000))
+    assert.deepStrictEqual(revokes(p), [ref("k1")])
+    assert.deepStrictEqual(revoked(p), [])
+    assert.strictEqual(p.wakeAt, 1_900)
+    assert.deepStrictEqual(revoked(run(s, observed(v, []), ctx(1_900))), [k1.id])
+  })
+
+  it("forgets at once a retiring credential that was lost, and waits on one whose request may still land", () => {
+    const { st, v, k1, k2 } = requested()
+    // k1: lost at 1 (pending, no reference); k2: still requested (at 0); both retiring with the phones
+    let s = fold(st, [{ _tag: "CredentialLost", identity: st.id, at: 1, credentialId: k1.id, reason: "x" }])!
+    s = apply(apply(s, { _tag: "DeactivatePhone", userIdentityId: "u1", phoneId: "p1" }), { _tag: "DeactivatePhone", userIdentityId: "u1", phoneId: "p2" })
+    const p = run(s, observed(v, []), { now: 2, capabilities: caps(1_000) })
+    assert.deepStrictEqual(revoked(p), [k1.id])
+    assert.deepStrictEqual(revokes(p), [])
+    assert.strictEqual(p.wakeAt, 1_000, "k2's request is concluded after the lag")
+    assert.deepStrictEqual(revoked(run(fold(s, p.events)!, observed(v, []), { now: 1_000, capabilities: caps(1_000) })), [k2.id])
+  })
+
+  it("forgets a deleted parent that has no phone credential left, whether or not its manager is observed", () => {
+    let s = base(["p1"], [["c1", "rfid48"]])
+    s = apply(s, { _tag: "DeleteSyncCredential", userIdentityId: "u1", credentialId: "c1" })
+    const p = run(s, { managers: new Map(), acs: new Map() }, { now: 1, capabilities: caps() })
+    assert.deepStrictEqual(
+      p.events.flatMap((e) => (e._tag === "ParentRemoved" ? [e.credentialId] : [])),
+      [s.parents.c1!.id]
+    )
+  })
+})

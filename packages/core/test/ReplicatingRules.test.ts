@@ -298,3 +298,56 @@ describe("a replicating manager: copies nobody claims", () => {
     )
   })
 })
+
+describe("a replicating manager: deleted parents and several at once", () => {
+  const removed = (p: Plan) => p.events.flatMap((e) => (e._tag === "ParentRemoved" ? [e.credentialId] : []))
+
+  it("forgets a deleted parent seam no longer lists, though it lists another", () => {
+    const s = apply(bound(), { _tag: "DeleteSyncCredential", userIdentityId: "u1", credentialId: "c1" })
+    assert.deepStrictEqual(removed(run(s, obs(view({ parents: [remoteParent("px", "h10301")] })), ctx(1))), [s.parents.c1!.id])
+  })
+
+  it("forgets a deleted parent bound there at once once unlisted, and one never requested there", () => {
+    // requested at 0 and bound: the lag (100) does not matter any more
+    let s = setup()
+    s = fold(s, [
+      { _tag: "ParentRemoteRequested", identity: s.id, at: 0, credentialId: s.parents.c1!.id },
+      { _tag: "ParentBound", identity: s.id, at: 0, credentialId: s.parents.c1!.id, ref: ref("pc1") }
+    ])!
+    const deleted = apply(s, { _tag: "DeleteSyncCredential", userIdentityId: "u1", credentialId: "c1" })
+    assert.deepStrictEqual(removed(run(deleted, obs(view({ parents: [] })), ctx(50, 100))), [s.parents.c1!.id])
+    const never = apply(setup(), { _tag: "DeleteSyncCredential", userIdentityId: "u1", credentialId: "c1" })
+    assert.deepStrictEqual(removed(run(never, obs(view({ parents: [] })), ctx(50, 100))), [never.parents.c1!.id])
+  })
+
+  it("creates two parents at once, and launches at two replicating managers at once", () => {
+    let s = apply(setup(), { _tag: "CreateSyncCredential", userIdentityId: "u1", credentialId: "c2", acsUserId: "acsu1", managerId: "seam", cardFormat: "h10301", facilityCode: "9" })
+    const p = run(s, obs(view({})), ctx(0))
+    assert.deepStrictEqual(
+      p.actions.flatMap((a) => (a._tag === "CreateRemoteParent" ? [a.credentialId] : [])),
+      [s.parents.c1!.id, s.parents.c2!.id]
+    )
+    // cm replicates too here: one launch at each manager
+    s = apply(s, { _tag: "LaunchAutomation", userIdentityId: "u1", automationId: "a2", managerId: "cm" })
+    s = fold(s, [{ _tag: "ManagerUserBound", identity: s.id, at: 0, managerId: cm, ref: ref("usr") }])!
+    const both = run(s, { managers: new Map([[seam, view({})], [cm, view({ user: ref("usr") })]]), acs: new Map() }, { now: 0, capabilities: () => ({ replicates: true, asyncIssue: true, listingLag: 0 }) })
+    assert.deepStrictEqual(
+      both.actions.flatMap((a) => (a._tag === "LaunchRemoteAutomation" ? [[a.managerId, a.automationId]] : [])),
+      [
+        [seam, s.automations.a1!.id],
+        [cm, s.automations.a2!.id]
+      ]
+    )
+  })
+
+  it("leaves the ACS to seam: no import, no assignment, no fact about an entry of a copy's card", () => {
+    const s = mirrored()
+    const p = run(
+      s,
+      { managers: new Map([[seam, listed([copy("k1", "dev1", { cardNumber: "1" })])]]), acs: new Map([[acs, [{ ref: ref("e1"), cardNumber: "1", cardFormat: "rfid48", facilityCode: "9", label: "door" }]]]) },
+      ctx(1)
+    )
+    assert.deepStrictEqual(p.actions, [])
+    assert.deepStrictEqual(p.events, [])
+  })
+})
