@@ -3,7 +3,7 @@
  * field and the identity that holds it, and changes nothing. Memory adapters.
  */
 import { MemoryAccessControl, MemoryCredentialManager, MemoryStore, Simulator } from "@credsync/adapter-memory"
-import { Engine } from "@credsync/core"
+import { Engine, Ids } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 
@@ -30,7 +30,7 @@ describe("commands naming what another identity holds", () => {
       const { sim, engine, acsUser } = yield* setup
       const benAcs = yield* sim.acs.createUser(Simulator.defaultAcsId, { fullName: "Ben" })
       yield* engine.execute({ _tag: "LinkAcsUser", userIdentityId: "ben", acsUserId: benAcs.id, acsSystemId: Simulator.defaultAcsId })
-      const ben = yield* engine.get("ben")
+      const ben = yield* engine.get(Ids.UserIdentityId.make("ben"))
       const refused = (command: Record<string, unknown>) => Effect.flip(engine.execute(command))
       const cases = [
         [{ _tag: "CreateUserIdentity", userIdentityId: "cy", key: "k-ana" }, "key", "lookup key key:k-ana already belongs to user identity ana"],
@@ -46,8 +46,8 @@ describe("commands naming what another identity holds", () => {
         const e = yield* refused(command)
         assert.deepInclude(e, { _tag: "CommandRejected", reason: "AlreadyExists", field, message }, command._tag)
       }
-      assert.deepStrictEqual(yield* engine.get("ben"), ben)
-      assert.deepStrictEqual((yield* engine.get("dee")).acsUsers, {})
-      assert.strictEqual((yield* Effect.flip(engine.get("cy")))._tag, "CommandRejected")
+      assert.deepStrictEqual(yield* engine.get(Ids.UserIdentityId.make("ben")), ben)
+      assert.deepStrictEqual((yield* engine.get(Ids.UserIdentityId.make("dee"))).acsUsers, {})
+      assert.strictEqual((yield* Effect.flip(engine.get(Ids.UserIdentityId.make("cy"))))._tag, "CommandRejected")
     }))
 })
