@@ -1,9 +1,10 @@
 /**
  * Commands refused because another identity holds what they name: each refusal names the command's
- * field and the identity that holds it, and changes nothing. Memory adapters.
+ * field and the identity that holds it, and changes nothing; a fact a provider reports that another
+ * identity holds refuses the save the same way; the event feed's defaults. Memory adapters.
  */
 import { MemoryAccessControl, MemoryCredentialManager, MemoryStore, Simulator } from "@credsync/adapter-memory"
-import { Engine, Ids } from "@credsync/core"
+import { CredentialManager, Engine, Ids } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 
@@ -49,5 +50,51 @@ describe("commands naming what another identity holds", () => {
       assert.deepStrictEqual(yield* engine.get(Ids.UserIdentityId.make("ben")), ben)
       assert.deepStrictEqual((yield* engine.get(Ids.UserIdentityId.make("dee"))).acsUsers, {})
       assert.strictEqual((yield* Effect.flip(engine.get(Ids.UserIdentityId.make("cy"))))._tag, "CommandRejected")
+    }))
+})
+
+describe("facts learned that another identity holds", () => {
+  it.effect("a manager user the manager handed out twice: the second identity's save is refused naming the key and its holder", () =>
+    Effect.gen(function* () {
+      const sim = Simulator.make()
+      const manager = { ...sim.manager, ensureUser: () => Effect.succeed(Ids.ProviderRef.make("the-same-user")) }
+      const engine = yield* Engine.make().pipe(
+        Effect.provide(
+          Layer.mergeAll(Layer.succeed(CredentialManager.CredentialManager, CredentialManager.CredentialManager.of(manager)), MemoryAccessControl.layer(sim), MemoryStore.layer())
+        )
+      )
+      for (const user of ["ana", "ben"]) {
+        yield* engine.execute({ _tag: "CreateUserIdentity", userIdentityId: user })
+        yield* engine.execute({ _tag: "LaunchAutomation", userIdentityId: user, automationId: `a-${user}`, managerId: Simulator.defaultManagerId })
+      }
+      yield* engine.reconcile(Ids.UserIdentityId.make("ana"))
+      const e = yield* Effect.flip(engine.reconcile(Ids.UserIdentityId.make("ben")))
+      assert.deepStrictEqual(e._tag === "SaveRejected" ? [e.reason, e.key, e.heldBy, e.message] : [e._tag], [
+        "InvalidInput",
+        "manager-user:cm_sim:the-same-user",
+        "ana",
+        "lookup key manager-user:cm_sim:the-same-user is already held by user identity ana; the state of user identity ben was not saved"
+      ])
+      assert.deepStrictEqual((yield* engine.get(Ids.UserIdentityId.make("ben"))).managerUsers, {})
+    }))
+})
+
+describe("the event feed", () => {
+  it.effect("pages 100 events unless told otherwise; past the end it returns the cursor it was given", () =>
+    Effect.gen(function* () {
+      const { engine } = yield* setup
+      for (let n = 0; n < 110; n++) yield* engine.execute({ _tag: "CreateUserIdentity", userIdentityId: `x${n}` })
+      const page = yield* engine.events()
+      assert.lengthOf(page.events, 100)
+      let after = page.next
+      while (true) {
+        const next = yield* engine.events({ after, limit: 1_000 })
+        if (next.events.length === 0) {
+          assert.strictEqual(next.next, after)
+          assert.isFalse(next.missed)
+          break
+        }
+        after = next.next
+      }
     }))
 })

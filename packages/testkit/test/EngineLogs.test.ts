@@ -5,8 +5,8 @@
  * store that failed a save (info, with the back-off), and a malformed callback (info). Memory
  * adapters, TestClock.
  */
-import { MemoryAccessControl, MemoryCredentialManager, MemoryStore, Simulator } from "@credsync/adapter-memory"
-import { Engine, Ids, PortError, Store } from "@credsync/core"
+import { MemoryAccessControl, MemoryStore, Simulator } from "@credsync/adapter-memory"
+import { CredentialManager, Engine, Ids, PortError, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Logger, References, Schedule } from "effect"
 import { TestClock } from "effect/testing"
@@ -30,12 +30,24 @@ const observed = () => {
 
 const id = Ids.UserIdentityId.make("u1")
 
-const setup = (config: Engine.Config = {}, wrap: (s: Store.StoreShape) => Store.StoreShape = (s) => s) =>
+const setup = (config: Engine.Config = {}, wrap: (s: Store.StoreShape) => Store.StoreShape = (s) => s) => setupWith((m) => m, config, wrap)
+
+const setupWith = (
+  manager: (m: CredentialManager.CredentialManagerShape) => CredentialManager.CredentialManagerShape,
+  config: Engine.Config = {},
+  wrap: (s: Store.StoreShape) => Store.StoreShape = (s) => s
+) =>
   Effect.gen(function* () {
     const sim = Simulator.make()
     const store = MemoryStore.make()
     const engine = yield* Engine.make({ retry: Schedule.recurs(0), ...config }).pipe(
-      Effect.provide(Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), Layer.succeed(Store.Store, Store.Store.of(wrap(store)))))
+      Effect.provide(
+        Layer.mergeAll(
+          Layer.succeed(CredentialManager.CredentialManager, CredentialManager.CredentialManager.of(manager(sim.manager))),
+          MemoryAccessControl.layer(sim),
+          Layer.succeed(Store.Store, Store.Store.of(wrap(store)))
+        )
+      )
     )
     const acsUser = yield* sim.acs.createUser(Simulator.defaultAcsId, { fullName: "Ana" })
     for (const command of [
@@ -63,6 +75,19 @@ describe("engine log lines", () => {
       yield* sim.failNext("issue", "InvalidInput")
       yield* engine.reconcile(id)
       assert.isDefined(o.find("Warn", /^CredentialManager\.issue InvalidInput: .* \(cm_sim\); not retried in this reconcile$/))
+    }).pipe(Effect.provide(o.layer))
+  })
+
+  it.effect("a provider's message over several lines is logged on one", () => {
+    const o = observed()
+    return Effect.gen(function* () {
+      const { sim, engine } = yield* setupWith((m) => ({
+        ...m,
+        issue: () => Effect.fail(new PortError.PortError({ reason: "InvalidInput", port: "CredentialManager", method: "issue", message: "first\n  second\nthird" }))
+      }))
+      yield* engine.reconcile(id)
+      assert.isDefined(o.find("Warn", "CredentialManager.issue InvalidInput: first; second; third (cm_sim); not retried in this reconcile"))
+      assert.isDefined(sim)
     }).pipe(Effect.provide(o.layer))
   })
 
