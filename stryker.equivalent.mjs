@@ -86,6 +86,7 @@ export const equivalent = [
   },
   {
     file: "packages/core/src/Plan.ts",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the source text of a template literal, not a template
     code: "`inv:${e.invitation}`",
     why: "equivalent: as above, the `inv:` entries never match an active endpoint here"
   },
@@ -96,6 +97,7 @@ export const equivalent = [
   },
   {
     file: "packages/core/src/Plan.ts",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the source text of a template literal, not a template
     code: "`inv:${ep.invitation}`",
     why: "equivalent: as above, the `inv:` lookup never matches an active endpoint here"
   },
