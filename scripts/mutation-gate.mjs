@@ -6,8 +6,9 @@
  * - a gated file's source differs from the one the report was made on (the report is stale: run
  *   `pnpm mutate`, which is incremental, and commit reports/), or
  * - a gated file's score is under the threshold.
- * Score = (killed + timed out) / (all mutants - ignored), as Stryker computes it; mutants marked
- * equivalent in the source (`// Stryker disable ...: reason`) are ignored, and counted separately.
+ * Score = (killed + timed out) / (all mutants - ignored - compile / runtime errors), as Stryker
+ * computes it; mutants listed as equivalent in stryker.equivalent.mjs are Ignored, and counted
+ * separately. It reads the committed report only (no Stryker run): instant.
  *
  * Usage: node scripts/mutation-gate.mjs [--threshold 85] [--report reports/stryker-incremental.json]
  */

@@ -1,0 +1,100 @@
+/**
+ * Commands refused because another identity holds what they name: each refusal names the command's
+ * field and the identity that holds it, and changes nothing; a fact a provider reports that another
+ * identity holds refuses the save the same way; the event feed's defaults. Memory adapters.
+ */
+import { MemoryAccessControl, MemoryCredentialManager, MemoryStore, Simulator } from "@credsync/adapter-memory"
+import { CredentialManager, Engine, Ids } from "@credsync/core"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+
+const setup = Effect.gen(function* () {
+  const sim = Simulator.make()
+  const engine = yield* Engine.make().pipe(Effect.provide(Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), MemoryStore.layer())))
+  const acsUser = yield* sim.acs.createUser(Simulator.defaultAcsId, { fullName: "Ana" })
+  for (const command of [
+    { _tag: "CreateUserIdentity", userIdentityId: "ana", key: "k-ana" },
+    { _tag: "LinkAcsUser", userIdentityId: "ana", acsUserId: acsUser.id, acsSystemId: Simulator.defaultAcsId },
+    { _tag: "LaunchAutomation", userIdentityId: "ana", automationId: "auto-ana", managerId: Simulator.defaultManagerId },
+    { _tag: "CreateSyncCredential", userIdentityId: "ana", credentialId: "cred-ana", acsUserId: acsUser.id, managerId: Simulator.defaultManagerId, cardFormat: "rfid48", facilityCode: "9" },
+    { _tag: "CreateUserIdentity", userIdentityId: "ben" },
+    { _tag: "CreateUserIdentity", userIdentityId: "dee" }
+  ]) {
+    yield* engine.execute(command)
+  }
+  return { sim, engine, acsUser }
+})
+
+describe("commands naming what another identity holds", () => {
+  it.effect("are refused as AlreadyExists, naming the field, the resource and its holder; nothing changes", () =>
+    Effect.gen(function* () {
+      const { sim, engine, acsUser } = yield* setup
+      const benAcs = yield* sim.acs.createUser(Simulator.defaultAcsId, { fullName: "Ben" })
+      yield* engine.execute({ _tag: "LinkAcsUser", userIdentityId: "ben", acsUserId: benAcs.id, acsSystemId: Simulator.defaultAcsId })
+      const ben = yield* engine.get(Ids.UserIdentityId.make("ben"))
+      const refused = (command: Record<string, unknown>) => Effect.flip(engine.execute(command))
+      const cases = [
+        [{ _tag: "CreateUserIdentity", userIdentityId: "cy", key: "k-ana" }, "key", "lookup key key:k-ana already belongs to user identity ana"],
+        [{ _tag: "LaunchAutomation", userIdentityId: "ben", automationId: "auto-ana", managerId: Simulator.defaultManagerId }, "automationId", "lookup key automation:auto-ana already belongs to user identity ana"],
+        [{ _tag: "LinkAcsUser", userIdentityId: "dee", acsUserId: acsUser.id, acsSystemId: Simulator.defaultAcsId }, "acsUserId", `lookup key acs-user:${acsUser.id} already belongs to user identity ana`],
+        [
+          { _tag: "CreateSyncCredential", userIdentityId: "ben", credentialId: "cred-ana", acsUserId: benAcs.id, managerId: Simulator.defaultManagerId, cardFormat: "rfid48", facilityCode: "9" },
+          "credentialId",
+          "credential id cred-ana already belongs to user identity ana"
+        ]
+      ] as const
+      for (const [command, field, message] of cases) {
+        const e = yield* refused(command)
+        assert.deepInclude(e, { _tag: "CommandRejected", reason: "AlreadyExists", field, message }, command._tag)
+      }
+      assert.deepStrictEqual(yield* engine.get(Ids.UserIdentityId.make("ben")), ben)
+      assert.deepStrictEqual((yield* engine.get(Ids.UserIdentityId.make("dee"))).acsUsers, {})
+      assert.strictEqual((yield* Effect.flip(engine.get(Ids.UserIdentityId.make("cy"))))._tag, "CommandRejected")
+    }))
+})
+
+describe("facts learned that another identity holds", () => {
+  it.effect("a manager user the manager handed out twice: the second identity's save is refused naming the key and its holder", () =>
+    Effect.gen(function* () {
+      const sim = Simulator.make()
+      const manager = { ...sim.manager, ensureUser: () => Effect.succeed(Ids.ProviderRef.make("the-same-user")) }
+      const engine = yield* Engine.make().pipe(
+        Effect.provide(
+          Layer.mergeAll(Layer.succeed(CredentialManager.CredentialManager, CredentialManager.CredentialManager.of(manager)), MemoryAccessControl.layer(sim), MemoryStore.layer())
+        )
+      )
+      for (const user of ["ana", "ben"]) {
+        yield* engine.execute({ _tag: "CreateUserIdentity", userIdentityId: user })
+        yield* engine.execute({ _tag: "LaunchAutomation", userIdentityId: user, automationId: `a-${user}`, managerId: Simulator.defaultManagerId })
+      }
+      yield* engine.reconcile(Ids.UserIdentityId.make("ana"))
+      const e = yield* Effect.flip(engine.reconcile(Ids.UserIdentityId.make("ben")))
+      assert.deepStrictEqual(e._tag === "SaveRejected" ? [e.reason, e.key, e.heldBy, e.message] : [e._tag], [
+        "InvalidInput",
+        "manager-user:cm_sim:the-same-user",
+        "ana",
+        "lookup key manager-user:cm_sim:the-same-user is already held by user identity ana; the state of user identity ben was not saved"
+      ])
+      assert.deepStrictEqual((yield* engine.get(Ids.UserIdentityId.make("ben"))).managerUsers, {})
+    }))
+})
+
+describe("the event feed", () => {
+  it.effect("pages 100 events unless told otherwise; past the end it returns the cursor it was given", () =>
+    Effect.gen(function* () {
+      const { engine } = yield* setup
+      for (let n = 0; n < 110; n++) yield* engine.execute({ _tag: "CreateUserIdentity", userIdentityId: `x${n}` })
+      const page = yield* engine.events()
+      assert.lengthOf(page.events, 100)
+      let after = page.next
+      while (true) {
+        const next = yield* engine.events({ after, limit: 1_000 })
+        if (next.events.length === 0) {
+          assert.strictEqual(next.next, after)
+          assert.isFalse(next.missed)
+          break
+        }
+        after = next.next
+      }
+    }))
+})

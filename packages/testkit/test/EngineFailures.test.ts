@@ -1,0 +1,135 @@
+/**
+ * A reconcile that does not end normally: a provider call that dies (a defect) or is interrupted is
+ * counted with that outcome, and the lease is let go at once so another replica can take the
+ * identity without waiting for it to expire. Memory adapters, a fresh metric registry, TestClock.
+ */
+import { MemoryAccessControl, MemoryCredentialManager, MemoryStore, Simulator } from "@credsync/adapter-memory"
+import { Engine, Ids, PortError, Store } from "@credsync/core"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Fiber, Layer, Metric, Schedule } from "effect"
+import { TestClock } from "effect/testing"
+
+const counter = (id: string, attributes: Readonly<Record<string, string>>) =>
+  Effect.map(Metric.snapshot, (all) =>
+    all
+      .filter((m) => m.id === id && Object.entries(attributes).every(([k, v]) => m.attributes?.[k] === v))
+      .reduce((n, m) => n + (m.type === "Counter" ? Number(m.state.count) : 0), 0)
+  )
+const fresh = <A, E, R>(eff: Effect.Effect<A, E, R>) => Effect.provide(eff, Layer.succeed(Metric.MetricRegistry, new Map()))
+
+const id = Ids.UserIdentityId.make("u1")
+
+const setup = Effect.gen(function* () {
+  const sim = Simulator.make()
+  const store = MemoryStore.make()
+  const ports = Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), Layer.succeed(Store.Store, Store.Store.of(store)))
+  const make = (replica: string) => Engine.make({ retry: Schedule.recurs(0), replica, leaseTtl: "1 minute" }).pipe(Effect.provide(ports))
+  const engine = yield* make("a")
+  const acsUser = yield* sim.acs.createUser(Simulator.defaultAcsId, { fullName: "Ana" })
+  for (const command of [
+    { _tag: "CreateUserIdentity", userIdentityId: id },
+    { _tag: "LinkAcsUser", userIdentityId: id, acsUserId: acsUser.id, acsSystemId: Simulator.defaultAcsId },
+    { _tag: "LaunchAutomation", userIdentityId: id, automationId: "a1", managerId: Simulator.defaultManagerId },
+    { _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: acsUser.id, managerId: Simulator.defaultManagerId, cardFormat: "rfid48", facilityCode: "9" },
+    { _tag: "PhoneOnline", userIdentityId: id, phoneId: "p1", deviceType: "ios_phone" }
+  ]) {
+    yield* engine.execute(command)
+  }
+  yield* engine.reconcile(id)
+  yield* sim.redeem((yield* engine.get(id)).enrollments["p1|cm_sim"]!.code!)
+  return { sim, engine, make }
+})
+
+describe("a reconcile that does not end normally", () => {
+  it.effect("a provider call that dies: counted as a defect, and the lease let go at once", () =>
+    fresh(
+      Effect.gen(function* () {
+        const { sim, engine, make } = yield* setup
+        yield* sim.failNext("issue", "Crash")
+        const exit = yield* Effect.exit(engine.reconcile(id))
+        assert.isTrue(Exit.isFailure(exit))
+        assert.strictEqual(yield* counter("credsync_port_calls_total", { action: "Issue", outcome: "defect" }), 1)
+        // another replica works the identity now, not a minute later
+        const b = yield* make("b")
+        const r = yield* b.reconcile(id)
+        assert.isAbove(r.rounds, 0)
+        assert.strictEqual(Object.values((yield* b.get(id)).children)[0]?.issue, "active")
+      })
+    ))
+
+  it.effect("a provider call interrupted with its reconcile: counted as interrupted", () =>
+    fresh(
+      Effect.gen(function* () {
+        const { sim, engine } = yield* setup
+        yield* sim.setFaults({ ops: { issue: { latencyMs: 3_000 } } })
+        const working = yield* Effect.forkChild(engine.reconcile(id))
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.interrupt(working)
+        assert.strictEqual(yield* counter("credsync_port_calls_total", { action: "Issue", outcome: "interrupted" }), 1)
+      })
+    ))
+})
+
+describe("stuck counting and refused saves", () => {
+  const storeError = (reason: "Conflict" | "Transient" | "Ambiguous" | "Unknown", message: string) =>
+    new PortError.PortError({ reason, port: "Store", method: "save", message })
+
+  /** An engine over a store whose next saves fail as scripted, and one identity with a phone waiting for its invitation. */
+  const scripted = (config: Engine.Config = {}) =>
+    Effect.gen(function* () {
+      const sim = Simulator.make()
+      const memory = MemoryStore.make()
+      const script: Array<PortError.PortError> = []
+      const store: Store.StoreShape = { ...memory, save: (r) => Effect.suspend(() => (script.length > 0 ? Effect.fail(script.shift()!) : memory.save(r))) }
+      const engine = yield* Engine.make({ retry: Schedule.recurs(0), ...config }).pipe(
+        Effect.provide(Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), Layer.succeed(Store.Store, Store.Store.of(store))))
+      )
+      yield* engine.execute({ _tag: "CreateUserIdentity", userIdentityId: id })
+      yield* engine.execute({ _tag: "LaunchAutomation", userIdentityId: id, automationId: "a1", managerId: Simulator.defaultManagerId })
+      let phones = 0
+      /** A new phone: the next reconcile has an intent to commit. */
+      const work = Effect.suspend(() => engine.execute({ _tag: "PhoneOnline", userIdentityId: id, phoneId: `p${++phones}`, deviceType: "ios_phone" }))
+      return { sim, engine, script, work }
+    })
+
+  it.effect("a version race neither adds to nor clears the run of failures that makes an identity stuck", () =>
+    Effect.gen(function* () {
+      const { sim, engine, script, work } = yield* scripted({ stuckAfter: 2 })
+      yield* engine.reconcile(id)
+      yield* sim.failNext("observe", "Unknown")
+      yield* engine.reconcile(id)
+      assert.deepStrictEqual(yield* engine.stuck, [])
+      yield* work
+      script.push(storeError("Conflict", "moved"))
+      yield* engine.reconcile(id)
+      assert.deepStrictEqual(yield* engine.stuck, [], "a race is no failure")
+      yield* sim.failNext("observe", "Unknown")
+      yield* engine.reconcile(id)
+      const [stuck] = yield* engine.stuck
+      assert.deepStrictEqual([stuck?.id, stuck?.failures], [id, 2])
+    }))
+
+  it.effect("a save the store could not take (Ambiguous) is retried later, not a refusal", () =>
+    Effect.gen(function* () {
+      const { engine, script, work } = yield* scripted()
+      yield* engine.reconcile(id)
+      yield* work
+      script.push(storeError("Ambiguous", "no answer"))
+      const start = yield* Effect.clockWith((c) => c.currentTimeMillis)
+      const r = yield* engine.reconcile(id)
+      assert.strictEqual(r.next, start + 500)
+      assert.deepStrictEqual(yield* engine.stuck, [])
+    }))
+
+  it.effect("a save the store refuses for a reason of its own: SaveRejected quoting it on one line, and stuck at once", () =>
+    Effect.gen(function* () {
+      const { engine, script, work } = yield* scripted()
+      yield* engine.reconcile(id)
+      yield* work
+      script.push(storeError("Unknown", "disk full\n  try later"))
+      const e = yield* Effect.flip(engine.reconcile(id))
+      assert.deepInclude(e, { _tag: "SaveRejected", reason: "Unknown", message: "the store refused the state of user identity u1: disk full; try later" })
+      const [stuck] = yield* engine.stuck
+      assert.deepStrictEqual([stuck?.cause.code, stuck?.failures], ["save_rejected", 1])
+    }))
+})

@@ -1,0 +1,188 @@
+/**
+ * The engine's log lines that Operable.test.ts does not reach, at the levels the README documents:
+ * a refused provider call (warn, with its system), waits as people read them (`250 ms`, `1.5 s`),
+ * lease renewals (debug) and a renewal the store could not take (warn), a version race (debug), a
+ * store that failed a save (info, with the back-off), and a malformed callback (info). Memory
+ * adapters, TestClock.
+ */
+import { MemoryAccessControl, MemoryStore, Simulator } from "@credsync/adapter-memory"
+import { CredentialManager, Engine, Ids, PortError, Store } from "@credsync/core"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Layer, Logger, References, Schedule } from "effect"
+import { TestClock } from "effect/testing"
+
+interface Line {
+  readonly level: string
+  readonly message: string
+}
+
+/** A test Logger that keeps every line, at every level. */
+const observed = () => {
+  const lines: Array<Line> = []
+  const logger = Logger.make((o) => {
+    lines.push({ level: o.logLevel, message: Array.isArray(o.message) ? o.message.map(String).join(" ") : String(o.message) })
+  })
+  const layer = Layer.mergeAll(Logger.layer([logger]), Layer.succeed(References.MinimumLogLevel, "All"))
+  const find = (level: string, text: string | RegExp) =>
+    lines.find((l) => l.level === level && (typeof text === "string" ? l.message.includes(text) : text.test(l.message)))
+  return { lines, layer, find }
+}
+
+const id = Ids.UserIdentityId.make("u1")
+
+const setup = (config: Engine.Config = {}, wrap: (s: Store.StoreShape) => Store.StoreShape = (s) => s) => setupWith((m) => m, config, wrap)
+
+const setupWith = (
+  manager: (m: CredentialManager.CredentialManagerShape) => CredentialManager.CredentialManagerShape,
+  config: Engine.Config = {},
+  wrap: (s: Store.StoreShape) => Store.StoreShape = (s) => s
+) =>
+  Effect.gen(function* () {
+    const sim = Simulator.make()
+    const store = MemoryStore.make()
+    const engine = yield* Engine.make({ retry: Schedule.recurs(0), ...config }).pipe(
+      Effect.provide(
+        Layer.mergeAll(
+          Layer.succeed(CredentialManager.CredentialManager, CredentialManager.CredentialManager.of(manager(sim.manager))),
+          MemoryAccessControl.layer(sim),
+          Layer.succeed(Store.Store, Store.Store.of(wrap(store)))
+        )
+      )
+    )
+    const acsUser = yield* sim.acs.createUser(Simulator.defaultAcsId, { fullName: "Ana" })
+    for (const command of [
+      { _tag: "CreateUserIdentity", userIdentityId: id },
+      { _tag: "LinkAcsUser", userIdentityId: id, acsUserId: acsUser.id, acsSystemId: Simulator.defaultAcsId },
+      { _tag: "LaunchAutomation", userIdentityId: id, automationId: "a1", managerId: Simulator.defaultManagerId },
+      { _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: acsUser.id, managerId: Simulator.defaultManagerId, cardFormat: "rfid48", facilityCode: "9" },
+      { _tag: "PhoneOnline", userIdentityId: id, phoneId: "p1", deviceType: "ios_phone" }
+    ]) {
+      yield* engine.execute(command)
+    }
+    yield* engine.reconcile(id)
+    yield* sim.redeem((yield* engine.get(id)).enrollments["p1|cm_sim"]!.code!)
+    return { sim, store, engine }
+  })
+
+const storeError = (reason: PortError.PortError["reason"], method: string) =>
+  new PortError.PortError({ reason, port: "Store", method, message: `${method} ${reason.toLowerCase()}` })
+
+describe("engine log lines", () => {
+  it.effect("a refused provider call: warn, naming the call, its reason and the system", () => {
+    const o = observed()
+    return Effect.gen(function* () {
+      const { sim, engine } = yield* setup()
+      yield* sim.failNext("issue", "InvalidInput")
+      yield* engine.reconcile(id)
+      assert.isDefined(o.find("Warn", /^CredentialManager\.issue InvalidInput: .* \(cm_sim\); not retried in this reconcile$/))
+    }).pipe(Effect.provide(o.layer))
+  })
+
+  it.effect("a provider's message over several lines is logged on one", () => {
+    const o = observed()
+    return Effect.gen(function* () {
+      const { sim, engine } = yield* setupWith((m) => ({
+        ...m,
+        issue: () => Effect.fail(new PortError.PortError({ reason: "InvalidInput", port: "CredentialManager", method: "issue", message: "first\n  second\nthird" }))
+      }))
+      yield* engine.reconcile(id)
+      assert.isDefined(o.find("Warn", "CredentialManager.issue InvalidInput: first; second; third (cm_sim); not retried in this reconcile"))
+      assert.isDefined(sim)
+    }).pipe(Effect.provide(o.layer))
+  })
+
+  it.effect("waits as people read them: milliseconds under a second, tenths of seconds above", () => {
+    const o = observed()
+    return Effect.gen(function* () {
+      const { sim, engine } = yield* setup({ backoff: { base: "100 millis", cap: "1 minute" } })
+      yield* sim.setFaults({ ops: { issue: { rateLimited: 1, retryAfter: 250 } } })
+      yield* engine.reconcile(id)
+      assert.isDefined(o.find("Info", /rate limited by CredentialManager on Issue \(cm_sim\); waiting 250 ms: /))
+      assert.isDefined(o.find("Info", /reconcile failed \(1 in a row\); next attempt in 250 ms: /))
+      yield* sim.setFaults({ ops: { issue: { rateLimited: 1, retryAfter: 1_540 } } })
+      yield* engine.reconcile(id)
+      assert.isDefined(o.find("Info", /waiting 1\.5 s: /))
+      assert.isDefined(o.find("Info", /reconcile failed \(2 in a row\); next attempt in 1\.5 s: /))
+    }).pipe(Effect.provide(o.layer))
+  })
+
+  it.effect("lease renewals: debug with the new expiry; warn when the store could not take one", () => {
+    const o = observed()
+    let unreachable = false
+    return Effect.gen(function* () {
+      const { sim, engine } = yield* setup({ leaseTtl: "30 seconds", callTimeout: "5 seconds" }, (s) => ({
+        ...s,
+        renew: (lease, now, ids) => (unreachable ? Effect.fail(storeError("Transient", "renew")) : s.renew(lease, now, ids))
+      }))
+      const start = yield* Effect.clockWith((c) => c.currentTimeMillis)
+      yield* sim.setFaults({ ops: { observe: { latencyMs: 11_000 } } })
+      const working = yield* Effect.forkChild(engine.reconcile(id))
+      yield* TestClock.adjust("11 seconds")
+      yield* Fiber.join(working)
+      // renewed at 10 s, for the lease's ttl
+      assert.isDefined(o.find("Debug", `lease renewed until ${new Date(start + 10_000 + 30_000).toISOString()}`))
+      unreachable = true
+      const again = yield* Effect.forkChild(engine.reconcile(id))
+      yield* TestClock.adjust("11 seconds")
+      yield* Fiber.join(again)
+      assert.isDefined(o.find("Warn", "lease renewal failed (store unreachable); the lease runs out on its own"))
+    }).pipe(Effect.provide(o.layer))
+  })
+
+  it.effect("a version race: debug, and looked at again after the back-off base with no cause to report", () => {
+    const o = observed()
+    let races = 0
+    return Effect.gen(function* () {
+      const { engine } = yield* setup({}, (s) => ({
+        ...s,
+        save: (request) => (races-- > 0 ? Effect.fail(storeError("Conflict", "save")) : s.save(request))
+      }))
+      races = 1
+      const start = yield* Effect.clockWith((c) => c.currentTimeMillis)
+      const r = yield* engine.reconcile(id)
+      assert.isDefined(o.find("Debug", "version race: Store.save Conflict: save conflict; looking again"))
+      assert.strictEqual(r.next, start + 500)
+      assert.isUndefined(o.find("Info", "reconcile failed"))
+    }).pipe(Effect.provide(o.layer))
+  })
+
+  it.effect("a store that failed a save: info with the cause and the back-off", () => {
+    const o = observed()
+    let failures = 0
+    return Effect.gen(function* () {
+      const { engine } = yield* setup({}, (s) => ({
+        ...s,
+        save: (request) => (failures-- > 0 ? Effect.fail(storeError("Transient", "save")) : s.save(request))
+      }))
+      failures = 1
+      yield* engine.reconcile(id)
+      assert.isDefined(o.find("Info", "reconcile failed (1 in a row); next attempt in 500 ms: the store failed: Store.save Transient: save transient"))
+    }).pipe(Effect.provide(o.layer))
+  })
+
+  it.effect("a call cut at the call timeout: Ambiguous, naming the call and the timeout, settled by observing", () => {
+    const o = observed()
+    return Effect.gen(function* () {
+      const { sim, engine } = yield* setup({ callTimeout: "2 seconds", leaseTtl: "15 seconds" })
+      yield* sim.setFaults({ ops: { issue: { latencyMs: 5_000 } } })
+      const working = yield* Effect.forkChild(engine.reconcile(id))
+      yield* TestClock.adjust("1 second")
+      // the next issue call answers at once
+      yield* sim.setFaults({})
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(working)
+      assert.isDefined(o.find("Debug", "CredentialManager.Issue Ambiguous: Issue gave no answer within 2000 ms; settled by observing again"))
+    }).pipe(Effect.provide(o.layer))
+  })
+
+  it.effect("a malformed callback: info, on one line", () => {
+    const o = observed()
+    return Effect.gen(function* () {
+      const { engine } = yield* setup()
+      yield* Effect.flip(engine.ingest({ _tag: "AcsRemoved", acsSystemId: "acs_sim", entry: "x" }))
+      const line = o.find("Info", /^callback refused: /)
+      assert.isDefined(line)
+      assert.notInclude(line?.message ?? "\n", "\n")
+    }).pipe(Effect.provide(o.layer))
+  })
+})

@@ -1,0 +1,225 @@
+/**
+ * The engine against a replicating credential manager (Seam style): it creates the parent there and
+ * launches the automation, each recorded as an intent before its call; it records what the calls
+ * answered; it deletes a deleted parent there; a provider without those methods is asked nothing;
+ * and the ACS is not observed for such a manager's parents. The manager is a small fake written
+ * here (the simulator does not replicate); the store is the memory store, time the TestClock.
+ */
+import { MemoryStore, Simulator } from "@credsync/adapter-memory"
+import { AccessControl, CredentialManager, Engine, Ids, Plan, PortError, Store } from "@credsync/core"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, Option } from "effect"
+
+type Query = Parameters<AccessControl.AccessControlShape["observe"]>[1]
+
+const seam = Ids.AcsSystemId.make("seam")
+const id = Ids.UserIdentityId.make("u1")
+const ref = (s: string) => Ids.ProviderRef.make(s)
+
+interface Fake {
+  readonly shape: CredentialManager.CredentialManagerShape
+  readonly calls: Record<string, number>
+  /** What each call saw in the store when it was made. */
+  readonly seen: Array<{ readonly call: string; readonly stored: Store.Stored | undefined }>
+  readonly parents: Map<string, { readonly cardFormat: string; readonly facilityCode: string }>
+  readonly endpoints: Set<string>
+}
+
+/** A replicating manager: every parent is copied onto every endpoint; `without` leaves methods out. */
+const fake = (store: Store.StoreShape, without: ReadonlyArray<"createParent" | "deleteParent" | "launchAutomation"> = []): Fake => {
+  const calls: Record<string, number> = {}
+  const seen: Fake["seen"] = []
+  const parents: Fake["parents"] = new Map()
+  const automations: Array<string> = []
+  const endpoints = new Set<string>()
+  let parentCount = 0
+  let automationCount = 0
+  const called = (call: string) =>
+    Effect.map(store.load(id), (stored) => {
+      calls[call] = (calls[call] ?? 0) + 1
+      seen.push({ call, stored: Option.getOrUndefined(stored) })
+    })
+  const refuse = (method: string) => Effect.fail(new PortError.PortError({ reason: "InvalidInput", port: "CredentialManager", method, message: "not at a replicating manager" }))
+  const shape: CredentialManager.CredentialManagerShape = {
+    systems: [{ id: seam, name: "Seam", externalType: "seam", capabilities: { replicates: true, asyncIssue: false, listingLag: 0 } }],
+    ensureUser: () => Effect.as(called("ensureUser"), ref("user1")),
+    observe: (_, user) =>
+      Effect.as(called("observe"), {
+        user,
+        invitations: [],
+        endpoints: [...endpoints].map((e) => ({ ref: ref(e), status: "active" as const })),
+        credentials: [...parents.keys()].flatMap((p) =>
+          [...endpoints].map((e) => ({ ref: ref(`${p}@${e}`), endpoint: ref(e), cardFormat: "rfid48", facilityCode: "9", status: "active" as const, parent: ref(p), cardNumber: "77" }))
+        ),
+        parents: [...parents].map(([r, card]) => ({ ref: ref(r), ...card })),
+        automations: automations.map((r) => ({ ref: ref(r) }))
+      }),
+    invite: () => refuse("invite"),
+    cancelInvitation: () => refuse("cancelInvitation"),
+    issue: () => refuse("issue"),
+    revoke: () => Effect.as(called("revoke"), undefined),
+    removeEndpoint: () => Effect.as(called("removeEndpoint"), undefined),
+    ...(without.includes("createParent")
+      ? {}
+      : {
+          createParent: (_: Ids.AcsSystemId, request: { readonly card: { readonly cardFormat: string; readonly facilityCode: string } }) =>
+            Effect.map(called("createParent"), () => {
+              const r = `pc${++parentCount}`
+              parents.set(r, { cardFormat: request.card.cardFormat, facilityCode: request.card.facilityCode })
+              return ref(r)
+            })
+        }),
+    ...(without.includes("deleteParent")
+      ? {}
+      : {
+          deleteParent: (_: Ids.AcsSystemId, parent: Ids.ProviderRef) =>
+            Effect.map(called("deleteParent"), () => {
+              parents.delete(parent)
+            })
+        }),
+    ...(without.includes("launchAutomation")
+      ? {}
+      : {
+          launchAutomation: () =>
+            Effect.map(called("launchAutomation"), () => {
+              const r = `ea${++automationCount}`
+              automations.push(r)
+              return ref(r)
+            })
+        })
+  }
+  return { shape, calls, seen, parents, endpoints }
+}
+
+const setup = (without: ReadonlyArray<"createParent" | "deleteParent" | "launchAutomation"> = [], config: Engine.Config = {}) =>
+  setupWith([{ _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: "acs-user", managerId: "seam", cardFormat: "rfid48", facilityCode: "9" }], without, config)
+
+/** The identity with its ACS user linked, the automation at seam and phone dev1; then `more` commands. */
+const setupWith = (more: ReadonlyArray<Record<string, unknown>>, without: ReadonlyArray<"createParent" | "deleteParent" | "launchAutomation"> = [], config: Engine.Config = {}) =>
+  Effect.gen(function* () {
+    const sim = Simulator.make()
+    const store = MemoryStore.make()
+    const f = fake(store, without)
+    const acsQueries: Array<Query> = []
+    const acs = { ...sim.acs, observe: (a: Ids.AcsSystemId, q: Query) => Effect.andThen(Effect.sync(() => acsQueries.push(q)), sim.acs.observe(a, q)) }
+    const engine = yield* Engine.make(config).pipe(
+      Effect.provide(
+        Layer.mergeAll(
+          Layer.succeed(CredentialManager.CredentialManager, CredentialManager.CredentialManager.of(f.shape)),
+          Layer.succeed(AccessControl.AccessControl, AccessControl.AccessControl.of(acs)),
+          Layer.succeed(Store.Store, Store.Store.of(store))
+        )
+      )
+    )
+    const acsUser = yield* sim.acs.createUser(Simulator.defaultAcsId, { fullName: "Ana" })
+    const linked = (c: Record<string, unknown>) => (c.acsUserId === "acs-user" ? { ...c, acsUserId: acsUser.id } : c)
+    for (const command of [
+      { _tag: "CreateUserIdentity", userIdentityId: id },
+      { _tag: "LinkAcsUser", userIdentityId: id, acsUserId: acsUser.id, acsSystemId: Simulator.defaultAcsId },
+      { _tag: "LaunchAutomation", userIdentityId: id, automationId: "a1", managerId: "seam" },
+      { _tag: "PhoneOnline", userIdentityId: id, phoneId: "dev1", deviceType: "ios_phone" },
+      ...more.map(linked)
+    ]) {
+      yield* engine.execute(command)
+    }
+    const execute = (c: Record<string, unknown>) => engine.execute(linked(c))
+    return { engine: { ...engine, execute }, f, acsQueries, sim }
+  })
+
+describe("engine with a replicating manager", () => {
+  it.effect("records creating the parent and launching the automation before it calls, then what the calls answered", () =>
+    Effect.gen(function* () {
+      const { engine, f } = yield* setup()
+      f.endpoints.add("dev1")
+      yield* engine.reconcile(id)
+      assert.strictEqual(f.calls.createParent, 1)
+      assert.strictEqual(f.calls.launchAutomation, 1)
+      const create = f.seen.find((s) => s.call === "createParent")
+      assert.isDefined(create?.stored?.state.parents.c1?.remoteRequestedAt, "the create was recorded before its call")
+      const launch = f.seen.find((s) => s.call === "launchAutomation")
+      assert.isDefined(launch?.stored?.state.automations.a1?.remoteRequestedAt, "the launch was recorded before its call")
+      const state = yield* engine.get(id)
+      assert.strictEqual(state.parents.c1?.remote, ref("pc1"))
+      assert.strictEqual(state.automations.a1?.remote, ref("ea1"))
+      // the manager copied the parent onto the phone: mirrored, assigned by the manager, converged
+      const [child] = Object.values(state.children)
+      assert.strictEqual(child?.ref, ref("pc1@dev1"))
+      assert.strictEqual(child?.issue, "active")
+      assert.isTrue(child?.assigned)
+      // nothing more to do: no second create or launch
+      yield* engine.reconcile(id)
+      assert.strictEqual(f.calls.createParent, 1)
+      assert.strictEqual(f.calls.launchAutomation, 1)
+    }))
+
+  it.effect("records each intent before its call also when it is the round's only one", () =>
+    Effect.gen(function* () {
+      // the automation alone first (no sync credential yet), then the parent alone
+      const { engine, f } = yield* setupWith([])
+      yield* engine.reconcile(id)
+      assert.deepStrictEqual([f.calls.launchAutomation, f.calls.createParent], [1, undefined])
+      assert.isDefined(f.seen.find((s) => s.call === "launchAutomation")?.stored?.state.automations.a1?.remoteRequestedAt)
+      yield* engine.execute({ _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: "acs-user", managerId: "seam", cardFormat: "rfid48", facilityCode: "9" })
+      yield* engine.reconcile(id)
+      assert.deepStrictEqual([f.calls.launchAutomation, f.calls.createParent], [1, 1])
+      assert.isDefined(f.seen.find((s) => s.call === "createParent")?.stored?.state.parents.c1?.remoteRequestedAt)
+    }))
+
+  it.effect("deletes a deleted parent there, then forgets it", () =>
+    Effect.gen(function* () {
+      const { engine, f } = yield* setup()
+      yield* engine.reconcile(id)
+      assert.deepStrictEqual([...f.parents.keys()], ["pc1"])
+      yield* engine.execute({ _tag: "DeleteSyncCredential", userIdentityId: id, credentialId: "c1" })
+      yield* engine.reconcile(id)
+      assert.strictEqual(f.calls.deleteParent, 1)
+      assert.deepStrictEqual([...f.parents.keys()], [])
+      assert.deepStrictEqual((yield* engine.get(id)).parents, {})
+    }))
+
+  it.effect("asks nothing of a replicating manager that lacks the methods, and fails no reconcile over it", () =>
+    Effect.gen(function* () {
+      const { engine, f } = yield* setup(["createParent", "launchAutomation", "deleteParent"])
+      // (the plan asks again each round, to no effect: the reconcile runs out of rounds and backs off)
+      yield* engine.reconcile(id)
+      assert.isUndefined(f.calls.createParent)
+      assert.isUndefined(f.calls.launchAutomation)
+      const state = yield* engine.get(id)
+      assert.isUndefined(state.parents.c1?.remote)
+      assert.isDefined(state.parents.c1?.remoteRequestedAt)
+      // and a deleted parent it cannot delete there is forgotten once the manager does not list it
+      yield* engine.execute({ _tag: "DeleteSyncCredential", userIdentityId: id, credentialId: "c1" })
+      yield* engine.reconcile(id)
+      assert.deepStrictEqual((yield* engine.get(id)).parents, {})
+    }))
+
+  it.effect("skips creating a parent the state does not hold, or launching where it has no manager user", () =>
+    Effect.gen(function* () {
+      const planner: typeof Plan.plan = (s, o, ctx) => {
+        const p = Plan.plan(s, o, ctx)
+        return {
+          ...p,
+          actions: [
+            ...p.actions,
+            { _tag: "CreateRemoteParent", managerId: seam, credentialId: Ids.CredentialId.make("nope") },
+            { _tag: "CreateRemoteParent", managerId: Ids.AcsSystemId.make("no-user-here"), credentialId: Ids.CredentialId.make("c1") },
+            { _tag: "LaunchRemoteAutomation", managerId: Ids.AcsSystemId.make("no-user-here"), automationId: Ids.AutomationId.make("a1") }
+          ]
+        }
+      }
+      const { engine, f } = yield* setup([], { planner, maxRounds: 2 })
+      yield* engine.reconcile(id)
+      // the plan's own create and launch, once each; the strays called nothing
+      assert.strictEqual(f.calls.createParent, 1)
+      assert.strictEqual(f.calls.launchAutomation, 1)
+    }))
+
+  it.effect("observes no ACS for a replicating manager's parents and copies", () =>
+    Effect.gen(function* () {
+      const { engine, f, acsQueries } = yield* setup()
+      f.endpoints.add("dev1")
+      yield* engine.reconcile(id)
+      yield* engine.reconcile(id)
+      assert.deepStrictEqual(acsQueries, [])
+    }))
+})
