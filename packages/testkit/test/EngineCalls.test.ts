@@ -48,7 +48,7 @@ const setup = (config: Engine.Config = {}, wrap: Wrap = {}, phones = 1, parents:
       ...parents.map((cardFormat, n) => ({ _tag: "CreateSyncCredential", userIdentityId: id, credentialId: `c${n + 1}`, acsUserId: acsUser.id, managerId: Simulator.defaultManagerId, cardFormat, facilityCode: "9" })),
       ...Array.from({ length: phones }, (_, n) => ({ _tag: "PhoneOnline", userIdentityId: id, phoneId: `p${n + 1}`, deviceType: "ios_phone" }))
     ]
-    for (const command of commands) yield* engine.execute(command)
+    for (const command of commands) yield* engine.executeUnknown(command)
     /** Invite every phone and redeem each code (the engine has not seen the redemptions yet). */
     const redeemAll = Effect.gen(function* () {
       // (a few reconciles when each may run only one round)
@@ -245,11 +245,11 @@ describe("engine: waits and the last round", () => {
       const { engine } = yield* setup()
       yield* engine.drain
       assert.isUndefined(yield* engine.nextDue)
-      yield* engine.execute({ _tag: "DeactivatePhone", userIdentityId: id, phoneId: "p1" })
+      yield* engine.executeUnknown({ _tag: "DeactivatePhone", userIdentityId: id, phoneId: "p1" })
       yield* engine.drain
       const before = yield* engine.nextDue
       // already inactive: no events, nothing queued
-      yield* engine.execute({ _tag: "DeactivatePhone", userIdentityId: id, phoneId: "p1" })
+      yield* engine.executeUnknown({ _tag: "DeactivatePhone", userIdentityId: id, phoneId: "p1" })
       assert.strictEqual(yield* engine.nextDue, before)
     }))
 })
@@ -288,7 +288,7 @@ describe("engine: what it observes and writes", () => {
       const { engine, redeemAll } = yield* setup({}, { store: (s) => ({ ...s, save: (r) => Effect.andThen(Effect.sync(() => saves++), s.save(r)) }) })
       yield* redeemAll
       yield* engine.reconcile(id)
-      yield* engine.execute({ _tag: "DeactivatePhone", userIdentityId: id, phoneId: "p1" })
+      yield* engine.executeUnknown({ _tag: "DeactivatePhone", userIdentityId: id, phoneId: "p1" })
       saves = 0
       const r = yield* engine.reconcile(id)
       // retire, revoke, remove from the ACS, end the enrollment, remove the endpoint: all learned, no intent
@@ -303,7 +303,7 @@ describe("engine: what it observes and writes", () => {
       yield* engine.reconcile(id)
       const observes = sim.calls.observe
       // a second phone: one invitation, then settled on the patched observation
-      yield* engine.execute({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p2", deviceType: "ios_phone" })
+      yield* engine.executeUnknown({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p2", deviceType: "ios_phone" })
       yield* engine.reconcile(id)
       assert.strictEqual(sim.calls.invite, 2)
       assert.strictEqual(sim.calls.observe - observes, 1)

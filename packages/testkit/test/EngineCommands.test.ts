@@ -20,7 +20,7 @@ const setup = Effect.gen(function* () {
     { _tag: "CreateUserIdentity", userIdentityId: "ben" },
     { _tag: "CreateUserIdentity", userIdentityId: "dee" }
   ]) {
-    yield* engine.execute(command)
+    yield* engine.executeUnknown(command)
   }
   return { sim, engine, acsUser }
 })
@@ -30,9 +30,9 @@ describe("commands naming what another identity holds", () => {
     Effect.gen(function* () {
       const { sim, engine, acsUser } = yield* setup
       const benAcs = yield* sim.acs.createUser(Simulator.defaultAcsId, { fullName: "Ben" })
-      yield* engine.execute({ _tag: "LinkAcsUser", userIdentityId: "ben", acsUserId: benAcs.id, acsSystemId: Simulator.defaultAcsId })
+      yield* engine.executeUnknown({ _tag: "LinkAcsUser", userIdentityId: "ben", acsUserId: benAcs.id, acsSystemId: Simulator.defaultAcsId })
       const ben = yield* engine.get(Ids.UserIdentityId.make("ben"))
-      const refused = (command: Record<string, unknown>) => Effect.flip(engine.execute(command))
+      const refused = (command: Record<string, unknown>) => Effect.flip(engine.executeUnknown(command))
       const cases = [
         [{ _tag: "CreateUserIdentity", userIdentityId: "cy", key: "k-ana" }, "key", "lookup key key:k-ana already belongs to user identity ana"],
         [{ _tag: "LaunchAutomation", userIdentityId: "ben", automationId: "auto-ana", managerId: Simulator.defaultManagerId }, "automationId", "lookup key automation:auto-ana already belongs to user identity ana"],
@@ -64,8 +64,8 @@ describe("facts learned that another identity holds", () => {
         )
       )
       for (const user of ["ana", "ben"]) {
-        yield* engine.execute({ _tag: "CreateUserIdentity", userIdentityId: user })
-        yield* engine.execute({ _tag: "LaunchAutomation", userIdentityId: user, automationId: `a-${user}`, managerId: Simulator.defaultManagerId })
+        yield* engine.executeUnknown({ _tag: "CreateUserIdentity", userIdentityId: user })
+        yield* engine.executeUnknown({ _tag: "LaunchAutomation", userIdentityId: user, automationId: `a-${user}`, managerId: Simulator.defaultManagerId })
       }
       yield* engine.reconcile(Ids.UserIdentityId.make("ana"))
       const e = yield* Effect.flip(engine.reconcile(Ids.UserIdentityId.make("ben")))
@@ -83,7 +83,7 @@ describe("the event feed", () => {
   it.effect("pages 100 events unless told otherwise; past the end it returns the cursor it was given", () =>
     Effect.gen(function* () {
       const { engine } = yield* setup
-      for (let n = 0; n < 110; n++) yield* engine.execute({ _tag: "CreateUserIdentity", userIdentityId: `x${n}` })
+      for (let n = 0; n < 110; n++) yield* engine.executeUnknown({ _tag: "CreateUserIdentity", userIdentityId: `x${n}` })
       const page = yield* engine.events()
       assert.lengthOf(page.events, 100)
       let after = page.next

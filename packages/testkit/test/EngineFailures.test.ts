@@ -33,7 +33,7 @@ const setup = Effect.gen(function* () {
     { _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: acsUser.id, managerId: Simulator.defaultManagerId, cardFormat: "rfid48", facilityCode: "9" },
     { _tag: "PhoneOnline", userIdentityId: id, phoneId: "p1", deviceType: "ios_phone" }
   ]) {
-    yield* engine.execute(command)
+    yield* engine.executeUnknown(command)
   }
   yield* engine.reconcile(id)
   yield* sim.redeem((yield* engine.get(id)).enrollments["p1|cm_sim"]!.code!)
@@ -84,11 +84,11 @@ describe("stuck counting and refused saves", () => {
       const engine = yield* Engine.make({ retry: Schedule.recurs(0), ...config }).pipe(
         Effect.provide(Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), Layer.succeed(Store.Store, Store.Store.of(store))))
       )
-      yield* engine.execute({ _tag: "CreateUserIdentity", userIdentityId: id })
-      yield* engine.execute({ _tag: "LaunchAutomation", userIdentityId: id, automationId: "a1", managerId: Simulator.defaultManagerId })
+      yield* engine.executeUnknown({ _tag: "CreateUserIdentity", userIdentityId: id })
+      yield* engine.executeUnknown({ _tag: "LaunchAutomation", userIdentityId: id, automationId: "a1", managerId: Simulator.defaultManagerId })
       let phones = 0
       /** A new phone: the next reconcile has an intent to commit. */
-      const work = Effect.suspend(() => engine.execute({ _tag: "PhoneOnline", userIdentityId: id, phoneId: `p${++phones}`, deviceType: "ios_phone" }))
+      const work = Effect.suspend(() => engine.executeUnknown({ _tag: "PhoneOnline", userIdentityId: id, phoneId: `p${++phones}`, deviceType: "ios_phone" }))
       return { sim, engine, script, work }
     })
 

@@ -57,7 +57,7 @@ const setupWith = (
       { _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: acsUser.id, managerId: Simulator.defaultManagerId, cardFormat: "rfid48", facilityCode: "9" },
       { _tag: "PhoneOnline", userIdentityId: id, phoneId: "p1", deviceType: "ios_phone" }
     ]) {
-      yield* engine.execute(command)
+      yield* engine.executeUnknown(command)
     }
     yield* engine.reconcile(id)
     yield* sim.redeem((yield* engine.get(id)).enrollments["p1|cm_sim"]!.code!)

@@ -35,7 +35,7 @@ const setup = (config: Engine.Config = {}, wrap: (s: Store.StoreShape) => Store.
       { _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: acsUser.id, managerId: Simulator.defaultManagerId, cardFormat: "rfid48", facilityCode: "9" },
       { _tag: "PhoneOnline", userIdentityId: id, phoneId: "p1", deviceType: "ios_phone" }
     ]) {
-      yield* engine.execute(command)
+      yield* engine.executeUnknown(command)
     }
     return { sim, store, engine }
   })
@@ -87,7 +87,7 @@ describe("engine metrics by label", () => {
         assert.strictEqual(yield* counter("credsync_reconciles_total", { outcome: "retry" }), 1)
         assert.strictEqual(yield* counter("credsync_backoffs_total", { reason: "retry" }), 1)
         // a second phone: the next reconcile has an intent to commit, and finds the version moved
-        yield* engine.execute({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p2", deviceType: "ios_phone" })
+        yield* engine.executeUnknown({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p2", deviceType: "ios_phone" })
         races = 1
         yield* engine.reconcile(id)
         assert.strictEqual(yield* counter("credsync_reconciles_total", { outcome: "race" }), 1)
@@ -139,11 +139,11 @@ describe("the background loop", () => {
         assert.strictEqual((yield* Metric.value(Observability.metrics.queueDepth)).value, 1)
         assert.strictEqual((yield* Metric.value(Observability.metrics.dueLag)).value, 3)
         // commands wake the loop again within the second: not measured again
-        yield* engine.execute({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p2", deviceType: "ios_phone" })
+        yield* engine.executeUnknown({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p2", deviceType: "ios_phone" })
         yield* TestClock.adjust("10 millis")
         assert.strictEqual(depths, 1)
         yield* TestClock.adjust("1 second")
-        yield* engine.execute({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p3", deviceType: "ios_phone" })
+        yield* engine.executeUnknown({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p3", deviceType: "ios_phone" })
         yield* TestClock.adjust("10 millis")
         assert.strictEqual(depths, 2)
         yield* Fiber.interrupt(loop)

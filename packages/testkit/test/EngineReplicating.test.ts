@@ -120,9 +120,9 @@ const setupWith = (more: ReadonlyArray<Record<string, unknown>>, without: Readon
       { _tag: "PhoneOnline", userIdentityId: id, phoneId: "dev1", deviceType: "ios_phone" },
       ...more.map(linked)
     ]) {
-      yield* engine.execute(command)
+      yield* engine.executeUnknown(command)
     }
-    const execute = (c: Record<string, unknown>) => engine.execute(linked(c))
+    const execute = (c: Record<string, unknown>) => engine.executeUnknown(linked(c))
     return { engine: { ...engine, execute }, f, acsQueries, sim }
   })
 
