@@ -2,6 +2,7 @@ import { MemoryAccessControl, MemoryCredentialManager, MemoryStore, Simulator } 
 import { Client, Command, Engine, Ids, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Schedule } from "effect"
+import { ana } from "./fixtures.js"
 import { TestClock } from "effect/testing"
 
 const setup = (options: Simulator.Options = {}, config: Engine.Config = {}) =>
@@ -13,17 +14,8 @@ const setup = (options: Simulator.Options = {}, config: Engine.Config = {}) =>
         Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), Layer.succeed(Store.Store, Store.Store.of(store)))
       )
     )
-    const acsUser = yield* sim.acs.createUser(Simulator.defaultAcsId, { fullName: "Ana" })
     const id = Ids.UserIdentityId.make("u1")
-    for (const command of [
-      { _tag: "CreateUserIdentity", userIdentityId: id },
-      { _tag: "LinkAcsUser", userIdentityId: id, acsUserId: acsUser.id, acsSystemId: Simulator.defaultAcsId },
-      { _tag: "LaunchAutomation", userIdentityId: id, automationId: "a1", managerId: Simulator.defaultManagerId },
-      { _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: acsUser.id, managerId: Simulator.defaultManagerId, cardFormat: "rfid48", facilityCode: "9" },
-      { _tag: "PhoneOnline", userIdentityId: id, phoneId: "p1", deviceType: "ios_phone" }
-    ] satisfies ReadonlyArray<Command.Encoded>) {
-      yield* engine.execute(Command.make(command))
-    }
+    yield* ana(engine, sim, id)
     // enrol: invite, then the app redeems the code
     yield* engine.drain
     const code = (yield* engine.get(id)).enrollments["p1|cm_sim"]!.code!

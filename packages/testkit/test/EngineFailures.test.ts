@@ -8,6 +8,7 @@ import { Engine, Ids, PortError, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, Metric, Schedule } from "effect"
 import { TestClock } from "effect/testing"
+import { ana } from "./fixtures.js"
 
 const counter = (id: string, attributes: Readonly<Record<string, string>>) =>
   Effect.map(Metric.snapshot, (all) =>
@@ -25,16 +26,7 @@ const setup = Effect.gen(function* () {
   const ports = Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), Layer.succeed(Store.Store, Store.Store.of(store)))
   const make = (replica: string) => Engine.make({ retry: Schedule.recurs(0), replica, leaseTtl: "1 minute" }).pipe(Effect.provide(ports))
   const engine = yield* make("a")
-  const acsUser = yield* sim.acs.createUser(Simulator.defaultAcsId, { fullName: "Ana" })
-  for (const command of [
-    { _tag: "CreateUserIdentity", userIdentityId: id },
-    { _tag: "LinkAcsUser", userIdentityId: id, acsUserId: acsUser.id, acsSystemId: Simulator.defaultAcsId },
-    { _tag: "LaunchAutomation", userIdentityId: id, automationId: "a1", managerId: Simulator.defaultManagerId },
-    { _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: acsUser.id, managerId: Simulator.defaultManagerId, cardFormat: "rfid48", facilityCode: "9" },
-    { _tag: "PhoneOnline", userIdentityId: id, phoneId: "p1", deviceType: "ios_phone" }
-  ]) {
-    yield* engine.executeUnknown(command)
-  }
+  yield* ana(engine, sim, id)
   yield* engine.reconcile(id)
   yield* sim.redeem((yield* engine.get(id)).enrollments["p1|cm_sim"]!.code!)
   return { sim, engine, make }

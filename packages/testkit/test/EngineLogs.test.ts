@@ -10,6 +10,7 @@ import { CredentialManager, Engine, Ids, PortError, Store } from "@credsync/core
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Logger, References, Schedule } from "effect"
 import { TestClock } from "effect/testing"
+import { ana } from "./fixtures.js"
 
 interface Line {
   readonly level: string
@@ -49,16 +50,7 @@ const setupWith = (
         )
       )
     )
-    const acsUser = yield* sim.acs.createUser(Simulator.defaultAcsId, { fullName: "Ana" })
-    for (const command of [
-      { _tag: "CreateUserIdentity", userIdentityId: id },
-      { _tag: "LinkAcsUser", userIdentityId: id, acsUserId: acsUser.id, acsSystemId: Simulator.defaultAcsId },
-      { _tag: "LaunchAutomation", userIdentityId: id, automationId: "a1", managerId: Simulator.defaultManagerId },
-      { _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: acsUser.id, managerId: Simulator.defaultManagerId, cardFormat: "rfid48", facilityCode: "9" },
-      { _tag: "PhoneOnline", userIdentityId: id, phoneId: "p1", deviceType: "ios_phone" }
-    ]) {
-      yield* engine.executeUnknown(command)
-    }
+    yield* ana(engine, sim, id)
     yield* engine.reconcile(id)
     yield* sim.redeem((yield* engine.get(id)).enrollments["p1|cm_sim"]!.code!)
     return { sim, store, engine }

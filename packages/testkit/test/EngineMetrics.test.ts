@@ -9,6 +9,7 @@ import { Engine, Ids, Observability, PortError, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Metric, Option, Schedule } from "effect"
 import { TestClock } from "effect/testing"
+import { ana } from "./fixtures.js"
 
 const counter = (id: string, attributes: Readonly<Record<string, string>> = {}) =>
   Effect.map(Metric.snapshot, (all) =>
@@ -27,16 +28,7 @@ const setup = (config: Engine.Config = {}, wrap: (s: Store.StoreShape) => Store.
     const engine = yield* Engine.make({ retry: Schedule.recurs(0), replica: "a", ...config }).pipe(
       Effect.provide(Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), Layer.succeed(Store.Store, Store.Store.of(wrap(store)))))
     )
-    const acsUser = yield* sim.acs.createUser(Simulator.defaultAcsId, { fullName: "Ana" })
-    for (const command of [
-      { _tag: "CreateUserIdentity", userIdentityId: id },
-      { _tag: "LinkAcsUser", userIdentityId: id, acsUserId: acsUser.id, acsSystemId: Simulator.defaultAcsId },
-      { _tag: "LaunchAutomation", userIdentityId: id, automationId: "a1", managerId: Simulator.defaultManagerId },
-      { _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: acsUser.id, managerId: Simulator.defaultManagerId, cardFormat: "rfid48", facilityCode: "9" },
-      { _tag: "PhoneOnline", userIdentityId: id, phoneId: "p1", deviceType: "ios_phone" }
-    ]) {
-      yield* engine.executeUnknown(command)
-    }
+    yield* ana(engine, sim, id)
     return { sim, store, engine }
   })
 

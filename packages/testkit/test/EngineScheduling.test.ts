@@ -8,6 +8,7 @@ import { Command, CredentialManager, Engine, Ids, PortError, Store } from "@cred
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Option, Schedule } from "effect"
 import { TestClock } from "effect/testing"
+import { ana } from "./fixtures.js"
 
 const id = Ids.UserIdentityId.make("u1")
 
@@ -18,16 +19,7 @@ const setup = (options: Simulator.Options = {}, config: Engine.Config = {}) =>
     const ports = Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), Layer.succeed(Store.Store, Store.Store.of(store)))
     const make = (replica: string) => Engine.make({ retry: Schedule.recurs(0), replica, ...config }).pipe(Effect.provide(ports))
     const engine = yield* make("a")
-    const acsUser = yield* sim.acs.createUser(Simulator.defaultAcsId, { fullName: "Ana" })
-    for (const command of [
-      { _tag: "CreateUserIdentity", userIdentityId: id },
-      { _tag: "LinkAcsUser", userIdentityId: id, acsUserId: acsUser.id, acsSystemId: Simulator.defaultAcsId },
-      { _tag: "LaunchAutomation", userIdentityId: id, automationId: "a1", managerId: Simulator.defaultManagerId },
-      { _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: acsUser.id, managerId: Simulator.defaultManagerId, cardFormat: "rfid48", facilityCode: "9" },
-      { _tag: "PhoneOnline", userIdentityId: id, phoneId: "p1", deviceType: "ios_phone" }
-    ] satisfies ReadonlyArray<Command.Encoded>) {
-      yield* engine.execute(Command.make(command))
-    }
+    yield* ana(engine, sim, id)
     return { sim, store, engine, make }
   })
 
@@ -237,16 +229,7 @@ describe("engine: commits and observations", () => {
       const counting = Store.Store.of({ ...inner, save: (r) => Effect.tap(inner.save(r), () => Effect.sync(() => void saves.push(r.events.map((e) => e._tag)))) })
       const ports = Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), Layer.succeed(Store.Store, counting))
       const engine = yield* Engine.make({ replica: "a" }).pipe(Effect.provide(ports))
-      const acsUser = yield* sim.acs.createUser(Simulator.defaultAcsId, { fullName: "Ana" })
-      for (const command of [
-        { _tag: "CreateUserIdentity", userIdentityId: id },
-        { _tag: "LinkAcsUser", userIdentityId: id, acsUserId: acsUser.id, acsSystemId: Simulator.defaultAcsId },
-        { _tag: "LaunchAutomation", userIdentityId: id, automationId: "a1", managerId: Simulator.defaultManagerId },
-        { _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: acsUser.id, managerId: Simulator.defaultManagerId, cardFormat: "rfid48", facilityCode: "9" },
-        { _tag: "PhoneOnline", userIdentityId: id, phoneId: "p1", deviceType: "ios_phone" }
-      ] satisfies ReadonlyArray<Command.Encoded>) {
-        yield* engine.execute(Command.make(command))
-      }
+      yield* ana(engine, sim, id)
       yield* engine.drain
       yield* sim.redeem((yield* engine.get(id)).enrollments["p1|cm_sim"]!.code!)
       saves.length = 0
