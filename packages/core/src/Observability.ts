@@ -34,6 +34,9 @@ import { Otlp, type OtlpExporter, OtlpSerialization, PrometheusMetrics } from "e
 /** Boundaries (seconds) of the time-to-ACS histogram: a second to a day. */
 const toAcsBoundaries = [1, 5, 15, 30, 60, 120, 300, 600, 1_800, 3_600, 4 * 3_600, 24 * 3_600]
 
+// every credsync counter counts up from where the process started (Prometheus `_total`)
+const counter = (name: string, description: string) => Metric.counter(name, { description, incremental: true })
+
 /**
  * Every metric the engine records. Names carry the `credsync_` prefix; attributes (Prometheus
  * labels) are low-cardinality: never an identity id.
@@ -43,25 +46,13 @@ const toAcsBoundaries = [1, 5, 15, 30, 60, 120, 300, 600, 1_800, 3_600, 4 * 3_60
 export const metrics = {
   /** Reconciles run, by `outcome`: `converged`, `retry` (a round failed, backing off), `race`
    *  (the version moved), `rejected` (the store refused the save), `skipped` (leased elsewhere). */
-  reconciles: Metric.counter("credsync_reconciles_total", {
-    description: "Reconciles run, by outcome (converged, retry, race, rejected, skipped)",
-    incremental: true
-  }),
+  reconciles: counter("credsync_reconciles_total", "Reconciles run, by outcome (converged, retry, race, rejected, skipped)"),
   /** Provider calls (each attempt), by `port`, `action` and `outcome` (`ok` or the PortError reason). */
-  portCalls: Metric.counter("credsync_port_calls_total", {
-    description: "Calls to the credential manager and the ACS (each attempt), by port, action and outcome (ok or the error reason)",
-    incremental: true
-  }),
+  portCalls: counter("credsync_port_calls_total", "Calls to the credential manager and the ACS (each attempt), by port, action and outcome (ok or the error reason)"),
   /** In-call retries of failed provider calls, by `port`, `action` and `reason` of the failure. */
-  retries: Metric.counter("credsync_retries_total", {
-    description: "In-call retries of failed provider calls, by port, action and the reason of the failure retried",
-    incremental: true
-  }),
+  retries: counter("credsync_retries_total", "In-call retries of failed provider calls, by port, action and the reason of the failure retried"),
   /** Identities re-queued with back-off after a failed reconcile, by `reason`. */
-  backoffs: Metric.counter("credsync_backoffs_total", {
-    description: "Identities re-queued with back-off after a failed reconcile, by reason",
-    incremental: true
-  }),
+  backoffs: counter("credsync_backoffs_total", "Identities re-queued with back-off after a failed reconcile, by reason"),
   /** Identities due now and waiting to be worked (from the store, when it can count them). */
   queueDepth: Metric.gauge("credsync_queue_depth", { description: "Identities due now and waiting to be worked" }),
   /** How late the earliest due identity is, seconds (0 when nothing is overdue). */
@@ -76,24 +67,15 @@ export const metrics = {
   /** Identities currently stuck (failing reconcile after reconcile, or refused by the store). */
   stuck: Metric.gauge("credsync_stuck_identities", { description: "Identities failing reconcile after reconcile, or whose save the store refuses" }),
   /** Saves the store refused for a reason other than a version race, by `reason`. */
-  saveRejections: Metric.counter("credsync_save_rejections_total", {
-    description: "Saves the store refused for a reason other than a version race, by reason",
-    incremental: true
-  }),
+  saveRejections: counter("credsync_save_rejections_total", "Saves the store refused for a reason other than a version race, by reason"),
   /** Provider callbacks handed to the engine, by `outcome`: `accepted`, `unknown` (names no known identity), `invalid`. */
-  callbacks: Metric.counter("credsync_callbacks_total", {
-    description: "Provider callbacks handed to the engine, by outcome (accepted, unknown, invalid)",
-    incremental: true
-  }),
+  callbacks: counter("credsync_callbacks_total", "Provider callbacks handed to the engine, by outcome (accepted, unknown, invalid)"),
   /** Lease changes of this replica, by `change`: `acquired`, `taken_over` (from an expired holder), `lost`. */
-  leaseChanges: Metric.counter("credsync_lease_changes_total", {
-    description: "Lease changes of this replica, by change (acquired, taken_over, lost)",
-    incremental: true
-  }),
+  leaseChanges: counter("credsync_lease_changes_total", "Lease changes of this replica, by change (acquired, taken_over, lost)"),
   /** Failures of the background loop (each one restarts it). */
-  loopFailures: Metric.counter("credsync_loop_failures_total", { description: "Failures of the background loop", incremental: true }),
+  loopFailures: counter("credsync_loop_failures_total", "Failures of the background loop"),
   /** Domain events committed to the store. */
-  events: Metric.counter("credsync_events_committed_total", { description: "Domain events committed to the store", incremental: true })
+  events: counter("credsync_events_committed_total", "Domain events committed to the store")
 } as const
 
 /**
