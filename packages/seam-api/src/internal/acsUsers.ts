@@ -64,36 +64,22 @@ export const make = (inner: AccessControl.AccessControlShape, records: Records.R
   const toInner = new Map<string, Ids.AcsUserId>()
   const toPublic = new Map<string, Ids.AcsUserId>()
 
-  const insideOf = (id: string) =>
-    Effect.suspend(() => {
-      const cached = toInner.get(id)
-      if (cached !== undefined) return Effect.succeed(cached)
-      return Effect.map(Rec.get(records, AcsUser, id), (o) =>
-        Option.match(o, {
-          onNone: () => undefined,
-          onSome: (r) => {
-            toInner.set(id, r.value.inner)
-            return r.value.inner
-          }
+  // a mapping never changes once written: each is read from the store once per process
+  const cached =
+    <A>(cache: Map<string, A>, read: (key: string) => Effect.Effect<Option.Option<A>, PortError.PortError>) =>
+    (key: string) =>
+      Effect.suspend(() => {
+        const hit = cache.get(key)
+        if (hit !== undefined) return Effect.succeed(hit)
+        return Effect.map(read(key), (found) => {
+          if (Option.isSome(found)) cache.set(key, found.value)
+          return Option.getOrUndefined(found)
         })
-      )
-    })
-  const publicOf = (acs: string, id: Ids.AcsUserId) =>
-    Effect.suspend(() => {
-      const k = innerKey(acs, id)
-      const cached = toPublic.get(k)
-      if (cached !== undefined) return Effect.succeed(cached)
-      return Effect.map(Rec.get(records, Inner, k), (o) =>
-        Option.match(o, {
-          // not created through this API: shown as the ACS names it
-          onNone: () => id,
-          onSome: (r) => {
-            toPublic.set(k, r.value.acs_user_id)
-            return r.value.acs_user_id
-          }
-        })
-      )
-    })
+      })
+  const insideOf = cached(toInner, (id) => Effect.map(Rec.get(records, AcsUser, id), Option.map((r) => r.value.inner)))
+  const publicOfKey = cached(toPublic, (k) => Effect.map(Rec.get(records, Inner, k), Option.map((r) => r.value.acs_user_id)))
+  // not created through this API: shown as the ACS names it
+  const publicOf = (acs: string, id: Ids.AcsUserId) => Effect.map(publicOfKey(innerKey(acs, id)), (found) => found ?? id)
 
   const create = (user: NewAcsUser) =>
     Effect.gen(function* () {
