@@ -9,74 +9,11 @@ import { Result } from "effect"
 import { decide, decodeCommand, fold } from "../src/Aggregate.js"
 import type { ManagerCredential, ManagerView } from "../src/CredentialManager.js"
 import type { IdentityState } from "../src/Identity.js"
-import { AcsSystemId, ProviderRef } from "../src/Ids.js"
+import { AcsSystemId } from "../src/Ids.js"
 import { type Observed, plan } from "../src/Plan.js"
+import { acs, apply, base, caps, cm, cm2, cred, entry, observed, ref, twoPhonesRedeemed as enrolled, view } from "./planFixtures.js"
 
-const cm = AcsSystemId.make("cm")
-const cm2 = AcsSystemId.make("cm2")
-const acs = AcsSystemId.make("acs")
-const ref = (s: string) => ProviderRef.make(s)
-const caps = (lag = 0) => () => ({ replicates: false, asyncIssue: true, listingLag: lag })
-
-const apply = (s: IdentityState | undefined, input: Record<string, unknown>) =>
-  fold(s, Result.getOrThrow(decide(s, Result.getOrThrow(decodeCommand(input)), { now: 0, managers: new Set([cm, cm2]) })))!
-
-const base = (phones: ReadonlyArray<string>, parents: ReadonlyArray<readonly [string, string]>) => {
-  let s = apply(undefined, { _tag: "CreateUserIdentity", userIdentityId: "u1" })
-  s = apply(s, { _tag: "LinkAcsUser", userIdentityId: "u1", acsUserId: "acsu1", acsSystemId: "acs" })
-  s = apply(s, { _tag: "LaunchAutomation", userIdentityId: "u1", automationId: "a1", managerId: "cm" })
-  for (const p of phones) s = apply(s, { _tag: "PhoneOnline", userIdentityId: "u1", phoneId: p, deviceType: "ios_phone" })
-  for (const [id, format] of parents) {
-    s = apply(s, { _tag: "CreateSyncCredential", userIdentityId: "u1", credentialId: id, acsUserId: "acsu1", managerId: "cm", cardFormat: format, facilityCode: "9" })
-  }
-  return fold(s, [{ _tag: "ManagerUserBound", identity: s.id, at: 0, managerId: cm, ref: ref("usr") }])!
-}
-
-const view = (v: Partial<ManagerView>): ManagerView => ({ user: ref("usr"), invitations: [], endpoints: [], credentials: [], ...v })
-const observed = (v: ManagerView, entries: Observed["acs"] extends ReadonlyMap<unknown, infer E> ? E : never = []): Observed => ({
-  managers: new Map([[cm, v]]),
-  acs: new Map([[acs, entries]])
-})
-const cred = (r: string, endpoint: string, cardNumber: string, status: ManagerCredential["status"] = "active", format = "rfid48"): ManagerCredential => ({
-  ref: ref(r),
-  endpoint: ref(endpoint),
-  cardFormat: format,
-  facilityCode: "9",
-  status,
-  cardNumber
-})
-const entry = (r: string, cardNumber: string, label = "credsync:x", assignedTo?: string) => ({
-  ref: ref(r),
-  cardNumber,
-  cardFormat: "rfid48",
-  facilityCode: "9",
-  label,
-  ...(assignedTo === undefined ? {} : { assignedTo: assignedTo as never })
-})
 const tags = (p: { readonly actions: ReadonlyArray<{ readonly _tag: string }> }) => p.actions.map((a) => a._tag)
-
-/** Two phones, enrolled at ep1 and ep2 (invitations i1, i2), with parents as given. */
-const enrolled = (parents: ReadonlyArray<readonly [string, string]> = [["c1", "rfid48"]]) => {
-  let s = base(["p1", "p2"], parents)
-  s = fold(s, plan(s, observed(view({})), { now: 0, capabilities: caps() }).events)!
-  for (const [phone, inv] of [
-    ["p1", "i1"],
-    ["p2", "i2"]
-  ] as const) {
-    s = fold(s, [{ _tag: "InvitationCreated", identity: s.id, at: 0, key: `${phone}|cm`, invitation: ref(inv), code: `CODE-${inv}`, phoneId: s.phones[phone]!.id }])!
-  }
-  const v = view({
-    invitations: [
-      { ref: ref("i1"), code: "CODE-i1", status: "redeemed" },
-      { ref: ref("i2"), code: "CODE-i2", status: "redeemed" }
-    ],
-    endpoints: [
-      { ref: ref("ep1"), invitation: ref("i1"), status: "active" },
-      { ref: ref("ep2"), invitation: ref("i2"), status: "active" }
-    ]
-  })
-  return { s, v }
-}
 
 describe("plan asks for every distinct action, once", () => {
   it("one manager user per manager", () => {
