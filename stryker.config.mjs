@@ -17,7 +17,7 @@ export default {
   plugins: ["@stryker-mutator/vitest-runner", fileURLToPath(new URL("./stryker.equivalent.mjs", import.meta.url))],
   // equivalent mutants, each with its reason (stryker.equivalent.mjs)
   ignorers: ["equivalent"],
-  mutate: ["packages/core/src/Plan.ts", "packages/core/src/Aggregate.ts", "packages/core/src/internal/engine.ts"],
+  mutate: ["packages/core/src/Plan.ts", "packages/core/src/Aggregate.ts", "packages/core/src/internal/engine.ts", "packages/core/src/internal/actions.ts"],
   coverageAnalysis: "perTest",
   incremental: true,
   incrementalFile: "reports/stryker-incremental.json",

@@ -23,7 +23,7 @@ export const equivalent = [
     why: "equivalent: spreading an empty list before learned gives the same events in the same order"
   },
   {
-    file: "packages/core/src/internal/engine.ts",
+    file: "packages/core/src/internal/actions.ts",
     code: "o.acs.get(a) ?? []",
     why: "equivalent: withAcs patches Import and Assign results, which plan asks for only when that ACS was observed, so the entry is always there"
   },

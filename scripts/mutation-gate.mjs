@@ -32,7 +32,7 @@ const ts = (dir) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith
 const units = [
   { unit: "planner", files: [`${src}/Plan.ts`, ...ts(phases)] },
   { unit: "Aggregate.ts", files: [`${src}/Aggregate.ts`] },
-  { unit: "internal/engine.ts", files: [`${src}/internal/engine.ts`] }
+  { unit: "engine", files: [`${src}/internal/engine.ts`, `${src}/internal/actions.ts`] }
 ]
 
 let report

@@ -16,10 +16,11 @@ import { type AcsEntry, isManaged } from "./AccessControl.js"
 import type { Action } from "./Action.js"
 import { evolve } from "./Aggregate.js"
 import { profileKey } from "./Card.js"
-import { type Capabilities, isLive, type ManagerCredential, type ManagerView } from "./CredentialManager.js"
+import { type Capabilities, isLive, type ManagerView } from "./CredentialManager.js"
 import type { DomainEvent } from "./Event.js"
 import { type Child, type Enrollment, enrollmentKey, type IdentityState, type Parent } from "./Identity.js"
 import { type AcsSystemId, CredentialId, EnrollmentId, type PhoneId, ProviderRef } from "./Ids.js"
+import { actionKey, issued } from "./internal/actions.js"
 import { uuidOf } from "./internal/hash.js"
 
 /** What the providers report for one identity. A system missing here was not observed: plan does
@@ -578,44 +579,6 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
   }
 
   return { state: s, events, actions: dedupe(actions), wakeAt }
-}
-
-const issued = (identity: IdentityState["id"], at: number, credentialId: CredentialId, cred: ManagerCredential): DomainEvent => ({
-  _tag: "CredentialIssued",
-  identity,
-  at,
-  credentialId,
-  ref: cred.ref,
-  active: cred.status === "active",
-  ...(cred.cardNumber === undefined ? {} : { cardNumber: cred.cardNumber })
-})
-
-const actionKey = (a: Action): string => {
-  switch (a._tag) {
-    case "EnsureManagerUser":
-      return `${a._tag}|${a.managerId}`
-    case "Invite":
-      return `${a._tag}|${a.key}`
-    case "CancelInvitation":
-      return `${a._tag}|${a.invitation}`
-    case "RemoveEndpoint":
-      return `${a._tag}|${a.endpoint}`
-    case "Issue":
-      return `${a._tag}|${a.credentialId}`
-    case "Revoke":
-      return `${a._tag}|${a.credential}`
-    case "Import":
-    case "Assign":
-      return `${a._tag}|${a.credentialId}`
-    case "RemoveFromAcs":
-      return `${a._tag}|${a.entry}`
-    case "CreateRemoteParent":
-      return `${a._tag}|${a.credentialId}`
-    case "DeleteRemoteParent":
-      return `${a._tag}|${a.parent}`
-    case "LaunchRemoteAutomation":
-      return `${a._tag}|${a.automationId}`
-  }
 }
 
 const dedupe = (actions: ReadonlyArray<Action>): ReadonlyArray<Action> => {

@@ -17,7 +17,7 @@ import {
   Tracer
 } from "effect"
 import { AccessControl, type AcsEntry, managedLabel } from "../AccessControl.js"
-import type { Action } from "../Action.js"
+import type { Action, ActionTag } from "../Action.js"
 import { decide, decodeCommand, evolve, fold } from "../Aggregate.js"
 import { CommandRejected } from "../Command.js"
 import { CredentialManager, type ManagerView } from "../CredentialManager.js"
@@ -41,6 +41,7 @@ import { metrics as M } from "../Observability.js"
 import { isRetryable, PortError } from "../PortError.js"
 import { type Observed, plan } from "../Plan.js"
 import { type Claimed, type Lease, Store } from "../Store.js"
+import { type ActionOf, type Outcome, type Results, type Spec, settle, specs } from "./actions.js"
 import { makeKeyedLock } from "./keyedLock.js"
 
 const ms = (d: Duration.Input | undefined, fallback: number) => (d === undefined ? fallback : Duration.toMillis(Duration.fromInputUnsafe(d)))
@@ -159,18 +160,6 @@ const decodeFeedRequest = (input: unknown) => {
 const cursorOf = (seq: number): Cursor => Cursor.make(`e${seq.toString(36)}`)
 const seqOf = (cursor: Cursor): number => Number.parseInt(cursor.slice(1), 36)
 
-/** What running one action taught the engine, and whether the identity must be retried later. */
-interface Outcome {
-  readonly events: ReadonlyArray<DomainEvent>
-  /** A retryable failure: look again after at least this long (ms). */
-  readonly retryAfter?: number
-  /** The call failed (whatever the reason): the cause a stuck identity shows. */
-  readonly failure?: PortError
-  /** What the provider now holds after this call succeeded, applied to the last observation so the
-   *  next round can plan without observing again. Absent: observe again before planning. */
-  readonly patch?: (observed: Observed) => Observed
-}
-
 const done = (events: ReadonlyArray<DomainEvent> = []): Outcome => ({ events })
 
 /** Events recorded before a remote create, so a lost response or a crash is resolved by observing. */
@@ -179,20 +168,6 @@ const isIntent = (e: DomainEvent): boolean =>
   e._tag === "EnrollmentRequested" ||
   e._tag === "ParentRemoteRequested" ||
   e._tag === "AutomationRemoteRequested"
-
-const withManager = (o: Observed, m: AcsSystemId, f: (v: ManagerView) => ManagerView): Observed => {
-  const v = o.managers.get(m)
-  if (v === undefined) return o
-  const managers = new Map(o.managers)
-  managers.set(m, f(v))
-  return { managers, acs: o.acs }
-}
-
-const withAcs = (o: Observed, a: AcsSystemId, f: (entries: ReadonlyArray<AcsEntry>) => ReadonlyArray<AcsEntry>): Observed => {
-  const acs = new Map(o.acs)
-  acs.set(a, f(o.acs.get(a) ?? []))
-  return { managers: o.managers, acs }
-}
 
 const decodeObservation = Schema.decodeUnknownResult(Observation)
 
@@ -585,12 +560,8 @@ export const make = (config: Config) =>
     const run1 = (state: IdentityState, action: Action, now: number): Effect.Effect<Outcome> => {
       const identity = state.id
       const c: Call = { identity, action: action._tag, ...target(action) }
-      const call = <A>(
-        raw: Effect.Effect<A, PortError>,
-        onOk: (a: A) => ReadonlyArray<DomainEvent>,
-        onTerminal?: (e: PortError) => ReadonlyArray<DomainEvent>,
-        patch?: (a: A) => (o: Observed) => Observed
-      ) =>
+      const at = { state, now }
+      const call = <T extends ActionTag>(raw: Effect.Effect<Results[T], PortError>, spec: Spec<T>, a: ActionOf<T>) =>
         retryTransient(guarded(c, raw), (e) => e.reason === "Transient", c).pipe(
           // logged on failure only: the success path stays one step
           Effect.tapError((e) =>
@@ -602,110 +573,57 @@ export const make = (config: Config) =>
                   ? say("Debug", identity, () => `${describe(e)}; settled by observing again`)
                   : say("Warn", identity, () => `${describe(e)} (${c.system}); not retried in this reconcile`)
           ),
-          Effect.match({
-            onSuccess: (a): Outcome => (patch === undefined ? done(onOk(a)) : { events: onOk(a), patch: patch(a) }),
-            onFailure: (e): Outcome => {
-              if (isRetryable(e)) return { events: [], retryAfter: e.retryAfter ?? 0, failure: e }
-              // Ambiguous and Conflict are settled by the next observation, never by a blind retry.
-              if (e.reason === "Ambiguous" || e.reason === "Conflict") return { events: [], retryAfter: 0, failure: e }
-              return { ...done(onTerminal?.(e) ?? []), failure: e }
-            }
-          })
+          Effect.result,
+          Effect.map((result) => settle(spec, a, at, result))
         )
       const user = (m: AcsSystemId) => state.managerUsers[m]?.ref
       switch (action._tag) {
         case "EnsureManagerUser":
           return call(
             cm.ensureUser(action.managerId, { id: identity, email: state.profile.email, fullName: state.profile.fullName }),
-            (ref) => [{ _tag: "ManagerUserBound", identity, at: now, managerId: action.managerId, ref }]
-            // no patch: an existing user may already hold things, so observe it
+            specs.EnsureManagerUser,
+            action
           )
         case "Invite": {
-          const enrollment = state.enrollments[action.key]
           const u = user(action.managerId)
-          if (enrollment === undefined || u === undefined) return Effect.succeed(done())
-          return call(
-            cm.invite(action.managerId, u),
-            (inv) => [
-              { _tag: "InvitationCreated", identity, at: now, key: action.key, invitation: inv.ref, code: inv.code, phoneId: enrollment.phoneId }
-            ],
-            (e) => [
-              { _tag: "EnrollmentFailed", identity, at: now, key: action.key, error: { code: `invite_${e.reason}`, message: e.message, at: now } }
-            ],
-            (inv) => (o) => withManager(o, action.managerId, (v) => ({ ...v, invitations: [...v.invitations, inv] }))
-          )
+          if (state.enrollments[action.key] === undefined || u === undefined) return Effect.succeed(done())
+          return call(cm.invite(action.managerId, u), specs.Invite, action)
         }
         case "CancelInvitation":
-          return call(cm.cancelInvitation(action.managerId, action.invitation), () => [])
+          return call(cm.cancelInvitation(action.managerId, action.invitation), specs.CancelInvitation, action)
         case "RemoveEndpoint":
-          return call(cm.removeEndpoint(action.managerId, action.endpoint), () => [])
+          return call(cm.removeEndpoint(action.managerId, action.endpoint), specs.RemoveEndpoint, action)
         case "Issue": {
           const u = user(action.managerId)
           if (u === undefined) return Effect.succeed(done())
-          return call(
-            cm.issue(action.managerId, { user: u, endpoint: action.endpoint, card: action.card }),
-            (cred) => [
-              {
-                _tag: "CredentialIssued",
-                identity,
-                at: now,
-                credentialId: action.credentialId,
-                ref: cred.ref,
-                active: cred.status === "active",
-                ...(cred.cardNumber === undefined ? {} : { cardNumber: cred.cardNumber })
-              }
-            ],
-            (e) => [
-              {
-                _tag: "CredentialFailed",
-                identity,
-                at: now,
-                credentialId: action.credentialId,
-                error: { code: "failed_to_issue", message: e.message, at: now }
-              }
-            ],
-            (cred) => (o) => withManager(o, action.managerId, (v) => ({ ...v, credentials: [...v.credentials, cred] }))
-          )
+          return call(cm.issue(action.managerId, { user: u, endpoint: action.endpoint, card: action.card }), specs.Issue, action)
         }
         case "Revoke":
-          return call(cm.revoke(action.managerId, action.credential), () => [])
+          return call(cm.revoke(action.managerId, action.credential), specs.Revoke, action)
         case "Import":
           return call(
-            acs.importCredential(action.acsSystemId, {
-              cardNumber: action.cardNumber,
-              card: action.card,
-              label: managedLabel(action.credentialId)
-            }),
-            (entry) => [{ _tag: "CredentialImported", identity, at: now, credentialId: action.credentialId, acsRef: entry.ref }],
-            undefined,
-            (entry) => (o) => withAcs(o, action.acsSystemId, (es) => [...es, entry])
+            acs.importCredential(action.acsSystemId, { cardNumber: action.cardNumber, card: action.card, label: managedLabel(action.credentialId) }),
+            specs.Import,
+            action
           )
         case "Assign":
-          return call(
-            acs.assign(action.acsSystemId, action.entry, action.acsUserId),
-            () => [{ _tag: "CredentialAssigned", identity, at: now, credentialId: action.credentialId }],
-            undefined,
-            () => (o) =>
-              withAcs(o, action.acsSystemId, (es) => es.map((e) => (e.ref === action.entry ? { ...e, assignedTo: action.acsUserId } : e)))
-          )
+          return call(acs.assign(action.acsSystemId, action.entry, action.acsUserId), specs.Assign, action)
         case "RemoveFromAcs":
-          return call(acs.remove(action.acsSystemId, action.entry), () => [])
+          return call(acs.remove(action.acsSystemId, action.entry), specs.RemoveFromAcs, action)
         case "CreateRemoteParent": {
           const parent = state.parents[action.credentialId]
           const u = user(action.managerId)
           if (parent === undefined || u === undefined || cm.createParent === undefined) return Effect.succeed(done())
-          return call(cm.createParent(action.managerId, { user: u, acsUserId: parent.acsUserId, card: parent.card }), (ref) => [
-            { _tag: "ParentBound", identity, at: now, credentialId: parent.id, ref }
-          ])
+          return call(cm.createParent(action.managerId, { user: u, acsUserId: parent.acsUserId, card: parent.card }), specs.CreateRemoteParent, action)
         }
         case "DeleteRemoteParent":
-          return cm.deleteParent === undefined ? Effect.succeed(done()) : call(cm.deleteParent(action.managerId, action.parent), () => [])
+          return cm.deleteParent === undefined
+            ? Effect.succeed(done())
+            : call(cm.deleteParent(action.managerId, action.parent), specs.DeleteRemoteParent, action)
         case "LaunchRemoteAutomation": {
           const u = user(action.managerId)
           if (u === undefined || cm.launchAutomation === undefined) return Effect.succeed(done())
-          return call(cm.launchAutomation(action.managerId, u), (ref) => [
-            { _tag: "AutomationBound", identity, at: now, automationId: action.automationId, ref }
-          ])
+          return call(cm.launchAutomation(action.managerId, u), specs.LaunchRemoteAutomation, action)
         }
       }
     }

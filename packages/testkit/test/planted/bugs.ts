@@ -31,7 +31,12 @@ export const bugs = {
   activeOnReturn: {
     file: "internal/engine.ts",
     description: "an issued credential is recorded as active when the issue call returns, without the manager confirming it",
-    edits: [[/(_tag: "CredentialIssued",[\s\S]*?)active: cred\.status === "active"/, "$1active: true"]]
+    edits: [
+      [
+        "specs.Issue, action)",
+        '{ ...specs.Issue, ok: (a, cred, at) => specs.Issue.ok(a, { ...cred, status: "active" }, at) }, action)'
+      ]
+    ]
   },
   noObserveRetry: {
     file: "internal/engine.ts",
