@@ -9,7 +9,7 @@ import { Result } from "effect"
 
 const manager = Ids.AcsSystemId.make("cm_bench")
 const acs = Ids.AcsSystemId.make("acs_bench")
-const capabilities = (): CredentialManager.Capabilities => ({ replicates: false, asyncIssue: false, listingLag: 0 })
+const capabilities = (): CredentialManager.Capabilities => ({ asyncIssue: false, listingLag: 0 })
 
 const commandsFor = (i: number, phones: number): ReadonlyArray<Command.Command> => {
   const userIdentityId = `u${i}`
@@ -47,7 +47,7 @@ const life = (commands: ReadonlyArray<Command.Command>, t0: number): number => {
   const entries: Array<AccessControl.AcsEntry> = []
   for (let round = 0; round < 20; round++) {
     now++
-    const p = Plan.plan(state, { managers: new Map([[manager, view]]), acs: new Map([[acs, entries]]) }, { now, capabilities })
+    const p = Plan.plan(state, { managers: new Map([[manager, view]]), acs: new Map([[acs, entries]]) }, { now, kind: () => "issuing", capabilities })
     state = p.state
     events += p.events.length
     if (p.actions.length === 0 && p.events.length === 0) return events

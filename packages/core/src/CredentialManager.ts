@@ -9,10 +9,9 @@ import type { CardProfile } from "./Card.js"
 import { AcsSystemId, type AcsUserId, ProviderRef, type UserIdentityId } from "./Ids.js"
 import type { PortError } from "./PortError.js"
 
-/** What differs between providers; the engine works around what a provider lacks. */
+/** What differs between providers of one kind; the engine works around what a provider lacks.
+ *  Whether a manager replicates is its port's `kind`, not a capability. */
 export const Capabilities = Schema.Struct({
-  /** The provider copies a parent onto each enrolled phone itself (Seam). Otherwise the engine does (HID). */
-  replicates: Schema.Boolean,
   /** Issuance finishes later (`issuing` then `active`). */
   asyncIssue: Schema.Boolean,
   /** How long (ms) a fresh write may be missing from listings. The engine waits this out before it
@@ -99,11 +98,11 @@ export interface IssueRequest {
 }
 
 /**
- * What the engine needs from a credential manager: users, invitations, observation, issue and revoke (plus parents and automations at a replicating manager).
+ * What the two kinds of credential manager share: systems, users, observation and removal.
  *
- * @since 0.1.0
+ * @since 0.2.0
  */
-export interface CredentialManagerShape {
+export interface BaseManagerShape {
   readonly systems: ReadonlyArray<ManagerSystem>
   /** Find or create the manager-side user for an identity (idempotent; keyed by the identity id). */
   readonly ensureUser: (
@@ -111,24 +110,59 @@ export interface CredentialManagerShape {
     identity: { readonly id: UserIdentityId; readonly email?: string | undefined; readonly fullName?: string | undefined }
   ) => Effect.Effect<ProviderRef, PortError>
   readonly observe: (manager: AcsSystemId, user: ProviderRef) => Effect.Effect<ManagerView, PortError>
-  /** Create an invitation whose code the app redeems to enrol a phone. */
-  readonly invite: (manager: AcsSystemId, user: ProviderRef) => Effect.Effect<Invitation, PortError>
-  readonly cancelInvitation: (manager: AcsSystemId, invitation: ProviderRef) => Effect.Effect<void, PortError>
-  readonly issue: (manager: AcsSystemId, request: IssueRequest) => Effect.Effect<ManagerCredential, PortError>
   /** Idempotent: revoking a revoked or unknown credential succeeds. */
   readonly revoke: (manager: AcsSystemId, credential: ProviderRef) => Effect.Effect<void, PortError>
   /** Terminate an endpoint (the phone must enrol again to receive credentials). Idempotent. */
   readonly removeEndpoint: (manager: AcsSystemId, endpoint: ProviderRef) => Effect.Effect<void, PortError>
-  /** Replicating managers only: create the parent there (it copies it onto each enrolled phone). */
-  readonly createParent?: (
+}
+
+/**
+ * A manager that issues one credential per call (HID Origo, the simulator): the engine invites each
+ * phone and issues a copy of each parent onto it.
+ *
+ * @since 0.2.0
+ */
+export interface IssuingManagerShape extends BaseManagerShape {
+  readonly kind: "issuing"
+  /** Create an invitation whose code the app redeems to enrol a phone. */
+  readonly invite: (manager: AcsSystemId, user: ProviderRef) => Effect.Effect<Invitation, PortError>
+  readonly cancelInvitation: (manager: AcsSystemId, invitation: ProviderRef) => Effect.Effect<void, PortError>
+  readonly issue: (manager: AcsSystemId, request: IssueRequest) => Effect.Effect<ManagerCredential, PortError>
+}
+
+/**
+ * A manager that enrols phones and copies a parent onto each of them itself (Seam): the engine
+ * creates the parent and the enrolment there and mirrors the copies it makes.
+ *
+ * @since 0.2.0
+ */
+export interface ReplicatingManagerShape extends BaseManagerShape {
+  readonly kind: "replicating"
+  /** Create the parent (the manager copies it onto each enrolled phone). */
+  readonly createParent: (
     manager: AcsSystemId,
     request: { readonly user: ProviderRef; readonly acsUserId: AcsUserId; readonly card: CardProfile }
   ) => Effect.Effect<ProviderRef, PortError>
-  /** Replicating managers only: delete the parent (and, at the manager, its children). Idempotent. */
-  readonly deleteParent?: (manager: AcsSystemId, parent: ProviderRef) => Effect.Effect<void, PortError>
-  /** Replicating managers only: enrol every phone of the user as it comes online. */
-  readonly launchAutomation?: (manager: AcsSystemId, user: ProviderRef) => Effect.Effect<ProviderRef, PortError>
+  /** Delete the parent (and, at the manager, its copies). Idempotent. */
+  readonly deleteParent: (manager: AcsSystemId, parent: ProviderRef) => Effect.Effect<void, PortError>
+  /** Enrol every phone of the user as it comes online. */
+  readonly launchAutomation: (manager: AcsSystemId, user: ProviderRef) => Effect.Effect<ProviderRef, PortError>
 }
+
+/**
+ * What the engine needs from a credential manager: an issuing or a replicating one, told apart by
+ * `kind`. Every system a service serves is of the service's kind.
+ *
+ * @since 0.1.0
+ */
+export type CredentialManagerShape = IssuingManagerShape | ReplicatingManagerShape
+
+/**
+ * The kind of a credential manager: `"issuing"` or `"replicating"`.
+ *
+ * @since 0.2.0
+ */
+export type ManagerKind = CredentialManagerShape["kind"]
 
 /**
  * Service tag of the `CredentialManager` port.

@@ -16,7 +16,7 @@ import { type AcsEntry, isManaged } from "./AccessControl.js"
 import type { Action } from "./Action.js"
 import { evolve } from "./Aggregate.js"
 import { profileKey } from "./Card.js"
-import { type Capabilities, isLive, type ManagerView } from "./CredentialManager.js"
+import { type Capabilities, isLive, type ManagerKind, type ManagerView } from "./CredentialManager.js"
 import type { DomainEvent } from "./Event.js"
 import { type Child, type Enrollment, enrollmentKey, type IdentityState, type Parent } from "./Identity.js"
 import { type AcsSystemId, CredentialId, EnrollmentId, type PhoneId, ProviderRef } from "./Ids.js"
@@ -30,9 +30,11 @@ export interface Observed {
   readonly acs: ReadonlyMap<AcsSystemId, ReadonlyArray<AcsEntry>>
 }
 
-/** What `plan` needs besides state and observation: the time, each manager's capabilities, and tuning. */
+/** What `plan` needs besides state and observation: the time, each manager's kind and capabilities, and tuning. */
 export interface PlanContext {
   readonly now: number
+  /** The kind of the port serving the manager (undefined: no port serves it). */
+  readonly kind: (managerId: AcsSystemId) => ManagerKind | undefined
   readonly capabilities: (managerId: AcsSystemId) => Capabilities | undefined
   /** Issue attempts per phone credential before it is marked failed. */
   readonly maxIssueAttempts?: number
@@ -112,7 +114,7 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
   const liveParents = () => Object.values(s.parents).filter(parentLive)
   // A replicating manager (Seam) copies parents onto phones itself: the engine creates the parent
   // there, mirrors the children it makes, and repairs or reports what breaks the invariant.
-  const replicates = (m: AcsSystemId) => capabilities(m)?.replicates === true
+  const replicates = (m: AcsSystemId) => ctx.kind(m) === "replicating"
 
   // 1. Manager-side users for every manager the identity needs.
   for (const m of new Set([...automationManagers, ...liveParents().map((p) => p.managerId)])) {

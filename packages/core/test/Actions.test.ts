@@ -11,11 +11,11 @@ import { actionKey, type ActionOf, settle, specs } from "../src/internal/actions
 import { PortError, type Reason } from "../src/PortError.js"
 import { fold } from "../src/Aggregate.js"
 import { plan } from "../src/Plan.js"
-import { acs, base, caps, cm, cred, entry, observed, ref, view } from "./planFixtures.js"
+import { acs, base, caps, cm, cred, entry, issuingKind, observed, ref, view } from "./planFixtures.js"
 
 // u1 with phone p1 enrolling at cm (the planner recorded the enrolment) and parent c1
 const s0 = base(["p1"], [["c1", "rfid48"]])
-const s = fold(s0, plan(s0, observed(view({})), { now: 0, capabilities: caps() }).events)!
+const s = fold(s0, plan(s0, observed(view({})), { now: 0, kind: issuingKind, capabilities: caps() }).events)!
 const at = { state: s, now: 42 }
 const card = CardProfile.make({ cardFormat: "rfid48", facilityCode: "9" })
 const c1 = CredentialId.make("c1")

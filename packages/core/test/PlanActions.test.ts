@@ -11,7 +11,7 @@ import type { ManagerCredential, ManagerView } from "../src/CredentialManager.js
 import type { IdentityState } from "../src/Identity.js"
 import { AcsSystemId } from "../src/Ids.js"
 import { type Observed, plan } from "../src/Plan.js"
-import { acs, apply, base, caps, cm, cm2, cred, entry, observed, ref, twoPhonesRedeemed as enrolled, view } from "./planFixtures.js"
+import { acs, apply, base, caps, cm, cm2, cred, entry, observed, ref, issuingKind, twoPhonesRedeemed as enrolled, view } from "./planFixtures.js"
 
 const tags = (p: { readonly actions: ReadonlyArray<{ readonly _tag: string }> }) => p.actions.map((a) => a._tag)
 
@@ -21,7 +21,7 @@ describe("plan asks for every distinct action, once", () => {
     s = apply(s, { _tag: "LaunchAutomation", userIdentityId: "u1", automationId: "a2", managerId: "cm2" })
     const fresh = apply(apply(undefined, { _tag: "CreateUserIdentity", userIdentityId: "u2" }), { _tag: "LaunchAutomation", userIdentityId: "u2", automationId: "b1", managerId: "cm" })
     const both = apply(fresh, { _tag: "LaunchAutomation", userIdentityId: "u2", automationId: "b2", managerId: "cm2" })
-    const p = plan(both, { managers: new Map(), acs: new Map() }, { now: 0, capabilities: caps() })
+    const p = plan(both, { managers: new Map(), acs: new Map() }, { now: 0, kind: issuingKind, capabilities: caps() })
     assert.deepStrictEqual(
       p.actions.map((a) => (a._tag === "EnsureManagerUser" ? a.managerId : a._tag)),
       [cm, cm2]
@@ -31,19 +31,19 @@ describe("plan asks for every distinct action, once", () => {
 
   it("an invitation per phone, and an issue per (parent, phone)", () => {
     const s = base(["p1", "p2"], [])
-    const p = plan(s, observed(view({})), { now: 0, capabilities: caps() })
+    const p = plan(s, observed(view({})), { now: 0, kind: issuingKind, capabilities: caps() })
     assert.deepStrictEqual(tags(p), ["Invite", "Invite"])
     const { s: e, v } = enrolled([
       ["c1", "rfid48"],
       ["c2", "h10301"]
     ])
-    const issue = plan(e, observed(v), { now: 0, capabilities: caps() })
+    const issue = plan(e, observed(v), { now: 0, kind: issuingKind, capabilities: caps() })
     assert.deepStrictEqual(tags(issue), ["Issue", "Issue", "Issue", "Issue"])
   })
 
   it("revokes each credential nobody claims, as unclaimed", () => {
     const { s, v } = enrolled([])
-    const p = plan(s, observed({ ...v, credentials: [cred("x1", "ep1", "1"), cred("x2", "ep2", "2"), cred("x3", "ep2", "3", "revoked")] }), { now: 0, capabilities: caps() })
+    const p = plan(s, observed({ ...v, credentials: [cred("x1", "ep1", "1"), cred("x2", "ep2", "2"), cred("x3", "ep2", "3", "revoked")] }), { now: 0, kind: issuingKind, capabilities: caps() })
     assert.deepStrictEqual(
       p.actions.map((a) => (a._tag === "Revoke" ? [a.credential, a.why] : a._tag)),
       [
@@ -56,13 +56,13 @@ describe("plan asks for every distinct action, once", () => {
   it("cancels each invitation nobody holds, and removes each endpoint no enrollment uses", () => {
     const { s, v } = enrolled([])
     const p = plan(
-      fold(s, plan(s, observed(v), { now: 0, capabilities: caps() }).events)!,
+      fold(s, plan(s, observed(v), { now: 0, kind: issuingKind, capabilities: caps() }).events)!,
       observed({
         ...v,
         invitations: [...v.invitations, { ref: ref("i8"), code: "X", status: "pending" }, { ref: ref("i9"), code: "Y", status: "pending" }],
         endpoints: [...v.endpoints, { ref: ref("ep8"), status: "active" }, { ref: ref("ep9"), status: "active" }, { ref: ref("ep7"), status: "removed" }]
       }),
-      { now: 0, capabilities: caps() }
+      { now: 0, kind: issuingKind, capabilities: caps() }
     )
     assert.deepStrictEqual(
       p.actions.map((a) => (a._tag === "CancelInvitation" ? a.invitation : a._tag === "RemoveEndpoint" ? a.endpoint : a._tag)),
@@ -72,19 +72,19 @@ describe("plan asks for every distinct action, once", () => {
 
   it("imports each active credential into the ACS, assigns each to the ACS user, and removes each unclaimed entry", () => {
     const { s, v } = enrolled()
-    let st = fold(s, plan(s, observed(v), { now: 0, capabilities: caps() }).events)!
+    let st = fold(s, plan(s, observed(v), { now: 0, kind: issuingKind, capabilities: caps() }).events)!
     const children = Object.values(st.children)
     const creds = [cred("k1", "ep1", "11"), cred("k2", "ep2", "12")]
     st = fold(
       st,
       children.map((c, n) => ({ _tag: "CredentialIssued", identity: st.id, at: 1, credentialId: c.id, ref: creds[n]!.ref, active: true, cardNumber: creds[n]!.cardNumber }) as never)
     )!
-    const imports = plan(st, observed({ ...v, credentials: creds }), { now: 2, capabilities: caps() })
+    const imports = plan(st, observed({ ...v, credentials: creds }), { now: 2, kind: issuingKind, capabilities: caps() })
     assert.deepStrictEqual(
       imports.actions.map((a) => (a._tag === "Import" ? a.cardNumber : a._tag)),
       ["11", "12"]
     )
-    const assigns = plan(st, observed({ ...v, credentials: creds }, [entry("e1", "11"), entry("e2", "12", "credsync:y", "someone-else"), entry("e3", "99"), entry("e4", "98"), entry("e5", "97", "theirs")]), { now: 2, capabilities: caps() })
+    const assigns = plan(st, observed({ ...v, credentials: creds }, [entry("e1", "11"), entry("e2", "12", "credsync:y", "someone-else"), entry("e3", "99"), entry("e4", "98"), entry("e5", "97", "theirs")]), { now: 2, kind: issuingKind, capabilities: caps() })
     assert.deepStrictEqual(
       assigns.actions.map((a) => (a._tag === "Assign" ? [a._tag, a.entry, a.acsUserId] : a._tag === "RemoveFromAcs" ? [a._tag, a.entry, a.why] : a._tag)),
       [
@@ -102,7 +102,7 @@ describe("plan asks for every distinct action, once", () => {
 
   it("retires each phone credential with its reason, revokes each as retiring and removes its entry", () => {
     const { s, v } = enrolled()
-    let st = fold(s, plan(s, observed(v), { now: 0, capabilities: caps() }).events)!
+    let st = fold(s, plan(s, observed(v), { now: 0, kind: issuingKind, capabilities: caps() }).events)!
     const [k1, k2] = Object.values(st.children)
     st = fold(st, [
       { _tag: "CredentialIssued", identity: st.id, at: 1, credentialId: k1!.id, ref: ref("k1"), active: true, cardNumber: "11" },
@@ -112,7 +112,7 @@ describe("plan asks for every distinct action, once", () => {
     st = apply(st, { _tag: "DeleteSyncCredential", userIdentityId: "u1", credentialId: "c1" })
     const p = plan(st, observed({ ...v, credentials: [cred("k1", "ep1", "11"), cred("k2", "ep2", "12")] }, [entry("e1", "11"), entry("e2", "12")]), {
       now: 2,
-      capabilities: caps()
+      kind: issuingKind, capabilities: caps()
     })
     assert.deepStrictEqual(
       p.events.filter((e) => e._tag === "CredentialRetiring").map((e) => (e._tag === "CredentialRetiring" ? e.reason : "")),
@@ -133,19 +133,19 @@ describe("plan asks for every distinct action, once", () => {
 describe("plan surfaces what failed", () => {
   it("an issuance the manager failed, with its message", () => {
     const { s, v } = enrolled()
-    const st = fold(s, plan(s, observed(v), { now: 0, capabilities: caps() }).events)!
+    const st = fold(s, plan(s, observed(v), { now: 0, kind: issuingKind, capabilities: caps() }).events)!
     const [k1] = Object.values(st.children)
     const issued = fold(st, [{ _tag: "CredentialIssued", identity: st.id, at: 1, credentialId: k1!.id, ref: ref("k1"), active: false }] as never)!
     const failed = { ...cred("k1", "ep1", "11", "failed"), error: "card pool empty" }
-    const p = plan(issued, observed({ ...v, credentials: [failed] }), { now: 2, capabilities: caps() })
+    const p = plan(issued, observed({ ...v, credentials: [failed] }), { now: 2, kind: issuingKind, capabilities: caps() })
     const e = p.events.find((x) => x._tag === "CredentialFailed")
     assert.deepStrictEqual(e?._tag === "CredentialFailed" ? [e.error.code, e.error.message, e.error.at] : [], ["failed_to_issue", "card pool empty", 2])
     const { error: _, ...noMessage } = failed
-    const p2 = plan(issued, observed({ ...v, credentials: [noMessage] }), { now: 2, capabilities: caps() })
+    const p2 = plan(issued, observed({ ...v, credentials: [noMessage] }), { now: 2, kind: issuingKind, capabilities: caps() })
     const e2 = p2.events.find((x) => x._tag === "CredentialFailed")
     assert.strictEqual(e2?._tag === "CredentialFailed" ? e2.error.message : "", "the credential manager failed to issue it")
     // failed stays failed: no second event, no issue
-    const again = plan(fold(issued, p.events)!, observed({ ...v, credentials: [failed] }), { now: 3, capabilities: caps() })
+    const again = plan(fold(issued, p.events)!, observed({ ...v, credentials: [failed] }), { now: 3, kind: issuingKind, capabilities: caps() })
     assert.isFalse(again.events.some((x) => x._tag === "CredentialFailed"))
     assert.isFalse(again.actions.some((a) => a._tag === "Issue" && a.endpoint === ref("ep1")))
   })
@@ -156,27 +156,27 @@ describe("plan surfaces what failed", () => {
       ["expired", "invitation_expired", "invitation i1 expired before the phone redeemed it"],
       ["cancelled", "invitation_cancelled", "invitation i1 cancelled before the phone redeemed it"]
     ] as const) {
-      const p = plan(s, observed(view({ invitations: [{ ref: ref("i1"), code: "X", status }] })), { now: 3, capabilities: caps() })
+      const p = plan(s, observed(view({ invitations: [{ ref: ref("i1"), code: "X", status }] })), { now: 3, kind: issuingKind, capabilities: caps() })
       const e = p.events.find((x) => x._tag === "EnrollmentFailed" && x.key === "p1|cm")
       assert.deepStrictEqual(e?._tag === "EnrollmentFailed" ? [e.error.code, e.error.message] : [], [code, message])
     }
-    const gone = plan(s, observed(view({})), { now: 3, capabilities: caps() })
+    const gone = plan(s, observed(view({})), { now: 3, kind: issuingKind, capabilities: caps() })
     const e = gone.events.find((x) => x._tag === "EnrollmentFailed" && x.key === "p1|cm")
     assert.deepStrictEqual(e?._tag === "EnrollmentFailed" ? [e.error.code, e.error.message] : [], ["invitation_missing", "invitation i1 is gone at the credential manager"])
     // within the listing lag a missing invitation is not concluded gone
-    assert.isFalse(plan(s, observed(view({})), { now: 3, capabilities: caps(10) }).events.some((x) => x._tag === "EnrollmentFailed"))
+    assert.isFalse(plan(s, observed(view({})), { now: 3, kind: issuingKind, capabilities: caps(10) }).events.some((x) => x._tag === "EnrollmentFailed"))
   })
 
   it("a credential that disappeared, with the reason, and a request that did not take effect", () => {
     const { s, v } = enrolled()
-    const st = fold(s, plan(s, observed(v), { now: 0, capabilities: caps() }).events)!
+    const st = fold(s, plan(s, observed(v), { now: 0, kind: issuingKind, capabilities: caps() }).events)!
     const [k1] = Object.values(st.children)
     const active = fold(st, [{ _tag: "CredentialIssued", identity: st.id, at: 1, credentialId: k1!.id, ref: ref("k1"), active: true, cardNumber: "11" }] as never)!
     const lost = (credentials: ReadonlyArray<ManagerCredential>) =>
-      plan(active, observed({ ...v, credentials }, []), { now: 2, capabilities: caps() }).events.flatMap((e) => (e._tag === "CredentialLost" && e.credentialId === k1!.id ? [e.reason] : []))
+      plan(active, observed({ ...v, credentials }, []), { now: 2, kind: issuingKind, capabilities: caps() }).events.flatMap((e) => (e._tag === "CredentialLost" && e.credentialId === k1!.id ? [e.reason] : []))
     assert.deepStrictEqual(lost([]), ["missing at the credential manager"])
     assert.deepStrictEqual(lost([cred("k1", "ep1", "11", "revoked")]), ["revoked at the credential manager"])
-    const requested = plan(st, observed({ ...v, credentials: [cred("k2", "ep2", "12")] }), { now: 2, capabilities: caps() })
+    const requested = plan(st, observed({ ...v, credentials: [cred("k2", "ep2", "12")] }), { now: 2, kind: issuingKind, capabilities: caps() })
     assert.includeMembers(
       requested.events.flatMap((e) => (e._tag === "CredentialLost" ? [e.reason] : [])),
       ["the issue request did not take effect"]
@@ -186,7 +186,7 @@ describe("plan surfaces what failed", () => {
 
 describe("plan with a replicating manager: deleted parents", () => {
   const seam = AcsSystemId.make("seam")
-  const ctx = (now: number, lag = 0) => ({ now, capabilities: () => ({ replicates: true, asyncIssue: true, listingLag: lag }) })
+  const ctx = (now: number, lag = 0) => ({ now, kind: () => "replicating" as const, capabilities: () => ({ asyncIssue: true, listingLag: lag }) })
   const applySeam = (s: IdentityState | undefined, input: Record<string, unknown>) =>
     fold(s, Result.getOrThrow(decide(s, Result.getOrThrow(decodeCommand(input)), { now: 0, managers: new Set([seam]) })))!
   const setup = () => {
@@ -233,7 +233,7 @@ describe("plan with a replicating manager: deleted parents", () => {
 describe("plan's defaults and clocks", () => {
   const requestedChild = () => {
     const { s, v } = enrolled()
-    const st = fold(s, plan(s, observed(v), { now: 0, capabilities: caps() }).events)!
+    const st = fold(s, plan(s, observed(v), { now: 0, kind: issuingKind, capabilities: caps() }).events)!
     return { st, v, k1: Object.values(st.children).find((c) => c.endpoint === ref("ep1"))! }
   }
 
@@ -241,50 +241,50 @@ describe("plan's defaults and clocks", () => {
     const { st, v, k1 } = requestedChild()
     const pending = fold(st, [{ _tag: "CredentialLost", identity: st.id, at: 1, credentialId: k1.id, reason: "x" }])!
     const at = (attempts: number) => ({ ...pending, children: { ...pending.children, [k1.id]: { ...pending.children[k1.id]!, attempts } } })
-    const four = plan(at(4), observed(v), { now: 2, capabilities: caps() })
+    const four = plan(at(4), observed(v), { now: 2, kind: issuingKind, capabilities: caps() })
     assert.isTrue(four.actions.some((a) => a._tag === "Issue" && a.credentialId === k1.id))
-    const five = plan(at(5), observed(v), { now: 2, capabilities: caps() })
+    const five = plan(at(5), observed(v), { now: 2, kind: issuingKind, capabilities: caps() })
     const failed = five.events.find((e) => e._tag === "CredentialFailed")
     assert.strictEqual(failed?._tag === "CredentialFailed" ? failed.error.message : "", "not issued after 5 attempts")
 
     const e = base(["p1"], [])
-    const enrol = fold(e, plan(e, observed(view({})), { now: 0, capabilities: caps() }).events)!
+    const enrol = fold(e, plan(e, observed(view({})), { now: 0, kind: issuingKind, capabilities: caps() }).events)!
     const failedAt = (attempts: number) =>
       fold(
         { ...enrol, enrollments: { ...enrol.enrollments, "p1|cm": { ...enrol.enrollments["p1|cm"]!, attempts } } },
         [{ _tag: "EnrollmentFailed", identity: enrol.id, at: 100, key: "p1|cm", error: { code: "x", message: "x", at: 100 } }]
       )!
     // retried after 1 s, doubled per attempt
-    assert.strictEqual(plan(failedAt(1), observed(view({})), { now: 500, capabilities: caps() }).wakeAt, 1_100)
-    assert.strictEqual(plan(failedAt(3), observed(view({})), { now: 500, capabilities: caps() }).wakeAt, 4_100)
-    assert.deepStrictEqual(tags(plan(failedAt(3), observed(view({})), { now: 4_100, capabilities: caps() })), ["Invite"])
-    assert.deepStrictEqual(tags(plan(failedAt(5), observed(view({})), { now: 100_000, capabilities: caps() })), [])
+    assert.strictEqual(plan(failedAt(1), observed(view({})), { now: 500, kind: issuingKind, capabilities: caps() }).wakeAt, 1_100)
+    assert.strictEqual(plan(failedAt(3), observed(view({})), { now: 500, kind: issuingKind, capabilities: caps() }).wakeAt, 4_100)
+    assert.deepStrictEqual(tags(plan(failedAt(3), observed(view({})), { now: 4_100, kind: issuingKind, capabilities: caps() })), ["Invite"])
+    assert.deepStrictEqual(tags(plan(failedAt(5), observed(view({})), { now: 100_000, kind: issuingKind, capabilities: caps() })), [])
   })
 
   it("polls an issuing credential after 1 s by default, and wakes at the earliest of its reasons", () => {
     const { st, v, k1 } = requestedChild()
     const issuing = fold(st, [{ _tag: "CredentialIssued", identity: st.id, at: 1, credentialId: k1.id, ref: ref("k1"), active: false }])!
-    const p = plan(issuing, observed({ ...v, credentials: [cred("k1", "ep1", "11", "issuing")] }), { now: 10, capabilities: caps(5_000) })
+    const p = plan(issuing, observed({ ...v, credentials: [cred("k1", "ep1", "11", "issuing")] }), { now: 10, kind: issuingKind, capabilities: caps(5_000) })
     // the other phone's request waits out the 5 s lag (until 5_000), the issuing one is polled at 1_010
     assert.strictEqual(p.wakeAt, 1_010)
-    assert.strictEqual(plan(issuing, observed({ ...v, credentials: [cred("k1", "ep1", "11", "issuing")] }), { now: 10, capabilities: caps(500) }).wakeAt, 500)
+    assert.strictEqual(plan(issuing, observed({ ...v, credentials: [cred("k1", "ep1", "11", "issuing")] }), { now: 10, kind: issuingKind, capabilities: caps(500) }).wakeAt, 500)
   })
 
   it("does not conclude a request lost before an earlier lease holder's calls may have landed", () => {
     const { st, v } = requestedChild()
-    const early = plan(st, observed(v), { now: 100, capabilities: caps(50), inFlightUntil: 3_000 })
+    const early = plan(st, observed(v), { now: 100, kind: issuingKind, capabilities: caps(50), inFlightUntil: 3_000 })
     assert.isFalse(early.events.some((e) => e._tag === "CredentialLost"))
     assert.strictEqual(early.wakeAt, 3_000)
-    const late = plan(st, observed(v), { now: 3_000, capabilities: caps(50), inFlightUntil: 3_000 })
+    const late = plan(st, observed(v), { now: 3_000, kind: issuingKind, capabilities: caps(50), inFlightUntil: 3_000 })
     assert.isTrue(late.events.some((e) => e._tag === "CredentialLost"))
     // a request made after that time only waits out the lag
-    assert.strictEqual(plan(st, observed(v), { now: 10, capabilities: caps(50), inFlightUntil: -1 }).wakeAt, 50)
+    assert.strictEqual(plan(st, observed(v), { now: 10, kind: issuingKind, capabilities: caps(50), inFlightUntil: -1 }).wakeAt, 50)
   })
 
   it("adopts, for a request whose response was lost, only a live unclaimed credential of its profile on its endpoint", () => {
     const { st, v, k1 } = requestedChild()
     const adopt = (credentials: ReadonlyArray<ManagerCredential>) =>
-      plan(st, observed({ ...v, credentials }), { now: 5, capabilities: caps(100) }).events.flatMap((e) =>
+      plan(st, observed({ ...v, credentials }), { now: 5, kind: issuingKind, capabilities: caps(100) }).events.flatMap((e) =>
         e._tag === "CredentialIssued" && e.credentialId === k1.id ? [e.ref] : []
       )
     assert.deepStrictEqual(adopt([cred("x", "ep1", "1")]), [ref("x")])
@@ -297,22 +297,22 @@ describe("plan's defaults and clocks", () => {
   it("takes a lost credential's entry out of the ACS before forgetting its card number, and waits when the ACS was not seen", () => {
     const { st, v, k1 } = requestedChild()
     const active = fold(st, [{ _tag: "CredentialIssued", identity: st.id, at: 1, credentialId: k1.id, ref: ref("k1"), active: true, cardNumber: "11" }])!
-    const withEntry = plan(active, observed(v, [entry("e1", "11")]), { now: 2, capabilities: caps() })
+    const withEntry = plan(active, observed(v, [entry("e1", "11")]), { now: 2, kind: issuingKind, capabilities: caps() })
     assert.isTrue(withEntry.actions.some((a) => a._tag === "RemoveFromAcs" && a.entry === ref("e1") && a.why === "credential lost"))
     assert.isFalse(withEntry.events.some((e) => e._tag === "CredentialLost" && e.credentialId === k1.id))
-    const unseen = plan(active, { managers: new Map([[cm, v]]), acs: new Map() }, { now: 2, capabilities: caps() })
+    const unseen = plan(active, { managers: new Map([[cm, v]]), acs: new Map() }, { now: 2, kind: issuingKind, capabilities: caps() })
     assert.isFalse(unseen.events.some((e) => e._tag === "CredentialLost" && e.credentialId === k1.id))
-    const clear = plan(active, observed(v, []), { now: 2, capabilities: caps() })
+    const clear = plan(active, observed(v, []), { now: 2, kind: issuingKind, capabilities: caps() })
     assert.isTrue(clear.events.some((e) => e._tag === "CredentialLost" && e.credentialId === k1.id))
   })
 
   it("keeps the endpoint an invited enrollment's invitation created, and ends an enrollment whose endpoint is gone", () => {
     const { s, v } = enrolled([])
     // p1 is still invited (its endpoint, made from i1, is not yet adopted): ep1 is not removed
-    const p = plan(s, observed(v), { now: 0, capabilities: caps() })
+    const p = plan(s, observed(v), { now: 0, kind: issuingKind, capabilities: caps() })
     assert.isFalse(p.actions.some((a) => a._tag === "RemoveEndpoint"))
     const st = fold(s, p.events)!
-    const gone = plan(st, observed({ ...v, endpoints: [{ ref: ref("ep1"), invitation: ref("i1"), status: "removed" }, v.endpoints[1]!] }), { now: 1, capabilities: caps() })
+    const gone = plan(st, observed({ ...v, endpoints: [{ ref: ref("ep1"), invitation: ref("i1"), status: "removed" }, v.endpoints[1]!] }), { now: 1, kind: issuingKind, capabilities: caps() })
     const ended = gone.events.find((e) => e._tag === "EnrollmentEnded")
     assert.deepStrictEqual(ended?._tag === "EnrollmentEnded" ? [ended.key, ended.reason] : [], ["p1|cm", "endpoint_removed"])
   })
@@ -322,7 +322,7 @@ describe("plan: enrollments that are no longer wanted", () => {
   it("cancels the invitation of a deactivated phone and ends its enrollment, also a failed one", () => {
     const { s } = enrolled([])
     const off = apply(s, { _tag: "DeactivatePhone", userIdentityId: "u1", phoneId: "p1" })
-    const p = plan(off, observed(view({ invitations: [{ ref: ref("i1"), code: "X", status: "pending" }, { ref: ref("i2"), code: "Y", status: "pending" }] })), { now: 1, capabilities: caps() })
+    const p = plan(off, observed(view({ invitations: [{ ref: ref("i1"), code: "X", status: "pending" }, { ref: ref("i2"), code: "Y", status: "pending" }] })), { now: 1, kind: issuingKind, capabilities: caps() })
     assert.deepStrictEqual(
       p.actions.map((a) => (a._tag === "CancelInvitation" ? a.invitation : a._tag)),
       [ref("i1")]
@@ -332,7 +332,7 @@ describe("plan: enrollments that are no longer wanted", () => {
       [["p1|cm", "not_wanted"]]
     )
     const failed = fold(s, [{ _tag: "EnrollmentFailed", identity: s.id, at: 1, key: "p1|cm", error: { code: "x", message: "x", at: 1 } }])!
-    const q = plan(apply(failed, { _tag: "DeactivatePhone", userIdentityId: "u1", phoneId: "p1" }), observed(view({})), { now: 2, capabilities: caps() })
+    const q = plan(apply(failed, { _tag: "DeactivatePhone", userIdentityId: "u1", phoneId: "p1" }), observed(view({})), { now: 2, kind: issuingKind, capabilities: caps() })
     assert.deepStrictEqual(
       q.events.flatMap((e) => (e._tag === "EnrollmentEnded" ? [[e.key, e.reason]] : [])),
       [["p1|cm", "not_wanted"]]
@@ -342,15 +342,15 @@ describe("plan: enrollments that are no longer wanted", () => {
 
   it("removes a deactivated phone's endpoint once no phone credential is on it", () => {
     const { s, v } = enrolled()
-    let st = fold(s, plan(s, observed(v), { now: 0, capabilities: caps() }).events)!
+    let st = fold(s, plan(s, observed(v), { now: 0, kind: issuingKind, capabilities: caps() }).events)!
     st = apply(st, { _tag: "DeactivatePhone", userIdentityId: "u1", phoneId: "p1" })
     // its credential is still being retired: the endpoint stays
-    const busy = plan(st, observed(v), { now: 1, capabilities: caps() })
+    const busy = plan(st, observed(v), { now: 1, kind: issuingKind, capabilities: caps() })
     assert.isFalse(busy.events.some((e) => e._tag === "EnrollmentEnded"))
     const k1 = Object.values(st.children).find((c) => c.endpoint === ref("ep1"))!
     const other = Object.values(st.children).find((c) => c.endpoint === ref("ep2"))!
     const clear = fold(st, [{ _tag: "CredentialRevoked", identity: st.id, at: 1, credentialId: k1.id }])!
-    const p = plan(clear, observed(v), { now: 2, capabilities: caps() })
+    const p = plan(clear, observed(v), { now: 2, kind: issuingKind, capabilities: caps() })
     assert.deepStrictEqual(
       p.events.flatMap((e) => (e._tag === "EnrollmentEnded" ? [[e.key, e.reason]] : [])),
       [["p1|cm", "phone_deactivated"]]
@@ -362,15 +362,15 @@ describe("plan: enrollments that are no longer wanted", () => {
 
   it("asks again for an invitation whose response was lost, after the lag, as the next attempt", () => {
     const st = base(["p1"], [])
-    const requested = fold(st, plan(st, observed(view({})), { now: 0, capabilities: caps(100) }).events)!
+    const requested = fold(st, plan(st, observed(view({})), { now: 0, kind: issuingKind, capabilities: caps(100) }).events)!
     assert.strictEqual(requested.enrollments["p1|cm"]?.status, "inviting")
-    assert.deepStrictEqual(tags(plan(requested, observed(view({})), { now: 50, capabilities: caps(100) })), [])
-    const again = plan(requested, observed(view({})), { now: 100, capabilities: caps(100) })
+    assert.deepStrictEqual(tags(plan(requested, observed(view({})), { now: 50, kind: issuingKind, capabilities: caps(100) })), [])
+    const again = plan(requested, observed(view({})), { now: 100, kind: issuingKind, capabilities: caps(100) })
     assert.deepStrictEqual(tags(again), ["Invite"])
     assert.strictEqual(again.state.enrollments["p1|cm"]?.attempts, 2)
     assert.strictEqual(again.state.enrollments["p1|cm"]?.id, requested.enrollments["p1|cm"]?.id, "same enrollment, next attempt")
     // not while the manager is not observed
-    assert.deepStrictEqual(tags(plan(requested, { managers: new Map(), acs: new Map([[acs, []]]) }, { now: 100, capabilities: caps(100) })), [])
+    assert.deepStrictEqual(tags(plan(requested, { managers: new Map(), acs: new Map([[acs, []]]) }, { now: 100, kind: issuingKind, capabilities: caps(100) })), [])
   })
 })
 
@@ -381,14 +381,14 @@ describe("plan with two managers", () => {
     s = apply(s, { _tag: "CreateSyncCredential", userIdentityId: "u1", credentialId: "c2", acsUserId: "acsu1", managerId: "cm2", cardFormat: "h10301", facilityCode: "9" })
     s = fold(s, [{ _tag: "ManagerUserBound", identity: s.id, at: 0, managerId: cm2, ref: ref("usr2") }])!
     const both = (a: ManagerView, b: ManagerView): Observed => ({ managers: new Map([[cm, a], [cm2, b]]), acs: new Map([[acs, []]]) })
-    s = fold(s, plan(s, both(view({}), view({ user: ref("usr2") })), { now: 0, capabilities: caps() }).events)!
+    s = fold(s, plan(s, both(view({}), view({ user: ref("usr2") })), { now: 0, kind: issuingKind, capabilities: caps() }).events)!
     s = fold(s, [
       { _tag: "InvitationCreated", identity: s.id, at: 0, key: "p1|cm", invitation: ref("i1"), code: "A", phoneId: s.phones.p1!.id },
       { _tag: "InvitationCreated", identity: s.id, at: 0, key: "p1|cm2", invitation: ref("j1"), code: "B", phoneId: s.phones.p1!.id }
     ])!
     const v1 = view({ invitations: [{ ref: ref("i1"), code: "A", status: "redeemed" }], endpoints: [{ ref: ref("ep1"), invitation: ref("i1"), status: "active" }] })
     const v2 = view({ user: ref("usr2"), invitations: [{ ref: ref("j1"), code: "B", status: "pending" }] })
-    const p = plan(s, both(v1, v2), { now: 1, capabilities: caps() })
+    const p = plan(s, both(v1, v2), { now: 1, kind: issuingKind, capabilities: caps() })
     // p1 enrolled with cm only; the cm2 invitation is still pending: nothing failed or cancelled
     assert.deepStrictEqual(p.events.map((e) => e._tag), ["PhoneEnrolled", "CredentialRequested"])
     assert.deepStrictEqual(
@@ -398,10 +398,10 @@ describe("plan with two managers", () => {
     const st = fold(s, p.events)!
     const [k1] = Object.values(st.children)
     const active = fold(st, [{ _tag: "CredentialIssued", identity: st.id, at: 2, credentialId: k1!.id, ref: ref("k1"), active: true, cardNumber: "11" }] as never)!
-    const again = plan(active, both({ ...v1, credentials: [cred("k1", "ep1", "11")] }, v2), { now: 3, capabilities: caps() })
+    const again = plan(active, both({ ...v1, credentials: [cred("k1", "ep1", "11")] }, v2), { now: 3, kind: issuingKind, capabilities: caps() })
     assert.isFalse(again.events.some((e) => e._tag === "CredentialLost" || e._tag === "EnrollmentFailed"))
     // cm2's listing alone says nothing about cm's credential
-    const onlyCm2 = plan(active, { managers: new Map([[cm2, v2]]), acs: new Map([[acs, []]]) }, { now: 3, capabilities: caps() })
+    const onlyCm2 = plan(active, { managers: new Map([[cm2, v2]]), acs: new Map([[acs, []]]) }, { now: 3, kind: issuingKind, capabilities: caps() })
     assert.isFalse(onlyCm2.events.some((e) => e._tag === "CredentialLost"))
   })
 })

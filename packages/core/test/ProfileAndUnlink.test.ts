@@ -12,12 +12,13 @@ import type { DomainEvent } from "../src/Event.js"
 import type { IdentityState } from "../src/Identity.js"
 import { AcsSystemId, ProviderRef } from "../src/Ids.js"
 import { type Observed, plan } from "../src/Plan.js"
+import { issuingKind } from "./planFixtures.js"
 
 const cm = AcsSystemId.make("cm")
 const acs = AcsSystemId.make("acs")
 const ref = (s: string) => ProviderRef.make(s)
 const ctx = { now: 7, managers: new Set([cm]) }
-const caps = () => ({ replicates: false, asyncIssue: true, listingLag: 0 })
+const caps = () => ({ asyncIssue: true, listingLag: 0 })
 
 const decided = (s: IdentityState | undefined, input: Record<string, unknown>) => decide(s, Result.getOrThrow(decodeCommand(input)), ctx)
 const events = (s: IdentityState | undefined, input: Record<string, unknown>) => Result.getOrThrow(decided(s, input))
@@ -90,8 +91,8 @@ describe("UpdateUserIdentity", () => {
     const { s, v } = withIssuedCredential()
     const after = apply(s, update({ fullName: "Someone else", email: null }))
     const o = observedWith(v, [entry("e1", "11", "acsu1")])
-    const before = plan(s, o, { now: 10, capabilities: caps })
-    const now = plan(after, o, { now: 10, capabilities: caps })
+    const before = plan(s, o, { now: 10, kind: issuingKind, capabilities: caps })
+    const now = plan(after, o, { now: 10, kind: issuingKind, capabilities: caps })
     assert.deepStrictEqual(now.actions, before.actions)
     assert.deepStrictEqual(now.events, before.events)
   })
@@ -127,13 +128,13 @@ const withIssuedCredential = () => {
   s = apply(s, { _tag: "PhoneOnline", userIdentityId: "u1", phoneId: "p1", deviceType: "ios_phone" })
   s = apply(s, { _tag: "CreateSyncCredential", userIdentityId: "u1", credentialId: "c1", acsUserId: "acsu1", managerId: "cm", cardFormat: "rfid48", facilityCode: "9" })
   s = fold(s, [{ _tag: "ManagerUserBound", identity: s.id, at: 0, managerId: cm, ref: ref("usr") }])!
-  s = fold(s, plan(s, observedWith(view({}), []), { now: 0, capabilities: caps }).events)!
+  s = fold(s, plan(s, observedWith(view({}), []), { now: 0, kind: issuingKind, capabilities: caps }).events)!
   s = fold(s, [{ _tag: "InvitationCreated", identity: s.id, at: 0, key: "p1|cm", invitation: ref("i1"), code: "CODE", phoneId: s.phones.p1!.id }])!
   const v = view({
     invitations: [{ ref: ref("i1"), code: "CODE", status: "redeemed" }],
     endpoints: [{ ref: ref("ep1"), invitation: ref("i1"), status: "active" }]
   })
-  s = fold(s, plan(s, observedWith(v, []), { now: 1, capabilities: caps }).events)!
+  s = fold(s, plan(s, observedWith(v, []), { now: 1, kind: issuingKind, capabilities: caps }).events)!
   const child = Object.values(s.children)[0]!
   s = fold(s, [
     { _tag: "CredentialIssued", identity: s.id, at: 2, credentialId: child.id, ref: ref("k1"), active: true, cardNumber: "11" },
@@ -194,7 +195,7 @@ describe("UnlinkAcsUser", () => {
     e = rejected(st, unlink())
     assert.deepStrictEqual([e.reason, e.field], ["Conflict", "acsUserId"])
     assert.match(e.message, conflict)
-    const retiring = plan(st, observedWith(v, [entry("e1", "11", "acsu1")]), { now: 10, capabilities: caps })
+    const retiring = plan(st, observedWith(v, [entry("e1", "11", "acsu1")]), { now: 10, kind: issuingKind, capabilities: caps })
     assert.deepStrictEqual(retiring.events.map((x) => x._tag), ["CredentialRetiring"])
     assert.deepStrictEqual(retiring.actions, [
       { _tag: "Revoke", managerId: cm, credential: ref("k1"), why: "retiring" },
@@ -202,7 +203,7 @@ describe("UnlinkAcsUser", () => {
     ])
     st = retiring.state
     // revoked and removed: the child goes, then the parent
-    const gone = plan(st, observedWith({ ...v, credentials: [] }, []), { now: 11, capabilities: caps })
+    const gone = plan(st, observedWith({ ...v, credentials: [] }, []), { now: 11, kind: issuingKind, capabilities: caps })
     assert.deepStrictEqual(
       gone.events.map((x) => x._tag),
       ["CredentialRevoked", "ParentRemoved"]
@@ -214,11 +215,11 @@ describe("UnlinkAcsUser", () => {
     // now nothing is assigned to acsu1: unlinking is accepted, and the plan has nothing to do for it
     assert.deepStrictEqual(events(st, unlink()), [{ _tag: "AcsUserUnlinked", identity: st.id, at: 7, acsUserId: "acsu1", acsSystemId: "acs" }] as never)
     const unlinked = apply(st, unlink())
-    const after = plan(unlinked, observedWith({ ...v, credentials: [] }, []), { now: 12, capabilities: caps })
+    const after = plan(unlinked, observedWith({ ...v, credentials: [] }, []), { now: 12, kind: issuingKind, capabilities: caps })
     assert.deepStrictEqual(after.events, [])
     assert.deepStrictEqual(after.actions, [])
     // an entry of ours still assigned to that ACS user (a removal the ACS lost) is removed as unclaimed
-    const left = plan(unlinked, observedWith({ ...v, credentials: [] }, [entry("e1", "11", "acsu1")]), { now: 12, capabilities: caps })
+    const left = plan(unlinked, observedWith({ ...v, credentials: [] }, [entry("e1", "11", "acsu1")]), { now: 12, kind: issuingKind, capabilities: caps })
     assert.deepStrictEqual(left.actions, [{ _tag: "RemoveFromAcs", acsSystemId: acs, entry: ref("e1"), why: "unclaimed" }])
   })
 
@@ -311,7 +312,7 @@ describe("UpdateSyncCredential", () => {
     const st = apply(s, { _tag: "UpdateSyncCredential", userIdentityId: "u1", credentialId: "c1", endsAt: "2027-01-01T00:00:00.000Z" })
     // the issued one is untouched (no action), a second phone's is issued with the new times
     const two = apply(st, { _tag: "PhoneOnline", userIdentityId: "u1", phoneId: "p2", deviceType: "ios_phone" })
-    const invited = fold(two, plan(two, observedWith(v, [entry("e1", "11", "acsu1")]), { now: 10, capabilities: caps }).events)!
+    const invited = fold(two, plan(two, observedWith(v, [entry("e1", "11", "acsu1")]), { now: 10, kind: issuingKind, capabilities: caps }).events)!
     const enrolled = fold(invited, [
       { _tag: "InvitationCreated", identity: s.id, at: 10, key: "p2|cm", invitation: ref("i2"), code: "CODE2", phoneId: invited.phones.p2!.id }
     ])!
@@ -320,7 +321,7 @@ describe("UpdateSyncCredential", () => {
       invitations: [...v.invitations, { ref: ref("i2"), code: "CODE2", status: "redeemed" as const }],
       endpoints: [...v.endpoints, { ref: ref("ep2"), invitation: ref("i2"), status: "active" as const }]
     }
-    const p = plan(enrolled, observedWith(v2, [entry("e1", "11", "acsu1")]), { now: 11, capabilities: caps })
+    const p = plan(enrolled, observedWith(v2, [entry("e1", "11", "acsu1")]), { now: 11, kind: issuingKind, capabilities: caps })
     assert.deepStrictEqual(
       p.actions.map((a) => (a._tag === "Issue" ? [a._tag, a.endpoint, a.card] : [a._tag])),
       [["Issue", ref("ep2"), { cardFormat: "rfid48", facilityCode: "9", endsAt: "2027-01-01T00:00:00.000Z" }]]

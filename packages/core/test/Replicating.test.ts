@@ -9,7 +9,7 @@ import { type Observed, plan } from "../src/Plan.js"
 // A replicating manager (Seam): the engine creates the parent there and mirrors the copies it makes.
 const seam = AcsSystemId.make("seam")
 const ref = (s: string) => ProviderRef.make(s)
-const ctx = (now: number) => ({ now, capabilities: () => ({ replicates: true, asyncIssue: true, listingLag: 0 }), replicationBoundMs: 60_000 })
+const ctx = (now: number) => ({ now, kind: () => "replicating" as const, capabilities: () => ({ asyncIssue: true, listingLag: 0 }), replicationBoundMs: 60_000 })
 
 const apply = (s: IdentityState | undefined, input: Record<string, unknown>) =>
   fold(s, Result.getOrThrow(decide(s, Result.getOrThrow(decodeCommand(input)), { now: 0, managers: new Set([seam]) })))!
@@ -139,7 +139,7 @@ describe("plan with a replicating manager: copies and retries", () => {
 
   it("creates the parent and launches the automation again only after the lag, and deletes parents nobody holds", () => {
     const s = fold(setup(), plan(setup(), obs(view({})), ctx(0)).events)!
-    const lagging = (now: number) => ({ now, capabilities: () => ({ replicates: true, asyncIssue: true, listingLag: 1_000 }) })
+    const lagging = (now: number) => ({ now, kind: () => "replicating" as const, capabilities: () => ({ asyncIssue: true, listingLag: 1_000 }) })
     const early = plan(s, obs(view({})), lagging(500))
     assert.deepStrictEqual(early.actions, [])
     assert.strictEqual(early.wakeAt, 1_000)

@@ -8,7 +8,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Result, Schema } from "effect"
 import { decide, decodeCommand, fold } from "../src/Aggregate.js"
-import type { Capabilities, ManagerCredential, ManagerView } from "../src/CredentialManager.js"
+import type { Capabilities, ManagerCredential, ManagerKind, ManagerView } from "../src/CredentialManager.js"
 import { DomainEvent } from "../src/Event.js"
 import type { IdentityState } from "../src/Identity.js"
 import { AcsSystemId, ProviderRef } from "../src/Ids.js"
@@ -20,8 +20,10 @@ const acs = AcsSystemId.make("acs")
 const ref = (s: string) => ProviderRef.make(s)
 const capsOf =
   (lag = 0) =>
-  (m: AcsSystemId): Capabilities => ({ replicates: m === seam, asyncIssue: true, listingLag: lag })
-const ctx = (now: number, lag = 0): PlanContext => ({ now, capabilities: capsOf(lag) })
+  (): Capabilities => ({ asyncIssue: true, listingLag: lag })
+/** seam replicates; cm is issued at by the engine. */
+const kindOf = (m: AcsSystemId): ManagerKind => (m === seam ? "replicating" : "issuing")
+const ctx = (now: number, lag = 0): PlanContext => ({ now, kind: kindOf, capabilities: capsOf(lag) })
 
 const apply = (s: IdentityState | undefined, input: Record<string, unknown>) =>
   fold(s, Result.getOrThrow(decide(s, Result.getOrThrow(decodeCommand(input)), { now: 0, managers: new Set([seam, cm]) })))!
@@ -330,7 +332,7 @@ describe("a replicating manager: deleted parents and several at once", () => {
     // cm replicates too here: one launch at each manager
     s = apply(s, { _tag: "LaunchAutomation", userIdentityId: "u1", automationId: "a2", managerId: "cm" })
     s = fold(s, [{ _tag: "ManagerUserBound", identity: s.id, at: 0, managerId: cm, ref: ref("usr") }])!
-    const both = run(s, { managers: new Map([[seam, view({})], [cm, view({ user: ref("usr") })]]), acs: new Map() }, { now: 0, capabilities: () => ({ replicates: true, asyncIssue: true, listingLag: 0 }) })
+    const both = run(s, { managers: new Map([[seam, view({})], [cm, view({ user: ref("usr") })]]), acs: new Map() }, { now: 0, kind: () => "replicating", capabilities: () => ({ asyncIssue: true, listingLag: 0 }) })
     assert.deepStrictEqual(
       both.actions.flatMap((a) => (a._tag === "LaunchRemoteAutomation" ? [[a.managerId, a.automationId]] : [])),
       [

@@ -4,7 +4,7 @@
  */
 import { Result } from "effect"
 import { decide, decodeCommand, fold } from "../src/Aggregate.js"
-import type { Capabilities, ManagerCredential, ManagerView } from "../src/CredentialManager.js"
+import type { Capabilities, ManagerCredential, ManagerKind, ManagerView } from "../src/CredentialManager.js"
 import type { IdentityState } from "../src/Identity.js"
 import { AcsSystemId, AcsUserId, ProviderRef } from "../src/Ids.js"
 import { type Observed, plan } from "../src/Plan.js"
@@ -15,7 +15,9 @@ export const acs = AcsSystemId.make("acs")
 export const ref = (s: string) => ProviderRef.make(s)
 export const caps =
   (lag = 0) =>
-  (): Capabilities => ({ replicates: false, asyncIssue: true, listingLag: lag })
+  (): Capabilities => ({ asyncIssue: true, listingLag: lag })
+/** The kind of every manager in these tests: one the engine issues at. */
+export const issuingKind = (): ManagerKind => "issuing"
 
 /** Decide and fold one command (it must be accepted). */
 export const apply = (s: IdentityState | undefined, input: Record<string, unknown>) =>
@@ -60,7 +62,7 @@ export const entry = (r: string, cardNumber: string, label = "credsync:x", assig
 /** Two phones invited (i1, i2), the invitations redeemed at ep1 and ep2 in the returned view, with parents as given. */
 export const twoPhonesRedeemed = (parents: ReadonlyArray<readonly [string, string]> = [["c1", "rfid48"]]) => {
   let s = base(["p1", "p2"], parents)
-  s = fold(s, plan(s, observed(view({})), { now: 0, capabilities: caps() }).events)!
+  s = fold(s, plan(s, observed(view({})), { now: 0, kind: issuingKind, capabilities: caps() }).events)!
   for (const [phone, inv] of [
     ["p1", "i1"],
     ["p2", "i2"]

@@ -231,6 +231,8 @@ export const make = (config: Config) =>
     const managers: ReadonlySet<AcsSystemId> = new Set(cm.systems.map((s) => s.id))
     // read each time: a provider may change what it promises (e.g. its listing lag) while running
     const capabilities = (m: AcsSystemId) => cm.systems.find((s) => s.id === m)?.capabilities
+    // every system a port serves is of the port's kind
+    const kind = (m: AcsSystemId) => (managers.has(m) ? cm.kind : undefined)
 
     // One counter object per labelled series, its attributes fixed at construction: a series made
     // with Metric.withAttributes re-derives its registry key on every update (a JSON encoding).
@@ -523,7 +525,7 @@ export const make = (config: Config) =>
           ...Object.values(state.managerUsers).map((u) =>
             read(observed.managers, { identity, port: "CredentialManager", action: "observe", system: u.managerId }, cm.observe(u.managerId, u.ref))
           ),
-          ...[...acsQueries(state, (m) => capabilities(m)?.replicates === true)].map(([a, q]) =>
+          ...[...acsQueries(state, (m) => kind(m) === "replicating")].map(([a, q]) =>
             read(observed.acs, { identity, port: "AccessControl", action: "observe", system: a }, acs.observe(a, q))
           )
         ]
@@ -577,6 +579,9 @@ export const make = (config: Config) =>
           Effect.map((result) => settle(spec, a, at, result))
         )
       const user = (m: AcsSystemId) => state.managerUsers[m]?.ref
+      // The planner sends issuing actions to issuing managers and replicating ones to replicating
+      // managers only; anything else is a bug of the planner, never to be skipped silently.
+      const misrouted = () => Effect.die(new Error(`planner bug: ${action._tag} sent to ${c.system}, whose manager is ${cm.kind}`))
       switch (action._tag) {
         case "EnsureManagerUser":
           return call(
@@ -585,15 +590,18 @@ export const make = (config: Config) =>
             action
           )
         case "Invite": {
+          if (cm.kind !== "issuing") return misrouted()
           const u = user(action.managerId)
           if (state.enrollments[action.key] === undefined || u === undefined) return Effect.succeed(done())
           return call(cm.invite(action.managerId, u), specs.Invite, action)
         }
         case "CancelInvitation":
+          if (cm.kind !== "issuing") return misrouted()
           return call(cm.cancelInvitation(action.managerId, action.invitation), specs.CancelInvitation, action)
         case "RemoveEndpoint":
           return call(cm.removeEndpoint(action.managerId, action.endpoint), specs.RemoveEndpoint, action)
         case "Issue": {
+          if (cm.kind !== "issuing") return misrouted()
           const u = user(action.managerId)
           if (u === undefined) return Effect.succeed(done())
           return call(cm.issue(action.managerId, { user: u, endpoint: action.endpoint, card: action.card }), specs.Issue, action)
@@ -611,18 +619,19 @@ export const make = (config: Config) =>
         case "RemoveFromAcs":
           return call(acs.remove(action.acsSystemId, action.entry), specs.RemoveFromAcs, action)
         case "CreateRemoteParent": {
+          if (cm.kind !== "replicating") return misrouted()
           const parent = state.parents[action.credentialId]
           const u = user(action.managerId)
-          if (parent === undefined || u === undefined || cm.createParent === undefined) return Effect.succeed(done())
+          if (parent === undefined || u === undefined) return Effect.succeed(done())
           return call(cm.createParent(action.managerId, { user: u, acsUserId: parent.acsUserId, card: parent.card }), specs.CreateRemoteParent, action)
         }
         case "DeleteRemoteParent":
-          return cm.deleteParent === undefined
-            ? Effect.succeed(done())
-            : call(cm.deleteParent(action.managerId, action.parent), specs.DeleteRemoteParent, action)
+          if (cm.kind !== "replicating") return misrouted()
+          return call(cm.deleteParent(action.managerId, action.parent), specs.DeleteRemoteParent, action)
         case "LaunchRemoteAutomation": {
+          if (cm.kind !== "replicating") return misrouted()
           const u = user(action.managerId)
-          if (u === undefined || cm.launchAutomation === undefined) return Effect.succeed(done())
+          if (u === undefined) return Effect.succeed(done())
           return call(cm.launchAutomation(action.managerId, u), specs.LaunchRemoteAutomation, action)
         }
       }
@@ -683,7 +692,7 @@ export const make = (config: Config) =>
             }
           }
           const now = yield* Clock.currentTimeMillis
-          const p = planner(state, observed, { now, capabilities, ...planOptions, ...(holdUntil > now ? { inFlightUntil: holdUntil } : {}) })
+          const p = planner(state, observed, { now, kind, capabilities, ...planOptions, ...(holdUntil > now ? { inFlightUntil: holdUntil } : {}) })
           state = p.state
           const pending = unsaved.length === 0 ? p.events : [...unsaved, ...p.events]
           next = p.wakeAt
