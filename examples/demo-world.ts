@@ -14,7 +14,7 @@ import { TestClock } from "effect/testing"
 /** Simulator options of the demo (the journal is only valid for the same ones). */
 export const simulatorOptions = { seed: 2026, issueDelay: 90_000, invitationTtl: 45 * 60_000 } as const
 
-type Manager = CredentialManager.CredentialManagerShape
+type Manager = CredentialManager.IssuingManagerShape
 type Acs = AccessControl.AccessControlShape
 
 /** Every journaled operation, with the arguments it was called with. */
@@ -160,6 +160,7 @@ export const make = (phoneOf: (endpoint: string) => string | undefined): World =
   }
 
   const manager: Manager = {
+    kind: "issuing",
     get systems() {
       return sim.manager.systems
     },

@@ -36,7 +36,7 @@ export interface Options {
  * HID issues asynchronously (ISSUE_INITIATED → ISSUED). Its user GET reads back its own writes, so the
  * listing is taken as consistent.
  */
-export const defaultCapabilities: CredentialManager.Capabilities = { replicates: false, asyncIssue: true, listingLag: 0 }
+export const defaultCapabilities: CredentialManager.Capabilities = { asyncIssue: true, listingLag: 0 }
 
 const portError = (reason: PortError.Reason, method: string, message: string) =>
   new PortError.PortError({ reason, port: "CredentialManager", method, message })
@@ -121,7 +121,8 @@ export const make = Effect.fnUntraced(function* (client: OrigoClientShape, optio
       return toView(user, (pn) => byPartNumber.get(pn) ?? extra?.get(pn) ?? { cardFormat: pn, facilityCode: "" })
     })
 
-  const shape: CredentialManager.CredentialManagerShape = {
+  const shape: CredentialManager.IssuingManagerShape = {
+    kind: "issuing",
     systems: [
       {
         id: options.system,

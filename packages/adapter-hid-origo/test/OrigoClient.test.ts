@@ -3,7 +3,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Fiber, Layer, Redacted } from "effect"
 import { TestClock } from "effect/testing"
 import { OrigoClient } from "../src/index.js"
-import { card, clientLayer, Fake, fakeLayer, stack, system } from "./harness.js"
+import { card, clientLayer, Fake, fakeLayer, origoManager, stack, system } from "./harness.js"
 
 const client = (options: Parameters<typeof clientLayer>[0] = {}, fake: Parameters<typeof fakeLayer>[0] = {}) =>
   clientLayer(options).pipe(Layer.provideMerge(fakeLayer(fake)))
@@ -239,7 +239,7 @@ describe("OrigoClient", () => {
 describe("OrigoCredentialManager on the fake", () => {
   it.live("ensureUser finds the identity's user by externalId before creating one", () =>
     Effect.gen(function* () {
-      const cm = yield* CredentialManager.CredentialManager
+      const cm = yield* origoManager
       const c = yield* OrigoClient.OrigoClient
       const existing = yield* c.createUser({ externalId: "ident-1" })
       const ref = yield* cm.ensureUser(system, { id: Ids.UserIdentityId.make("ident-1") })
@@ -251,7 +251,7 @@ describe("OrigoCredentialManager on the fake", () => {
   it.live("HID does not keep externalId unique: ensuring a user again (e.g. after a lost answer) never makes a second one", () =>
     Effect.gen(function* () {
       const fake = yield* Fake
-      const cm = yield* CredentialManager.CredentialManager
+      const cm = yield* origoManager
       const id = Ids.UserIdentityId.make("ident-twice")
       fake.controls.injectFault({ kind: "lostResponse", match: { method: "POST", path: /\/users$/ } })
       // no email: nothing else would make HID refuse the second create
@@ -265,7 +265,7 @@ describe("OrigoCredentialManager on the fake", () => {
   it.live("409 DUPLICATE_USER is about the email: another system's user with it is not adopted, the identity gets a Conflict", () =>
     Effect.gen(function* () {
       const fake = yield* Fake
-      const cm = yield* CredentialManager.CredentialManager
+      const cm = yield* origoManager
       const c = yield* OrigoClient.OrigoClient
       yield* c.createUser({ externalId: "someone-else", email: "ana@example.com" })
       const err = yield* Effect.flip(cm.ensureUser(system, { id: Ids.UserIdentityId.make("ident-ana"), email: "Ana@example.com" }))
@@ -290,7 +290,7 @@ describe("OrigoCredentialManager on the fake", () => {
 
   it.live("a user being deleted (USER_DELETE_INITIATED) is not adopted; the identity gets a new user", () =>
     Effect.gen(function* () {
-      const cm = yield* CredentialManager.CredentialManager
+      const cm = yield* origoManager
       const c = yield* OrigoClient.OrigoClient
       const id = Ids.UserIdentityId.make("ident-deleting")
       const old = yield* cm.ensureUser(system, { id })
@@ -304,7 +304,7 @@ describe("OrigoCredentialManager on the fake", () => {
   it.live("ISSUED is the issued end state; UNBOUND and CREATION_FAILURE read as no longer live, with HID's reason", () =>
     Effect.gen(function* () {
       const fake = yield* Fake
-      const cm = yield* CredentialManager.CredentialManager
+      const cm = yield* origoManager
       const user = yield* cm.ensureUser(system, { id: Ids.UserIdentityId.make("ident-states") })
       const endpointFor = () =>
         Effect.map(cm.invite(system, user), (inv) => Ids.ProviderRef.make(fake.controls.redeem(inv.code).containerId))
@@ -331,7 +331,7 @@ describe("OrigoCredentialManager on the fake", () => {
   it.live("a repeat issue to the same container is a Conflict (412); observing shows one credential", () =>
     Effect.gen(function* () {
       const fake = yield* Fake
-      const cm = yield* CredentialManager.CredentialManager
+      const cm = yield* origoManager
       const user = yield* cm.ensureUser(system, { id: Ids.UserIdentityId.make("ident-412") })
       const inv = yield* cm.invite(system, user)
       const { containerId } = fake.controls.redeem(inv.code)
@@ -348,7 +348,7 @@ describe("OrigoCredentialManager on the fake", () => {
   it.live("a lost response after a successful issue is Ambiguous; observe shows exactly one credential", () =>
     Effect.gen(function* () {
       const fake = yield* Fake
-      const cm = yield* CredentialManager.CredentialManager
+      const cm = yield* origoManager
       const user = yield* cm.ensureUser(system, { id: Ids.UserIdentityId.make("ident-lost") })
       const inv = yield* cm.invite(system, user)
       const endpoint = Ids.ProviderRef.make(fake.controls.redeem(inv.code).containerId)
@@ -368,7 +368,7 @@ describe("OrigoCredentialManager on the fake", () => {
   it.live("an unknown card profile is InvalidInput and nothing is issued", () =>
     Effect.gen(function* () {
       const fake = yield* Fake
-      const cm = yield* CredentialManager.CredentialManager
+      const cm = yield* origoManager
       const user = yield* cm.ensureUser(system, { id: Ids.UserIdentityId.make("ident-profile") })
       const inv = yield* cm.invite(system, user)
       const endpoint = Ids.ProviderRef.make(fake.controls.redeem(inv.code).containerId)
@@ -381,7 +381,7 @@ describe("OrigoCredentialManager on the fake", () => {
   it.live("expired invitations and containers terminated behind the adapter's back are observed", () =>
     Effect.gen(function* () {
       const fake = yield* Fake
-      const cm = yield* CredentialManager.CredentialManager
+      const cm = yield* origoManager
       const user = yield* cm.ensureUser(system, { id: Ids.UserIdentityId.make("ident-drift") })
       const a = yield* cm.invite(system, user)
       const b = yield* cm.invite(system, user)

@@ -1,9 +1,9 @@
 import { createServer } from "node:http"
-import { CredentialManager, Ids, type Observation } from "@credsync/core"
+import { Ids, type Observation } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
 import { OrigoClient, OrigoEvents } from "../src/index.js"
-import { API_KEY, card, Fake, stack, system } from "./harness.js"
+import { API_KEY, card, Fake, origoManager, stack, system } from "./harness.js"
 
 interface Captured {
   readonly headers: Record<string, string | ReadonlyArray<string> | undefined>
@@ -41,7 +41,7 @@ const receiver = Effect.acquireRelease(
 const setup = Effect.gen(function* () {
   const fake = yield* Fake
   const client = yield* OrigoClient.OrigoClient
-  const cm = yield* CredentialManager.CredentialManager
+  const cm = yield* origoManager
   const events = yield* OrigoEvents.OrigoEvents
   const rx = yield* receiver
   yield* OrigoEvents.subscribe(client, { url: rx.url, apiKey: Redacted.make(API_KEY) })

@@ -1,6 +1,6 @@
 /** Shared test wiring: a fake HID Origo per layer build, the client and the port on top of it. */
 import { HidOrigoFake } from "@credsync/hid-origo-fake"
-import { type CredentialManager, Ids } from "@credsync/core"
+import { CredentialManager, Ids } from "@credsync/core"
 import { Context, Effect, Layer, Redacted } from "effect"
 import { OrigoClient, OrigoCredentialManager, OrigoEvents } from "../src/index.js"
 
@@ -14,6 +14,13 @@ export const fakeLayer = (options: HidOrigoFake.Options = {}): Layer.Layer<Fake>
       (fake) => Effect.promise(() => fake.stop())
     )
   )
+
+/** The port from the test stack, narrowed: HID's is always an issuing manager. */
+export const origoManager = Effect.gen(function* () {
+  const cm = yield* CredentialManager.CredentialManager
+  if (cm.kind !== "issuing") return yield* Effect.die(new Error(`the HID Origo port is issuing, not ${cm.kind}`))
+  return cm
+})
 
 export const SECRET = "fake-client-secret"
 /** The key HID sends in X-API-Key with each callback delivery (the test stack's). */

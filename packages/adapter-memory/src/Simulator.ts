@@ -155,7 +155,7 @@ export interface Truth {
 /** The simulator: port implementations, test controls and ground truth. */
 export interface Simulator {
   /** The credential-manager port served by the simulator (see `MemoryCredentialManager.layer`). */
-  readonly manager: CredentialManager.CredentialManagerShape
+  readonly manager: CredentialManager.IssuingManagerShape
   /** The ACS port served by the simulator (see `MemoryAccessControl.layer`). */
   readonly acs: AccessControl.AccessControlShape
   /** Options the simulator was made with. */
@@ -473,7 +473,7 @@ export const make = (options: Options = {}): Simulator => {
         id: Ids.AcsSystemId.make(m.id),
         name: m.name ?? "Simulated HID Origo",
         externalType: m.externalType ?? "hid_credential_manager_organization",
-        capabilities: { replicates: false, asyncIssue: issueDelay > 0, listingLag: 0 }
+        capabilities: { asyncIssue: issueDelay > 0, listingLag: 0 }
       },
       usersByIdentity: new Map(),
       nextCard: start,
@@ -710,7 +710,8 @@ export const make = (options: Options = {}): Simulator => {
         }
 
   // --- the credential-manager port -------------------------------------------------------------
-  const manager: CredentialManager.CredentialManagerShape = {
+  const manager: CredentialManager.IssuingManagerShape = {
+    kind: "issuing",
     get systems() {
       const lag = faults.lagMs ?? 0
       return [...managers.values()].map((m) => ({

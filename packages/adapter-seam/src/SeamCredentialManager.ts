@@ -1,6 +1,6 @@
 /**
- * The core `CredentialManager` port on Seam Connect. Seam replicates by itself, so the capabilities
- * say `replicates: true` and the engine never invites or issues here: it creates the parent at Seam
+ * The core `CredentialManager` port on Seam Connect. Seam replicates by itself, so the port is a
+ * `ReplicatingManagerShape` (no invite, cancelInvitation or issue): the engine creates the parent at Seam
  * and has Seam enrol the user's phones, then mirrors the children Seam makes, one per (parent,
  * phone), and repairs or reports what breaks the invariant.
  *
@@ -23,7 +23,6 @@
  *   → failed, else issuing);
  * - `revoke`: `/acs/credentials/delete`; `removeEndpoint`: `/phones/deactivate` (idempotent:
  *   NotFound is success);
- * - `invite` / `issue` / `cancelInvitation`: `InvalidInput` (Seam enrols and replicates itself).
  *
  * With enrollment automations:
  * - `observe`: `parents` are the multi-phone sync credentials (`is_multi_phone_sync_credential`) not
@@ -114,7 +113,7 @@ export type Options = BaseOptions &
       }
   )
 
-/** `{ replicates: true, asyncIssue: true, listingLag: 0 }`. @since 0.1.0 */
+/** `{ asyncIssue: true, listingLag: 0 }`. @since 0.1.0 */
 export const defaultCapabilities: CredentialManager.Capabilities = internal.defaultCapabilities
 
 /**
@@ -122,7 +121,7 @@ export const defaultCapabilities: CredentialManager.Capabilities = internal.defa
  *
  * @since 0.1.0
  */
-export const make = (options: Options): Effect.Effect<CredentialManager.CredentialManagerShape, never, SeamClient> =>
+export const make = (options: Options): Effect.Effect<CredentialManager.ReplicatingManagerShape, never, SeamClient> =>
   SeamClient.useSync((client) => internal.makeManager(client, options))
 
 /**

@@ -4,12 +4,12 @@
  * their paths, so the Access Grants run also shows it calls no enrollment automation route.
  */
 import { AccessControl, CredentialManager, Ids } from "@credsync/core"
+import { replicatingManagerSuite } from "@credsync/testkit"
 import { Effect, Layer, Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { SeamClient, SeamCredentialManager } from "../src/index.js"
 import * as DriftProxy from "./DriftProxy.js"
 import { grantCard, managerOptions, type Started, start, until } from "./helpers.js"
-import { replicatingManagerSuite } from "./ReplicatingManagerSuite.js"
 
 let env: Started
 let acs: AccessControl.AccessControlShape
@@ -24,7 +24,7 @@ afterAll(async () => {
 for (const via of ["enrollment_automations", "access_grants"] as const) {
   describe(`via ${via}`, () => {
     let proxy: DriftProxy.DriftProxy
-    let manager: CredentialManager.CredentialManagerShape
+    let manager: CredentialManager.ReplicatingManagerShape
     beforeAll(async () => {
       proxy = await DriftProxy.start(env.server.url)
       const client = SeamClient.make({ apiKey: Redacted.make(env.key), endpoint: proxy.url })
@@ -34,12 +34,16 @@ for (const via of ["enrollment_automations", "access_grants"] as const) {
       await proxy?.close()
     })
 
+    // read when each test runs: the server and the proxy start in beforeAll
     replicatingManagerSuite(`adapter-seam via ${via} on the Seam-compatible API`, () => ({
-      manager,
-      managerId: env.managerId,
-      acsUserFor: async (_user, name) => (await Effect.runPromise(acs.createUser(env.acsSystemId, { fullName: name }))).id,
-      createPhone: async (user) => (await env.seam.phones.simulate.createSandboxPhone({ user_identity_id: user })).device_id,
-      until,
+      layer: Layer.succeed(CredentialManager.CredentialManager, manager),
+      manager: env.managerId,
+      acsUserFor: (_user, name) => Effect.map(acs.createUser(env.acsSystemId, { fullName: name }), (u) => u.id),
+      createPhone: (user) =>
+        Effect.map(
+          Effect.promise(() => env.seam.phones.simulate.createSandboxPhone({ user_identity_id: user })),
+          (p) => Ids.ProviderRef.make(p.device_id)
+        ),
       ...(via === "access_grants" ? { card: grantCard } : {})
     }))
 
@@ -59,7 +63,7 @@ for (const via of ["enrollment_automations", "access_grants"] as const) {
 
 describe("the Access Grants mode maps only its own live grants", () => {
   let proxy: DriftProxy.DriftProxy
-  let manager: CredentialManager.CredentialManagerShape
+  let manager: CredentialManager.ReplicatingManagerShape
   beforeAll(async () => {
     proxy = await DriftProxy.start(env.server.url)
     const client = SeamClient.make({ apiKey: Redacted.make(env.key), endpoint: proxy.url })
@@ -71,7 +75,7 @@ describe("the Access Grants mode maps only its own live grants", () => {
   const withGrant = async (name: string) => {
     const user = await Effect.runPromise(manager.ensureUser(env.managerId, { id: Ids.UserIdentityId.make(`${name}-${Date.now()}`) }))
     const acsUser = await Effect.runPromise(acs.createUser(env.acsSystemId, { fullName: name }))
-    const grant = await Effect.runPromise(manager.createParent!(env.managerId, { user, acsUserId: acsUser.id, card: grantCard }))
+    const grant = await Effect.runPromise(manager.createParent(env.managerId, { user, acsUserId: acsUser.id, card: grantCard }))
     await env.seam.phones.simulate.createSandboxPhone({ user_identity_id: user })
     const view = await until("the phone's copy issued", async () => {
       const v = await Effect.runPromise(manager.observe(env.managerId, user))
@@ -102,16 +106,11 @@ describe("the Access Grants mode maps only its own live grants", () => {
 
 describe("the Access Grants mode refuses what a grant cannot give", () => {
   it("a card profile other than grantCard is InvalidInput naming the card, and nothing is created at Seam", async () => {
-    const manager = await Effect.runPromise(
-      Effect.provide(
-        CredentialManager.CredentialManager.useSync((x) => x),
-        SeamCredentialManager.layer(managerOptions(env.managerId, "access_grants")).pipe(Layer.provide(env.clientLayer))
-      )
-    )
+    const manager = await Effect.runPromise(Effect.provide(SeamCredentialManager.make(managerOptions(env.managerId, "access_grants")), env.clientLayer))
     const user = await Effect.runPromise(manager.ensureUser(env.managerId, { id: Ids.UserIdentityId.make(`other-card-${Date.now()}`) }))
     const acsUser = await Effect.runPromise(acs.createUser(env.acsSystemId, { fullName: "Other card" }))
     const r = await Effect.runPromise(
-      Effect.result(manager.createParent!(env.managerId, { user, acsUserId: acsUser.id, card: { cardFormat: "h10301", facilityCode: "42" } }))
+      Effect.result(manager.createParent(env.managerId, { user, acsUserId: acsUser.id, card: { cardFormat: "h10301", facilityCode: "42" } }))
     )
     expect(r._tag === "Failure" && [r.failure.reason, r.failure.message.startsWith("card:")]).toEqual(["InvalidInput", true])
     expect(await env.seam.accessGrants.list({ user_identity_id: user })).toEqual([])

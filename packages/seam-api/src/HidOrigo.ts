@@ -59,7 +59,7 @@ export interface Backend {
 /** The HID side of a running workspace. */
 export interface HidSide {
   readonly managerId: Ids.AcsSystemId
-  readonly manager: CredentialManager.CredentialManagerShape
+  readonly manager: CredentialManager.IssuingManagerShape
   readonly client: OrigoClient.OrigoClientShape
 }
 
@@ -81,7 +81,7 @@ export const make = (backend: Backend, managerId: string): Effect.Effect<HidSide
       name: backend.managerName ?? "HID Origo",
       partNumbers: backend.partNumbers
     })
-    const manager: CredentialManager.CredentialManagerShape = {
+    const manager: CredentialManager.IssuingManagerShape = {
       ...origo,
       systems: origo.systems.map((s) => ({ ...s, externalType }))
     }

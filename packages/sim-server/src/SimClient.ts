@@ -18,7 +18,7 @@ export interface Options extends TransportOptions {}
 
 /** The two ports served by one simulator server. */
 export interface Client {
-  readonly manager: CredentialManager.CredentialManagerShape
+  readonly manager: CredentialManager.IssuingManagerShape
   readonly acs: AccessControl.AccessControlShape
 }
 
@@ -32,7 +32,8 @@ export const make = (url: string, options: Options = {}): Effect.Effect<Client, 
     const base = url.replace(/\/+$/, "")
     const managerSystems = yield* call(base, "managerSystems", {}, options)
     const acsSystems = yield* call(base, "acsSystems", {}, options)
-    const manager: CredentialManager.CredentialManagerShape = {
+    const manager: CredentialManager.IssuingManagerShape = {
+      kind: "issuing",
       systems: managerSystems,
       ensureUser: (m, identity) =>
         call(

@@ -72,11 +72,12 @@ export class Watch {
   step = 0
   private readonly inFlight = new Map<string, number>()
 
-  constructor(
-    readonly provider: Provider,
-    /** The provider replicates by itself (Seam): engine-side issue rules do not apply. */
-    private readonly replicates: () => boolean
-  ) {}
+  constructor(readonly provider: Provider) {}
+
+  /** The provider replicates by itself (Seam): engine-side issue rules do not apply. */
+  private get replicates(): boolean {
+    return this.provider.manager.kind === "replicating"
+  }
 
   private violation(message: string) {
     if (this.violations.length < 20) this.violations.push(`step ${this.step}: ${message}`)
@@ -116,19 +117,52 @@ export class Watch {
 
   /** The credential-manager port as the engine sees it, recorded. */
   manager(inner: CredentialManager.CredentialManagerShape): CredentialManager.CredentialManagerShape {
-    const issue: CredentialManager.CredentialManagerShape["issue"] = (m, request) => {
+    const common: Omit<CredentialManager.BaseManagerShape, "systems"> = {
+      ensureUser: (m, identity) => this.mutating("ensureUser", inner.ensureUser(m, identity)),
+      observe: (m, user) =>
+        this.gated(
+          `observe(${user})`,
+          Effect.tapError(inner.observe(m, user), () => Effect.sync(() => void this.counters.observeFailures++))
+        ),
+      revoke: (m, ref) =>
+        this.mutating(
+          `revoke(${ref})`,
+          Effect.andThen(
+            Effect.map(Clock.currentTimeMillis, (now) => {
+              this.counters.revokeCalls++
+              // revoking what is no longer live (a lagging listing still shows it) changes nothing
+              if (this.truth(now)?.credentials.find((c) => c.ref === ref)?.live === true) this.revokes.push({ ref, step: this.step })
+            }),
+            inner.revoke(m, ref)
+          )
+        ),
+      removeEndpoint: (m, ref) => this.mutating(`removeEndpoint(${ref})`, inner.removeEndpoint(m, ref))
+    }
+    // a replicating manager's own calls pass through: the issue rules below are the engine's
+    if (inner.kind === "replicating") {
+      return {
+        kind: "replicating",
+        // a getter: a provider may change its systems (e.g. their listing lag) while running
+        get systems() {
+          return inner.systems
+        },
+        ...common,
+        createParent: inner.createParent,
+        deleteParent: inner.deleteParent,
+        launchAutomation: inner.launchAutomation
+      }
+    }
+    const issue: CredentialManager.IssuingManagerShape["issue"] = (m, request) => {
       const key = `${request.endpoint}|${profileOf(request.card)}`
       const label = `issue(${request.endpoint}, ${profileOf(request.card)})`
       const before = Effect.map(Clock.currentTimeMillis, (now) => {
         this.counters.issueCalls++
         this.issueCalls.set(key, (this.issueCalls.get(key) ?? 0) + 1)
-        if (!this.replicates()) {
-          if ((this.inFlight.get(key) ?? 0) > 0) this.violation(`${label} while another issue for it is in flight`)
-          const live = this.truth(now)?.credentials.find(
-            (c) => c.live && c.endpoint === request.endpoint && profileOf(c) === profileOf(request.card) && !this.planted.has(c.ref)
-          )
-          if (live !== undefined) this.violation(`${label} while ${live.ref} is live there`)
-        }
+        if ((this.inFlight.get(key) ?? 0) > 0) this.violation(`${label} while another issue for it is in flight`)
+        const live = this.truth(now)?.credentials.find(
+          (c) => c.live && c.endpoint === request.endpoint && profileOf(c) === profileOf(request.card) && !this.planted.has(c.ref)
+        )
+        if (live !== undefined) this.violation(`${label} while ${live.ref} is live there`)
         this.inFlight.set(key, (this.inFlight.get(key) ?? 0) + 1)
         return new Set(this.truth(now)?.credentials.map((c) => c.ref) ?? [])
       })
@@ -159,34 +193,14 @@ export class Watch {
       )
     }
     return {
+      kind: "issuing",
       get systems() {
         return inner.systems
       },
-      ensureUser: (m, identity) => this.mutating("ensureUser", inner.ensureUser(m, identity)),
-      observe: (m, user) =>
-        this.gated(
-          `observe(${user})`,
-          Effect.tapError(inner.observe(m, user), () => Effect.sync(() => void this.counters.observeFailures++))
-        ),
+      ...common,
       invite: (m, user) => this.mutating(`invite(${user})`, inner.invite(m, user)),
       cancelInvitation: (m, ref) => this.mutating(`cancelInvitation(${ref})`, inner.cancelInvitation(m, ref)),
-      issue,
-      revoke: (m, ref) =>
-        this.mutating(
-          `revoke(${ref})`,
-          Effect.andThen(
-            Effect.map(Clock.currentTimeMillis, (now) => {
-              this.counters.revokeCalls++
-              // revoking what is no longer live (a lagging listing still shows it) changes nothing
-              if (this.truth(now)?.credentials.find((c) => c.ref === ref)?.live === true) this.revokes.push({ ref, step: this.step })
-            }),
-            inner.revoke(m, ref)
-          )
-        ),
-      removeEndpoint: (m, ref) => this.mutating(`removeEndpoint(${ref})`, inner.removeEndpoint(m, ref)),
-      ...(inner.createParent === undefined ? {} : { createParent: inner.createParent }),
-      ...(inner.deleteParent === undefined ? {} : { deleteParent: inner.deleteParent }),
-      ...(inner.launchAutomation === undefined ? {} : { launchAutomation: inner.launchAutomation })
+      issue
     }
   }
 
@@ -240,7 +254,7 @@ export class Watch {
     let state = before
     for (const event of events) {
       this.saved.push({ step: this.step, event })
-      if (this.replicates()) continue
+      if (this.replicates) continue
       switch (event._tag) {
         case "CredentialIssued": {
           // "issued" only once the manager confirms: a credential still issuing (or failed) is not active
@@ -274,7 +288,7 @@ export class Watch {
    * issue call (and paid for a second one).
    */
   checkRevokes() {
-    if (this.replicates()) return
+    if (this.replicates) return
     const holders = new Map<string, Set<string>>()
     const retired = new Set<string>()
     // what the engine believed when it acted, even if that commit then failed (e.g. a lease lost)

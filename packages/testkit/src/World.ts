@@ -59,7 +59,7 @@ export class World {
     this.makeEngine = options.makeEngine ?? Engine.make
     // thousands of runs: the engine's logs only when asked for (CREDSYNC_LOG_LEVEL=debug to watch a run)
     this.runtime = ManagedRuntime.make(Layer.merge(TestClock.layer(), Layer.orDie(Observability.layerLogger({ defaultLevel: "None" }))))
-    this.watch = new Watch(this.provider, () => this.replicates)
+    this.watch = new Watch(this.provider)
   }
 
   private get ports() {
@@ -120,7 +120,7 @@ export class World {
 
   /** Does the provider copy parents onto phones itself? */
   get replicates(): boolean {
-    return this.provider.manager.systems.find((s) => s.id === this.provider.managerId)?.capabilities.replicates === true
+    return this.provider.manager.kind === "replicating"
   }
 
   /** Run and expect success (crashes are tolerated: the engine restarts). */

@@ -12,7 +12,7 @@ import { Effect, Fiber, Layer, Schedule } from "effect"
 import { TestClock } from "effect/testing"
 
 const id = Ids.UserIdentityId.make("u1")
-type Manager = CredentialManager.CredentialManagerShape
+type Manager = CredentialManager.IssuingManagerShape
 type Access = AccessControl.AccessControlShape
 
 interface Wrap {
@@ -185,14 +185,14 @@ describe("engine: what the planner is given", () => {
       assert.isTrue(late.contexts.every((c) => !("inFlightUntil" in c)))
     }))
 
-  it.effect("each manager's own capabilities, read from the manager's systems", () =>
+  it.effect("each manager's own capabilities, read from the manager's systems, and the port's kind", () =>
     Effect.gen(function* () {
       const { engine, contexts } = yield* setup(
         {},
         {
           cm: (m) => ({
             ...m,
-            systems: [...m.systems, { id: Ids.AcsSystemId.make("other"), name: "Other", externalType: "x", capabilities: { replicates: false, asyncIssue: false, listingLag: 777 } }]
+            systems: [...m.systems, { id: Ids.AcsSystemId.make("other"), name: "Other", externalType: "x", capabilities: { asyncIssue: false, listingLag: 777 } }]
           })
         }
       )
@@ -201,6 +201,8 @@ describe("engine: what the planner is given", () => {
       assert.strictEqual(ctx.capabilities(Ids.AcsSystemId.make("other"))?.listingLag, 777)
       assert.strictEqual(ctx.capabilities(Ids.AcsSystemId.make(Simulator.defaultManagerId))?.listingLag, 0)
       assert.isUndefined(ctx.capabilities(Ids.AcsSystemId.make("unknown")))
+      // every system of a port is of the port's kind; a system no port serves has none
+      assert.deepStrictEqual([ctx.kind(Ids.AcsSystemId.make("other")), ctx.kind(Ids.AcsSystemId.make("unknown"))], ["issuing", undefined])
     }))
 })
 

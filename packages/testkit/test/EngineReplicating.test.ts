@@ -1,14 +1,14 @@
 /**
  * The engine against a replicating credential manager (Seam style): it creates the parent there and
  * launches the automation, each recorded as an intent before its call; it records what the calls
- * answered; it deletes a deleted parent there; a provider without those methods is asked nothing;
+ * answered; it deletes a deleted parent there; an action of the other kind of manager is a defect;
  * and the ACS is not observed for such a manager's parents. The manager is a small fake written
  * here (the simulator does not replicate); the store is the memory store, time the TestClock.
  */
 import { MemoryStore, Simulator } from "@credsync/adapter-memory"
-import { AccessControl, CredentialManager, Engine, Ids, Plan, PortError, Store } from "@credsync/core"
+import { AccessControl, type Action, CredentialManager, Engine, Ids, Plan, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Option } from "effect"
+import { Cause, Effect, Exit, Layer, Option } from "effect"
 
 type Query = Parameters<AccessControl.AccessControlShape["observe"]>[1]
 
@@ -25,8 +25,8 @@ interface Fake {
   readonly endpoints: Set<string>
 }
 
-/** A replicating manager: every parent is copied onto every endpoint; `without` leaves methods out. */
-const fake = (store: Store.StoreShape, without: ReadonlyArray<"createParent" | "deleteParent" | "launchAutomation"> = []): Fake => {
+/** A replicating manager: every parent is copied onto every endpoint. */
+const fake = (store: Store.StoreShape): Fake => {
   const calls: Record<string, number> = {}
   const seen: Fake["seen"] = []
   const parents: Fake["parents"] = new Map()
@@ -39,9 +39,9 @@ const fake = (store: Store.StoreShape, without: ReadonlyArray<"createParent" | "
       calls[call] = (calls[call] ?? 0) + 1
       seen.push({ call, stored: Option.getOrUndefined(stored) })
     })
-  const refuse = (method: string) => Effect.fail(new PortError.PortError({ reason: "InvalidInput", port: "CredentialManager", method, message: "not at a replicating manager" }))
-  const shape: CredentialManager.CredentialManagerShape = {
-    systems: [{ id: seam, name: "Seam", externalType: "seam", capabilities: { replicates: true, asyncIssue: false, listingLag: 0 } }],
+  const shape: CredentialManager.ReplicatingManagerShape = {
+    kind: "replicating",
+    systems: [{ id: seam, name: "Seam", externalType: "seam", capabilities: { asyncIssue: false, listingLag: 0 } }],
     ensureUser: () => Effect.as(called("ensureUser"), ref("user1")),
     observe: (_, user) =>
       Effect.as(called("observe"), {
@@ -54,52 +54,37 @@ const fake = (store: Store.StoreShape, without: ReadonlyArray<"createParent" | "
         parents: [...parents].map(([r, card]) => ({ ref: ref(r), ...card })),
         automations: automations.map((r) => ({ ref: ref(r) }))
       }),
-    invite: () => refuse("invite"),
-    cancelInvitation: () => refuse("cancelInvitation"),
-    issue: () => refuse("issue"),
     revoke: () => Effect.as(called("revoke"), undefined),
     removeEndpoint: () => Effect.as(called("removeEndpoint"), undefined),
-    ...(without.includes("createParent")
-      ? {}
-      : {
-          createParent: (_: Ids.AcsSystemId, request: { readonly card: { readonly cardFormat: string; readonly facilityCode: string } }) =>
-            Effect.map(called("createParent"), () => {
-              const r = `pc${++parentCount}`
-              parents.set(r, { cardFormat: request.card.cardFormat, facilityCode: request.card.facilityCode })
-              return ref(r)
-            })
-        }),
-    ...(without.includes("deleteParent")
-      ? {}
-      : {
-          deleteParent: (_: Ids.AcsSystemId, parent: Ids.ProviderRef) =>
-            Effect.map(called("deleteParent"), () => {
-              parents.delete(parent)
-            })
-        }),
-    ...(without.includes("launchAutomation")
-      ? {}
-      : {
-          launchAutomation: () =>
-            Effect.map(called("launchAutomation"), () => {
-              const r = `ea${++automationCount}`
-              automations.push(r)
-              return ref(r)
-            })
-        })
+    createParent: (_, request) =>
+      Effect.map(called("createParent"), () => {
+        const r = `pc${++parentCount}`
+        parents.set(r, { cardFormat: request.card.cardFormat, facilityCode: request.card.facilityCode })
+        return ref(r)
+      }),
+    deleteParent: (_, parent) =>
+      Effect.map(called("deleteParent"), () => {
+        parents.delete(parent)
+      }),
+    launchAutomation: () =>
+      Effect.map(called("launchAutomation"), () => {
+        const r = `ea${++automationCount}`
+        automations.push(r)
+        return ref(r)
+      })
   }
   return { shape, calls, seen, parents, endpoints }
 }
 
-const setup = (without: ReadonlyArray<"createParent" | "deleteParent" | "launchAutomation"> = [], config: Engine.Config = {}) =>
-  setupWith([{ _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: "acs-user", managerId: "seam", cardFormat: "rfid48", facilityCode: "9" }], without, config)
+const setup = (config: Engine.Config = {}) =>
+  setupWith([{ _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: "acs-user", managerId: "seam", cardFormat: "rfid48", facilityCode: "9" }], config)
 
 /** The identity with its ACS user linked, the automation at seam and phone dev1; then `more` commands. */
-const setupWith = (more: ReadonlyArray<Record<string, unknown>>, without: ReadonlyArray<"createParent" | "deleteParent" | "launchAutomation"> = [], config: Engine.Config = {}) =>
+const setupWith = (more: ReadonlyArray<Record<string, unknown>>, config: Engine.Config = {}) =>
   Effect.gen(function* () {
     const sim = Simulator.make()
     const store = MemoryStore.make()
-    const f = fake(store, without)
+    const f = fake(store)
     const acsQueries: Array<Query> = []
     const acs = { ...sim.acs, observe: (a: Ids.AcsSystemId, q: Query) => Effect.andThen(Effect.sync(() => acsQueries.push(q)), sim.acs.observe(a, q)) }
     const engine = yield* Engine.make(config).pipe(
@@ -125,6 +110,18 @@ const setupWith = (more: ReadonlyArray<Record<string, unknown>>, without: Readon
     const execute = (c: Record<string, unknown>) => engine.executeUnknown(linked(c))
     return { engine: { ...engine, execute }, f, acsQueries, sim }
   })
+
+/** The real planner, plus one action it would never ask for. */
+const withStray =
+  (stray: Action.Action): typeof Plan.plan =>
+  (s, o, ctx) => {
+    const p = Plan.plan(s, o, ctx)
+    return { ...p, actions: [...p.actions, stray] }
+  }
+
+/** The defect `eff` dies with, as text ("" when it does not die). */
+const defectOf = <A, E>(eff: Effect.Effect<A, E>) =>
+  Effect.map(Effect.exit(eff), (exit) => (Exit.isFailure(exit) && Cause.hasDies(exit.cause) ? String(Cause.squash(exit.cause)) : ""))
 
 describe("engine with a replicating manager", () => {
   it.effect("records creating the parent and launching the automation before it calls, then what the calls answered", () =>
@@ -177,20 +174,41 @@ describe("engine with a replicating manager", () => {
       assert.deepStrictEqual((yield* engine.get(id)).parents, {})
     }))
 
-  it.effect("asks nothing of a replicating manager that lacks the methods, and fails no reconcile over it", () =>
+  it.effect("an issuing action for a replicating manager is a planner bug: a defect naming both, and no call", () =>
     Effect.gen(function* () {
-      const { engine, f } = yield* setup(["createParent", "launchAutomation", "deleteParent"])
-      // (the plan asks again each round, to no effect: the reconcile runs out of rounds and backs off)
-      yield* engine.reconcile(id)
-      assert.isUndefined(f.calls.createParent)
-      assert.isUndefined(f.calls.launchAutomation)
-      const state = yield* engine.get(id)
-      assert.isUndefined(state.parents.c1?.remote)
-      assert.isDefined(state.parents.c1?.remoteRequestedAt)
-      // and a deleted parent it cannot delete there is forgotten once the manager does not list it
-      yield* engine.execute({ _tag: "DeleteSyncCredential", userIdentityId: id, credentialId: "c1" })
-      yield* engine.reconcile(id)
-      assert.deepStrictEqual((yield* engine.get(id)).parents, {})
+      const strays: ReadonlyArray<Action.Action> = [
+        { _tag: "Invite", managerId: seam, key: "k" },
+        { _tag: "CancelInvitation", managerId: seam, invitation: ref("inv") },
+        { _tag: "Issue", managerId: seam, credentialId: Ids.CredentialId.make("x"), endpoint: ref("dev1"), card: { cardFormat: "rfid48", facilityCode: "9" } }
+      ]
+      for (const stray of strays) {
+        const { engine } = yield* setup({ planner: withStray(stray), maxRounds: 2 })
+        assert.include(yield* defectOf(engine.reconcile(id)), `planner bug: ${stray._tag} sent to seam, whose manager is replicating`)
+      }
+    }))
+
+  it.effect("a replicating action for an issuing manager is a planner bug: a defect naming both", () =>
+    Effect.gen(function* () {
+      const m = Simulator.defaultManagerId
+      const strays: ReadonlyArray<Action.Action> = [
+        { _tag: "CreateRemoteParent", managerId: m, credentialId: Ids.CredentialId.make("c1") },
+        { _tag: "DeleteRemoteParent", managerId: m, parent: ref("pc1") },
+        { _tag: "LaunchRemoteAutomation", managerId: m, automationId: Ids.AutomationId.make("a1") }
+      ]
+      for (const stray of strays) {
+        const sim = Simulator.make()
+        const engine = yield* Engine.make({ planner: withStray(stray), maxRounds: 2 }).pipe(
+          Effect.provide(
+            Layer.mergeAll(
+              Layer.succeed(CredentialManager.CredentialManager, CredentialManager.CredentialManager.of(sim.manager)),
+              Layer.succeed(AccessControl.AccessControl, AccessControl.AccessControl.of(sim.acs)),
+              Layer.succeed(Store.Store, Store.Store.of(MemoryStore.make()))
+            )
+          )
+        )
+        yield* engine.executeUnknown({ _tag: "CreateUserIdentity", userIdentityId: id })
+        assert.include(yield* defectOf(engine.reconcile(id)), `planner bug: ${stray._tag} sent to cm_sim, whose manager is issuing`)
+      }
     }))
 
   it.effect("skips creating a parent the state does not hold, or launching where it has no manager user", () =>
@@ -207,7 +225,7 @@ describe("engine with a replicating manager", () => {
           ]
         }
       }
-      const { engine, f } = yield* setup([], { planner, maxRounds: 2 })
+      const { engine, f } = yield* setup({ planner, maxRounds: 2 })
       yield* engine.reconcile(id)
       // the plan's own create and launch, once each; the strays called nothing
       assert.strictEqual(f.calls.createParent, 1)

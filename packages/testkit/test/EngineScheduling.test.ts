@@ -314,8 +314,9 @@ describe("engine with a manager that replicates by itself", () => {
     const automations: Array<string> = []
     const calls: Array<string> = []
     let n = 0
-    const manager: CredentialManager.CredentialManagerShape = {
-      systems: [{ id: seam, name: "Seam-like", externalType: "test", capabilities: { replicates: true, asyncIssue: false, listingLag: 0 } }],
+    const manager: CredentialManager.ReplicatingManagerShape = {
+      kind: "replicating",
+      systems: [{ id: seam, name: "Seam-like", externalType: "test", capabilities: { asyncIssue: false, listingLag: 0 } }],
       ensureUser: () => Effect.succeed(r("ui1")),
       observe: () =>
         Effect.sync(() => ({
@@ -326,9 +327,6 @@ describe("engine with a manager that replicates by itself", () => {
           parents: [...parents].map(([p, card]) => ({ ref: r(p), ...card })),
           automations: automations.map((a) => ({ ref: r(a) }))
         })),
-      invite: () => Effect.die("a replicating manager is never asked to invite"),
-      cancelInvitation: () => Effect.void,
-      issue: () => Effect.die("a replicating manager is never asked to issue"),
       revoke: (_, ref) => Effect.sync(() => void calls.push(`revoke ${ref}`)),
       removeEndpoint: (_, ref) => Effect.sync(() => void calls.push(`removeEndpoint ${ref}`)),
       createParent: (_, request) =>

@@ -33,16 +33,6 @@ export const ignoreNotFound = <A>(eff: Effect.Effect<A, PortError.PortError>): E
 
 const warned = (c: { readonly warnings?: ReadonlyArray<{ readonly warning_code?: string | undefined }> | undefined }, code: string) => (c.warnings ?? []).some((w) => w.warning_code === code)
 
-const notReplicating = (method: string) =>
-  Effect.fail(
-    new PortError.PortError({
-      reason: "InvalidInput",
-      port: "CredentialManager",
-      method,
-      message: "Seam enrols phones and replicates credentials itself"
-    })
-  )
-
 /** Which Seam routes the port drives: enrollment automations (deprecated by Seam) or Access Grants. */
 export type Via = "enrollment_automations" | "access_grants"
 
@@ -69,7 +59,7 @@ export const mobileKeys = (g: R.AccessGrant): ReadonlyArray<string> => {
   return g.requested_access_methods.filter((m) => m.mode === "mobile_key").flatMap((m) => (m.created_access_method_ids ?? []).filter((id) => live.has(id)))
 }
 
-export const defaultCapabilities: CredentialManager.Capabilities = { replicates: true, asyncIssue: true, listingLag: 0 }
+export const defaultCapabilities: CredentialManager.Capabilities = { asyncIssue: true, listingLag: 0 }
 
 /** The parents and children of one user at one manager, from a credential listing. */
 export const split = (
@@ -104,7 +94,7 @@ export const childStatus = (c: R.Credential, parentDeleting: boolean): Credentia
         ? "failed"
         : "issuing"
 
-export const makeManager = (client: SeamClientShape, options: ManagerOptions): CredentialManager.CredentialManagerShape => {
+export const makeManager = (client: SeamClientShape, options: ManagerOptions): CredentialManager.ReplicatingManagerShape => {
   const call = <A>(method: string, mode: CallMode, f: (seam: SeamHttp) => Promise<A>) => client.call("CredentialManager", method, mode, f)
   const dec = <A>(method: string, d: (u: unknown) => Effect.Effect<A, Schema.SchemaError>) => decode("CredentialManager", method, d)
   const capabilities = { ...defaultCapabilities, ...options.capabilities }
@@ -319,7 +309,7 @@ export const makeManager = (client: SeamClientShape, options: ManagerOptions): C
       }
     })
 
-  const createParentCredential: NonNullable<CredentialManager.CredentialManagerShape["createParent"]> = (manager, request) =>
+  const createParentCredential: CredentialManager.ReplicatingManagerShape["createParent"] = (manager, request) =>
     Effect.gen(function* () {
       yield* checkSystem("createParent", manager)
       yield* linkAcsUser(request.user, request.acsUserId)
@@ -348,7 +338,7 @@ export const makeManager = (client: SeamClientShape, options: ManagerOptions): C
       )
     )
 
-  const createGrant: NonNullable<CredentialManager.CredentialManagerShape["createParent"]> = (manager, request) =>
+  const createGrant: CredentialManager.ReplicatingManagerShape["createParent"] = (manager, request) =>
     Effect.gen(function* () {
       yield* checkSystem("createParent", manager)
       const want = options.grantCard
@@ -395,16 +385,16 @@ export const makeManager = (client: SeamClientShape, options: ManagerOptions): C
       return ref(grant.access_grant_id)
     })
 
-  const deleteGrant: NonNullable<CredentialManager.CredentialManagerShape["deleteParent"]> = (manager, grant) =>
+  const deleteGrant: CredentialManager.ReplicatingManagerShape["deleteParent"] = (manager, grant) =>
     checkSystem("deleteParent", manager).pipe(
       Effect.andThen(ignoreNotFound(call("accessGrants.delete", "idempotent", (s) => s.accessGrants.delete({ access_grant_id: grant }))))
     )
 
   // a grant enrols the identity's phones: nothing to launch at Seam
-  const launchGrantEnrolment: NonNullable<CredentialManager.CredentialManagerShape["launchAutomation"]> = (manager, user) =>
+  const launchGrantEnrolment: CredentialManager.ReplicatingManagerShape["launchAutomation"] = (manager, user) =>
     checkSystem("launchAutomation", manager).pipe(Effect.as(grantEnrolment(user)))
 
-  const launchAutomation: NonNullable<CredentialManager.CredentialManagerShape["launchAutomation"]> = (manager, user) =>
+  const launchAutomation: CredentialManager.ReplicatingManagerShape["launchAutomation"] = (manager, user) =>
     Effect.gen(function* () {
       yield* checkSystem("launchAutomation", manager)
       const a = yield* call("userIdentities.enrollmentAutomations.launch", "create", (s) =>
@@ -420,12 +410,10 @@ export const makeManager = (client: SeamClientShape, options: ManagerOptions): C
 
   const grants = options.via === "access_grants"
   return {
+    kind: "replicating",
     systems,
     ensureUser,
     observe: grants ? observeGrants : observeAutomations,
-    invite: () => notReplicating("invite"),
-    cancelInvitation: () => notReplicating("cancelInvitation"),
-    issue: () => notReplicating("issue"),
     revoke: deleteCredential("revoke"),
     removeEndpoint: (manager, endpoint) =>
       checkSystem("removeEndpoint", manager).pipe(

@@ -23,7 +23,7 @@ const key = "state"
 /** A simulator whose changes are persisted, with the ports the engine uses. */
 export interface PersistedSimulator {
   readonly simulator: Simulator.Simulator
-  readonly manager: CredentialManager.CredentialManagerShape
+  readonly manager: CredentialManager.IssuingManagerShape
   readonly acs: AccessControl.AccessControlShape
   /** Write the simulator's state now (after a test control such as `redeem`). */
   readonly persist: Effect.Effect<void, PortError.PortError>
@@ -116,7 +116,8 @@ export const make = (
         })
 
     const inner = sim.manager
-    const manager: CredentialManager.CredentialManagerShape = {
+    const manager: CredentialManager.IssuingManagerShape = {
+      kind: "issuing",
       get systems() {
         return inner.systems
       },

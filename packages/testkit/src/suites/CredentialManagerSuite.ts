@@ -1,6 +1,7 @@
 /**
- * Conformance suite for `CredentialManager` implementations. It only asserts what the port's
- * documentation promises, so the memory, HID Origo and Seam adapters can all pass it.
+ * Conformance suite for issuing `CredentialManager` implementations (`kind: "issuing"`). It only
+ * asserts what the port's documentation promises, so the memory and HID Origo adapters can both
+ * pass it; replicating managers (Seam) have `replicatingManagerSuite`.
  *
  * @since 0.1.0
  */
@@ -46,14 +47,21 @@ export const credentialManagerSuite = <R, E>(name: string, harness: CredentialMa
     body: Effect.Effect<A, E2, CredentialManager.CredentialManager | R>
   ): Effect.Effect<A, E | E2, never> => Effect.provide(body, harness.layer)
 
-  const newUser = Effect.gen(function* () {
+  // the suite calls invite and issue: a replicating manager under it is a mistake of the test
+  const issuing = Effect.gen(function* () {
     const cm = yield* CredentialManager.CredentialManager
+    if (cm.kind !== "issuing") return yield* Effect.die(new Error(`credentialManagerSuite needs an issuing manager; ${name} is ${cm.kind}`))
+    return cm
+  })
+
+  const newUser = Effect.gen(function* () {
+    const cm = yield* issuing
     const user = yield* cm.ensureUser(m, { id: freshIdentity(), fullName: "Suite User", email: "suite@example.com" })
     return { cm, user }
   })
 
   /** invite → redeem → the endpoint that names the invitation. */
-  const enrol = (cm: CredentialManager.CredentialManagerShape, user: Ids.ProviderRef) =>
+  const enrol = (cm: CredentialManager.IssuingManagerShape, user: Ids.ProviderRef) =>
     Effect.gen(function* () {
       const invitation = yield* cm.invite(m, user)
       yield* harness.redeem(invitation.code)
@@ -64,7 +72,7 @@ export const credentialManagerSuite = <R, E>(name: string, harness: CredentialMa
       return { invitation, endpoint: endpoint!, view }
     })
 
-  const issue = (cm: CredentialManager.CredentialManagerShape, user: Ids.ProviderRef, endpoint: Ids.ProviderRef) =>
+  const issue = (cm: CredentialManager.IssuingManagerShape, user: Ids.ProviderRef, endpoint: Ids.ProviderRef) =>
     cm.issue(m, { user, endpoint, card })
 
   const credentialIn = (view: CredentialManager.ManagerView, ref: Ids.ProviderRef) =>
@@ -91,7 +99,7 @@ export const credentialManagerSuite = <R, E>(name: string, harness: CredentialMa
     it.effect("lists the manager system under test", () =>
       run(
         Effect.gen(function* () {
-          const cm = yield* CredentialManager.CredentialManager
+          const cm = yield* issuing
           const system = cm.systems.find((s) => s.id === m)
           assert.isDefined(system)
           assert.isAtLeast(system!.capabilities.listingLag, 0)

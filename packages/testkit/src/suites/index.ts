@@ -5,5 +5,6 @@
  */
 export { type AccessControlHarness, accessControlSuite } from "./AccessControlSuite.js"
 export { type CredentialManagerHarness, credentialManagerSuite } from "./CredentialManagerSuite.js"
+export { type ReplicatingManagerHarness, replicatingManagerSuite } from "./ReplicatingManagerSuite.js"
 export { sampleEvents, sampleState, storeSuite } from "./StoreSuite.js"
 export { recordsSuite } from "./RecordsSuite.js"
