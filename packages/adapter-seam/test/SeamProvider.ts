@@ -172,17 +172,14 @@ export const make = async (options: SeamProviderOptions = {}): Promise<SeamProvi
       }
       return Exit.isSuccess(exit) ? Effect.succeed(exit.value) : Effect.failCause(exit.cause)
     })
-  const createParent = cm.createParent
-  const deleteParent = cm.deleteParent
-  const launchAutomation = cm.launchAutomation
-  const manager: CredentialManager.CredentialManagerShape = {
+  const manager: CredentialManager.ReplicatingManagerShape = {
     ...cm,
     ensureUser: (m, identity) => afterCall(cm.ensureUser(m, identity)),
     revoke: (m, ref) => afterCall(cm.revoke(m, ref)),
     removeEndpoint: (m, ref) => afterCall(cm.removeEndpoint(m, ref)),
-    ...(createParent === undefined ? {} : { createParent: (m, request) => afterCall(createParent(m, request)) }),
-    ...(deleteParent === undefined ? {} : { deleteParent: (m, ref) => afterCall(deleteParent(m, ref)) }),
-    ...(launchAutomation === undefined ? {} : { launchAutomation: (m, user) => afterCall(launchAutomation(m, user)) })
+    createParent: (m, request) => afterCall(cm.createParent(m, request)),
+    deleteParent: (m, ref) => afterCall(cm.deleteParent(m, ref)),
+    launchAutomation: (m, user) => afterCall(cm.launchAutomation(m, user))
   }
   // the host creates and reads its ACS users itself (outside the engine's faults)
   const acs: AccessControl.AccessControlShape = { ...engineAcs, createUser: testAcs.createUser, getUser: testAcs.getUser }

@@ -118,7 +118,7 @@ export class World {
     return phoneId
   }
 
-  /** Does the provider copy parents onto phones itself? */
+  /** Does the provider copy parents onto phones itself (its port is a replicating manager)? */
   get replicates(): boolean {
     return this.provider.manager.kind === "replicating"
   }
