@@ -8,8 +8,8 @@ import { Layer } from "effect"
 import type * as Simulator from "./Simulator.js"
 
 /**
- * A layer serving the simulator's credential managers. Capabilities: `replicates: false`,
- * `asyncIssue: issueDelay > 0`, `listingLag`: the simulator's current `lagMs`.
+ * A layer serving the simulator's credential managers, an issuing manager (`kind: "issuing"`).
+ * Capabilities: `asyncIssue: issueDelay > 0`, `listingLag`: the simulator's current `lagMs`.
  *
  * @since 0.1.0
  */
