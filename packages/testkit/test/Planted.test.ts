@@ -1,14 +1,14 @@
 /**
- * The property can fail: with a bug planted in the engine (a realistic small change to Plan.ts or
- * internal/engine.ts, see planted/bugs.ts), it finds a counterexample, and the right check reports
- * it. Seeds are fixed so each case is deterministic; `runs` is comfortably above the number of runs
+ * The property can fail: with a bug planted in the engine (a realistic small change to the planner,
+ * Plan.ts and its phases in internal/plan/, or to internal/engine.ts, see planted/bugs.ts), it finds
+ * a counterexample, and the right check reports it. Seeds are fixed so each case is deterministic; `runs` is comfortably above the number of runs
  * the bug took to show with that seed.
  */
 import { type Engine, Plan } from "@credsync/core"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { MemoryProvider, Property } from "../src/index.js"
-import { bugs, type PlantedName } from "./planted/bugs.js"
+import { bugs, inPlanner, type PlantedName } from "./planted/bugs.js"
 import { plantedEngine, plantedPlanner } from "./planted/load.js"
 
 const memory = () => MemoryProvider.make({ seed: 7, issueDelay: 200 }).provider
@@ -90,7 +90,7 @@ describe("the property can fail: bugs planted in the engine's source", () => {
   for (const c of cases) {
     it(`finds a counterexample when ${bugs[c.bug].description}`, async () => {
       const options =
-        bugs[c.bug].file === "Plan.ts" ? { planner: await plantedPlanner(c.bug) } : { makeEngine: await plantedEngine(c.bug) }
+        inPlanner(bugs[c.bug].file) ? { planner: await plantedPlanner(c.bug) } : { makeEngine: await plantedEngine(c.bug) }
       expect(await failure({ ...options, ...(c.focus === undefined ? {} : { focus: c.focus }) }, c)).toMatch(c.reported)
     })
   }

@@ -8,7 +8,10 @@
  */
 
 /** A source file of packages/core/src that a bug is planted in. */
-export type PlantedFile = "Plan.ts" | "internal/engine.ts"
+export type PlantedFile = "Plan.ts" | "internal/engine.ts" | `internal/plan/${string}.ts`
+
+/** Is the file part of the planner (Plan.ts and its phases), so that the bug is loaded through `plan`? */
+export const inPlanner = (file: string): boolean => file === "Plan.ts" || file.startsWith("internal/plan/")
 
 /** One planted bug: text edits to one file, each of which must match. */
 export interface PlantedBug {
@@ -49,28 +52,28 @@ export const bugs = {
     edits: [["if (settled || p.events.some(isIntent)) {", "if (settled) {"]]
   },
   childIdWithoutEndpoint: {
-    file: "Plan.ts",
+    file: "internal/plan/issuance.ts",
     description: "a phone credential's id no longer depends on the endpoint (a re-enrolled phone gets the old id)",
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: source text of Plan.ts, not a template
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: source text of issuance.ts, not a template
     edits: [["`child|${parent}|${phone}|${endpoint}`", "`child|${parent}|${phone}|${endpoint.length > 0 ? '' : endpoint}`"]]
   },
   retiringLiveness: {
-    file: "Plan.ts",
+    file: "internal/plan/retirement.ts",
     description: "a retiring credential missing from a lagging listing is taken as not live (forgotten unrevoked)",
     edits: [["const live = seen !== undefined ? isLive(seen) : c.ref !== undefined && fresh", "const live = seen !== undefined && isLive(seen)"]]
   },
   acsUserMatch: {
-    file: "Plan.ts",
+    file: "internal/plan/acs.ts",
     description: "an ACS entry counts as assigned when it is assigned to anyone, not to the parent's ACS user",
     edits: [["if (entry.assignedTo !== parent.acsUserId) {", "if (entry.assignedTo === undefined) {"]]
   },
   claimAnyProfile: {
-    file: "Plan.ts",
+    file: "internal/plan/learn.ts",
     description: "a lost issue response adopts a live credential of any card profile on the endpoint",
     edits: [["(want === undefined || profileKey(x) === want)", "(want === undefined || profileKey(x) !== '')"]]
   },
   keepUnclaimedAcs: {
-    file: "Plan.ts",
+    file: "internal/plan/acs.ts",
     description: "a managed ACS entry that no phone credential claims is left in the ACS",
     edits: [["if (isManaged(entry) && !ours?.has(entry.cardNumber)) {", "if (isManaged(entry) && !ours?.has(entry.cardNumber) && entry.label === '') {"]]
   }
