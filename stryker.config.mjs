@@ -2,7 +2,8 @@
 import { fileURLToPath } from "node:url"
 
 /**
- * Mutation testing of the engine's core: `pnpm mutate` (all three files) or
+ * Mutation testing of the engine's core: `pnpm mutate` (the planner, Plan.ts and its phases in
+ * internal/plan/, Aggregate.ts, internal/engine.ts and internal/actions.ts) or
  * `pnpm mutate -- --mutate packages/core/src/Plan.ts` (one). Incremental: results of mutants whose
  * code and covering tests did not change are reused from reports/stryker-incremental.json, which
  * is committed: it is also the recorded result `pnpm mutate:check` gates on (reports/mutation.json,
@@ -17,7 +18,13 @@ export default {
   plugins: ["@stryker-mutator/vitest-runner", fileURLToPath(new URL("./stryker.equivalent.mjs", import.meta.url))],
   // equivalent mutants, each with its reason (stryker.equivalent.mjs)
   ignorers: ["equivalent"],
-  mutate: ["packages/core/src/Plan.ts", "packages/core/src/Aggregate.ts", "packages/core/src/internal/engine.ts", "packages/core/src/internal/actions.ts"],
+  mutate: [
+    "packages/core/src/Plan.ts",
+    "packages/core/src/internal/plan/*.ts",
+    "packages/core/src/Aggregate.ts",
+    "packages/core/src/internal/engine.ts",
+    "packages/core/src/internal/actions.ts"
+  ],
   coverageAnalysis: "perTest",
   incremental: true,
   incrementalFile: "reports/stryker-incremental.json",

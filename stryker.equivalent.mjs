@@ -62,41 +62,41 @@ export const equivalent = [
     why: "equivalent: the feed request's paths are quoted keys (no arrays), so requiring either quote matches the same"
   },
   {
-    file: "packages/core/src/Plan.ts",
-    code: "s.phones[id]?.active",
+    file: "packages/core/src/internal/plan/context.ts",
+    code: "this.state.phones[id]?.active",
     why: "equivalent: phoneActive is asked only about phones of the state (phones, their enrollments and children), and a phone is never removed"
   },
   {
-    file: "packages/core/src/Plan.ts",
+    file: "packages/core/src/internal/plan/replicating.ts",
     code: "[]",
     inside: "p.remote === undefined ? [] : [p.remote]",
     why: "equivalent: these sets hold providers' refs of our parents; a placeholder string in them matches no provider's ref"
   },
   {
-    file: "packages/core/src/Plan.ts",
+    file: "packages/core/src/internal/plan/learn.ts",
     code: "e.invitation !== undefined",
     inside: 'e.managerId === m && e.status === "invited" && e.invitation !== undefined',
     why: "equivalent: step 2 has already adopted every active endpoint made from a still-invited enrollment's invitation, so no `inv:` entry can match an active endpoint; which invited enrollments add one does not matter"
   },
   {
-    file: "packages/core/src/Plan.ts",
+    file: "packages/core/src/internal/plan/learn.ts",
     code: '"invited"',
     inside: 'e.managerId === m && e.status === "invited" && e.invitation !== undefined',
     why: "equivalent: as above, an `inv:` entry of an invited enrollment never matches an active endpoint here, so adding none is the same"
   },
   {
-    file: "packages/core/src/Plan.ts",
+    file: "packages/core/src/internal/plan/learn.ts",
     // biome-ignore lint/suspicious/noTemplateCurlyInString: the source text of a template literal, not a template
     code: "`inv:${e.invitation}`",
     why: "equivalent: as above, the `inv:` entries never match an active endpoint here"
   },
   {
-    file: "packages/core/src/Plan.ts",
+    file: "packages/core/src/internal/plan/learn.ts",
     code: "ep.invitation !== undefined",
     why: "equivalent: as above, the `inv:` lookup never matches (an endpoint without an invitation would look up `inv:undefined`, which is never added)"
   },
   {
-    file: "packages/core/src/Plan.ts",
+    file: "packages/core/src/internal/plan/learn.ts",
     // biome-ignore lint/suspicious/noTemplateCurlyInString: the source text of a template literal, not a template
     code: "`inv:${ep.invitation}`",
     why: "equivalent: as above, the `inv:` lookup never matches an active endpoint here"
