@@ -49,7 +49,7 @@ describe("enrollment: ended when nobody wants it", () => {
     assert.deepStrictEqual(endings(run), [[`${s.phones.p1!.id}|cm`, "not_wanted"]])
     const atSeam = seam()
     const listed = fold(atSeam, plan(atSeam, seamObserved(seamView()), { now: 0, ...seamCtx() }).events)!
-    const gone = start(apply(listed, { _tag: "DeactivatePhone", userIdentityId: "u1", phoneId: "dev1" }), seamObserved(seamView()), { ...seamCtx() })
+    const gone = start(apply(listed, { _tag: "DeactivatePhone", userIdentityId: "u1", phoneId: "dev1" }), seamObserved(seamView()), seamCtx())
     enrollment(gone)
     assert.deepStrictEqual([acts(gone), tags(gone)], [[], []])
   })
@@ -115,7 +115,7 @@ describe("enrollment: invitations", () => {
   })
 
   it("invites nothing at a replicating manager (it enrolls the phones it lists)", () => {
-    const run = start(seam(), seamObserved(seamView()), { ...seamCtx() })
+    const run = start(seam(), seamObserved(seamView()), seamCtx())
     enrollment(run)
     assert.deepStrictEqual([acts(run), tags(run)], [[], []])
   })

@@ -40,15 +40,16 @@ export const seamKind = (m: AcsSystemId): ManagerKind => (m === cm2 ? "replicati
 /** A plan's context with `cm2` replicating, and the listing lag given. */
 export const seamCtx = (lag = 0) => ({ kind: seamKind, capabilities: caps(lag) })
 
-/** u1 at cm2 (which replicates): automation a1, parent c1 (rfid48) bound there as pc1, phone dev1; the manager user bound. */
-export const seam = () => {
+/** u1 at cm2 (which replicates): automation a1 and parent c1 (rfid48), bound there as ea1 and pc1 unless `bound` is false, phone dev1; the manager user bound. */
+export const seam = (bound = true) => {
   let s = apply(undefined, { _tag: "CreateUserIdentity", userIdentityId: "u1" })
   s = apply(s, { _tag: "LinkAcsUser", userIdentityId: "u1", acsUserId: "acsu1", acsSystemId: "acs" })
   s = apply(s, { _tag: "LaunchAutomation", userIdentityId: "u1", automationId: "a1", managerId: "cm2" })
   s = apply(s, { _tag: "CreateSyncCredential", userIdentityId: "u1", credentialId: "c1", acsUserId: "acsu1", managerId: "cm2", cardFormat: "rfid48", facilityCode: "9" })
   s = apply(s, { _tag: "PhoneOnline", userIdentityId: "u1", phoneId: "dev1", deviceType: "ios_phone" })
+  s = fold(s, [{ _tag: "ManagerUserBound", identity: s.id, at: 0, managerId: cm2, ref: ref("usr") }])!
+  if (!bound) return s
   return fold(s, [
-    { _tag: "ManagerUserBound", identity: s.id, at: 0, managerId: cm2, ref: ref("usr") },
     { _tag: "ParentBound", identity: s.id, at: 0, credentialId: s.parents.c1!.id, ref: ref("pc1") },
     { _tag: "AutomationBound", identity: s.id, at: 0, automationId: s.automations.a1!.id, ref: ref("ea1") }
   ])!
