@@ -89,7 +89,8 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
   }
   // 3. Enrollments: every active phone with every automation's manager.
   enrollment(run)
-  // 4. Phone credentials: one per (live parent, active phone enrolled with the parent's manager).
+  // 4. Phone credentials: one per (live parent, active phone enrolled with the parent's manager);
+  //    the others retire, and copies of our parents at a replicating manager that nobody claims are revoked.
   const wanted = issuance(run)
   retire(run, wanted)
   unclaimedCopies(run)
