@@ -97,4 +97,28 @@ describe("the event feed", () => {
         after = next.next
       }
     }))
+
+  it.effect("takes limits from 1 to 1000 and nothing else; a bad request is refused naming its field, every problem told", () =>
+    Effect.gen(function* () {
+      const { engine } = yield* setup
+      for (let n = 0; n < 1_001; n++) yield* engine.executeUnknown({ _tag: "CreateUserIdentity", userIdentityId: `x${n}` })
+      assert.lengthOf((yield* engine.events({ limit: 1 })).events, 1)
+      assert.lengthOf((yield* engine.events({ limit: 1_000 })).events, 1_000)
+      for (const limit of [0, 1_001, 2.5]) {
+        const e = yield* Effect.flip(engine.events({ limit }))
+        assert.deepInclude(e, { _tag: "CommandRejected", reason: "InvalidInput", field: "limit" }, String(limit))
+      }
+      const both = yield* Effect.flip(engine.events({ after: "42", limit: 0 }))
+      assert.deepInclude(both, { reason: "InvalidInput", field: "after" })
+      assert.include(both.message, "Expected a cursor returned by events()")
+      assert.include(both.message, '["limit"]')
+      // a field the feed does not know is refused, not ignored (a misspelt `limit` would page 100)
+      const request = { limit: 5, limt: 5 }
+      const unknown = yield* Effect.flip(engine.events(request))
+      assert.strictEqual(unknown._tag, "CommandRejected")
+      assert.deepInclude(unknown, { reason: "InvalidInput" })
+      assert.notProperty(unknown, "field")
+      assert.include(unknown.message, "limt")
+      assert.notInclude(unknown.message, "\n")
+    }))
 })

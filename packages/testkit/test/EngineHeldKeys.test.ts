@@ -217,7 +217,7 @@ describe("a replicating manager's answer another identity holds", () => {
         reason: "InvalidInput",
         key: "manager-credential:seam:pc1",
         heldBy: uid("ana"),
-        credentialId: "c-ben",
+        credentialId: Ids.CredentialId.make("c-ben"),
         message: "credential id c-ben is already held by user identity ana; the state of user identity ben was not saved"
       })
       assert.isUndefined((yield* engine.get(uid("ben"))).parents["c-ben"]?.remote)
