@@ -175,3 +175,49 @@ describe("the background loop", () => {
       assert.deepInclude(h, { store: "unreachable", storeError: "Store.nextDue Transient: no answer within 2 s" })
     }))
 })
+
+describe("time from phone online to ACS", () => {
+  it.effect("timed from the later of phone and sync credential; a re-issue from its request; an ACS-side repair not at all", () =>
+    fresh(
+      Effect.gen(function* () {
+        const sim = Simulator.make()
+        const engine = yield* Engine.make({ retry: Schedule.recurs(0) }).pipe(
+          Effect.provide(Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), MemoryStore.layer()))
+        )
+        const acsUser = yield* sim.acs.createUser(Simulator.defaultAcsId, { fullName: "Ana" })
+        for (const command of [
+          { _tag: "CreateUserIdentity", userIdentityId: id },
+          { _tag: "LinkAcsUser", userIdentityId: id, acsUserId: acsUser.id, acsSystemId: Simulator.defaultAcsId },
+          { _tag: "LaunchAutomation", userIdentityId: id, automationId: "a1", managerId: Simulator.defaultManagerId },
+          { _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: acsUser.id, managerId: Simulator.defaultManagerId, cardFormat: "rfid48", facilityCode: "9" }
+        ]) {
+          yield* engine.executeUnknown(command)
+        }
+        const toAcs = Effect.map(Metric.value(Observability.metrics.timeToAcs), (h) => [h.count, h.sum])
+        // the phone comes online 30 s after the sync credential, and is redeemed 60 s later
+        yield* TestClock.adjust("30 seconds")
+        yield* engine.executeUnknown({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p1", deviceType: "ios_phone" })
+        yield* engine.reconcile(id)
+        yield* TestClock.adjust("60 seconds")
+        yield* sim.redeem((yield* engine.get(id)).enrollments["p1|cm_sim"]?.code ?? "")
+        yield* engine.reconcile(id)
+        assert.deepStrictEqual(yield* toAcs, [1, 60])
+        // the ACS entry is deleted there and imported again: the same credential, not a new arrival
+        const entry = (yield* sim.truth()).acsEntries[0]
+        assert.isDefined(entry)
+        yield* sim.removeAcsEntry(entry?.ref ?? Ids.ProviderRef.make("none"))
+        yield* TestClock.adjust("10 seconds")
+        yield* engine.reconcile(id)
+        assert.strictEqual((yield* sim.truth()).acsEntries[0]?.assignedTo, acsUser.id)
+        assert.deepStrictEqual(yield* toAcs, [1, 60])
+        // the credential is deleted at the manager and issued again: timed from that new request
+        const child = Object.values((yield* engine.get(id)).children)[0]
+        yield* sim.deleteCredential(child?.ref ?? Ids.ProviderRef.make("none"))
+        yield* TestClock.adjust("10 seconds")
+        yield* engine.reconcile(id)
+        const again = Object.values((yield* engine.get(id)).children).find((c) => c.attempts > 1)
+        assert.isTrue(again?.assigned)
+        assert.deepStrictEqual(yield* toAcs, [2, 60])
+      })
+    ))
+})
