@@ -7,7 +7,7 @@
 import { MemoryAccessControl, MemoryCredentialManager, MemoryStore, Simulator } from "@credsync/adapter-memory"
 import { Engine, Ids, Observability, PortError, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Metric, Option, Schedule } from "effect"
+import { Duration, Effect, Fiber, Layer, Metric, Option, Schedule } from "effect"
 import { TestClock } from "effect/testing"
 import { ana } from "./fixtures.js"
 
@@ -114,9 +114,14 @@ describe("the background loop", () => {
       Effect.gen(function* () {
         let depths = 0
         let first = true
+        const measured: Array<number> = []
         const { engine } = yield* setup({}, (s) => ({
           ...s,
-          queueDepth: () => Effect.sync(() => ++depths),
+          queueDepth: (now) =>
+            Effect.sync(() => {
+              measured.push(now)
+              return ++depths
+            }),
           // the loop measures first: that measurement finds an identity due 3 s ago
           nextDue: (owner, now) =>
             Effect.suspend(() => {
@@ -134,10 +139,53 @@ describe("the background loop", () => {
         yield* engine.executeUnknown({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p2", deviceType: "ios_phone" })
         yield* TestClock.adjust("10 millis")
         assert.strictEqual(depths, 1)
-        yield* TestClock.adjust("1 second")
+        // a wake exactly a second after the last measurement measures again
+        const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
+        yield* TestClock.adjust(Duration.millis((measured[0] ?? 0) + 1_000 - now))
         yield* engine.executeUnknown({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p3", deviceType: "ios_phone" })
         yield* TestClock.adjust("10 millis")
         assert.strictEqual(depths, 2)
+        assert.strictEqual(measured[1], (measured[0] ?? 0) + 1_000)
+        yield* Fiber.interrupt(loop)
+      })
+    ))
+
+  it.effect("its states: starting while it first looks at everyone, then running; stopped when interrupted, not failed, and only when every run has", () =>
+    Effect.gen(function* () {
+      // listing the identities takes a second per page (two pages: one identity, then none)
+      const { engine } = yield* setup({}, (s) => ({ ...s, list: (o) => Effect.andThen(Effect.sleep("1 second"), s.list(o)) }))
+      const first = yield* Effect.forkChild(engine.run)
+      yield* TestClock.adjust("1 millis")
+      assert.deepStrictEqual(yield* engine.health, { loop: "starting", store: "reachable", stuck: 0 })
+      yield* TestClock.adjust("3 seconds")
+      assert.deepStrictEqual(yield* engine.health, { loop: "running", store: "reachable", stuck: 0 })
+      const second = yield* Effect.forkChild(engine.run)
+      yield* TestClock.adjust("3 seconds")
+      yield* Fiber.interrupt(first)
+      assert.deepStrictEqual(yield* engine.health, { loop: "running", store: "reachable", stuck: 0 })
+      yield* Fiber.interrupt(second)
+      assert.deepStrictEqual(yield* engine.health, { loop: "stopped", store: "reachable", stuck: 0 })
+    }))
+
+  it.effect("over a store that cannot count its queue, with nothing due: no lag; another replica's new work wakes it at once", () =>
+    fresh(
+      Effect.gen(function* () {
+        const sim = Simulator.make()
+        const memory = MemoryStore.make()
+        const { queueDepth: _, ...uncounted } = memory
+        const ports = (store: Store.StoreShape) =>
+          Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), Layer.succeed(Store.Store, Store.Store.of(store)))
+        const a = yield* Engine.make({ replica: "a" }).pipe(Effect.provide(ports(uncounted)))
+        const b = yield* Engine.make({ replica: "b" }).pipe(Effect.provide(ports(memory)))
+        const loop = yield* Effect.forkChild(a.run)
+        yield* TestClock.adjust("1 millis")
+        assert.strictEqual((yield* a.health).loop, "running")
+        assert.strictEqual((yield* Metric.value(Observability.metrics.dueLag)).value, 0)
+        // b takes the commands; a's loop, idle until its next resync, claims the work
+        yield* b.executeUnknown({ _tag: "CreateUserIdentity", userIdentityId: "u9" })
+        yield* b.executeUnknown({ _tag: "LaunchAutomation", userIdentityId: "u9", automationId: "a9", managerId: Simulator.defaultManagerId })
+        yield* TestClock.adjust("1 millis")
+        assert.isDefined((yield* b.get(Ids.UserIdentityId.make("u9"))).managerUsers[Simulator.defaultManagerId])
         yield* Fiber.interrupt(loop)
       })
     ))
