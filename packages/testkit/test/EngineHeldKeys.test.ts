@@ -93,7 +93,11 @@ describe("a provider answer another identity holds", () => {
       const saved = (yield* engine.get(ben.id)).children[benChild]
       assert.deepStrictEqual([saved?.issue, saved?.ref], ["requested", undefined])
       assert.lengthOf((yield* sim.truth()).acsEntries, 1)
-      assert.strictEqual((yield* engine.stuck)[0]?.credentialId, benChild)
+      const [stuck] = yield* engine.stuck
+      assert.deepStrictEqual(
+        [stuck?.credentialId, stuck?.cause.code, stuck?.cause.message],
+        [benChild, "save_rejected", `credsync cannot save this user identity: credential ${anaRef} at manager ${cm} is already held by user identity ana; the state of user identity ben was not saved`]
+      )
     }))
 
   it.effect("a card number the manager hands out twice: refused naming the card and its ACS", () =>
