@@ -309,6 +309,20 @@ describe("engine: what it observes and writes", () => {
       assert.lengthOf(queries[queries.length - 1]!.cardNumbers, 2)
     }))
 
+  it.effect("asks the ACS about no card number for a phone credential that has none yet", () =>
+    Effect.gen(function* () {
+      const queries: Array<{ readonly users: ReadonlyArray<string>; readonly cardNumbers: ReadonlyArray<string> }> = []
+      const { sim, engine, redeemAll } = yield* setup({}, { acs: (a) => ({ ...a, observe: (s, q) => Effect.andThen(Effect.sync(() => queries.push(q)), a.observe(s, q)) }) })
+      yield* redeemAll
+      // the issue is refused: the phone credential stays without a card number
+      yield* sim.failNext("issue", "InvalidInput")
+      yield* engine.reconcile(id)
+      assert.isUndefined(Object.values((yield* engine.get(id)).children)[0]?.cardNumber)
+      queries.length = 0
+      yield* engine.reconcile(id)
+      assert.deepStrictEqual(queries[0]?.cardNumbers, [])
+    }))
+
   it.effect("writes as the replica it was named", () =>
     Effect.gen(function* () {
       const owners = new Set<string | undefined>()

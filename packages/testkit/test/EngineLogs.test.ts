@@ -15,13 +15,18 @@ import { ana } from "./fixtures.js"
 interface Line {
   readonly level: string
   readonly message: string
+  readonly annotations: Readonly<Record<string, unknown>>
 }
 
-/** A test Logger that keeps every line, at every level. */
+/** A test Logger that keeps every line, at every level, with its annotations. */
 const observed = () => {
   const lines: Array<Line> = []
   const logger = Logger.make((o) => {
-    lines.push({ level: o.logLevel, message: Array.isArray(o.message) ? o.message.map(String).join(" ") : String(o.message) })
+    lines.push({
+      level: o.logLevel,
+      message: Array.isArray(o.message) ? o.message.map(String).join(" ") : String(o.message),
+      annotations: o.fiber.getRef(References.CurrentLogAnnotations)
+    })
   })
   const layer = Layer.mergeAll(Logger.layer([logger]), Layer.succeed(References.MinimumLogLevel, "All"))
   const find = (level: string, text: string | RegExp) =>
@@ -263,6 +268,65 @@ describe("recording stuck and recovered identities", () => {
       const recorded = (yield* store.events({ after: 0, limit: 1_000 })).flatMap((e) => (e.event._tag === "IdentityStuck" ? [e.event.stuck.cause.message] : []))
       assert.lengthOf(recorded, 2)
       assert.include(recorded[1], "CredentialManager.observe Unauthorized")
+    }).pipe(Effect.provide(o.layer))
+  })
+
+  it.effect("a refused save: error with its reason; the stuck line with its code; both about the identity", () => {
+    const o = observed()
+    let refuse = false
+    return Effect.gen(function* () {
+      const { engine } = yield* setup({}, (s) => ({
+        ...s,
+        save: (request) => (refuse && !request.events.some((e) => e._tag === "IdentityStuck") ? Effect.fail(storeError("Unknown", "save")) : s.save(request))
+      }))
+      refuse = true
+      yield* Effect.flip(engine.reconcile(id))
+      assert.deepStrictEqual(o.find("Error", "save refused (Unknown): ")?.annotations, { identity: id, reason: "Unknown" })
+      assert.deepStrictEqual(o.find("Warn", "user identity is stuck (1 failed reconcile in a row)")?.annotations, { identity: id, code: "save_rejected" })
+    }).pipe(Effect.provide(o.layer))
+  })
+
+  it.effect("callbacks: a refused one names no identity; an ignored one names the identity and observation it named", () => {
+    const o = observed()
+    return Effect.gen(function* () {
+      const { engine } = yield* setup()
+      yield* Effect.flip(engine.ingest({ _tag: "AcsRemoved", acsSystemId: "acs_sim", entry: "x" }))
+      assert.deepStrictEqual(o.find("Info", "callback refused: ")?.annotations, {})
+      yield* Effect.flip(engine.ingest({ _tag: "EndpointActive", managerId: "cm_sim", userIdentityId: "nobody", endpoint: "e1" }))
+      assert.deepStrictEqual(o.find("Info", "callback ignored: EndpointActive names no known user identity")?.annotations, {
+        identity: "nobody",
+        observation: "EndpointActive"
+      })
+    }).pipe(Effect.provide(o.layer))
+  })
+
+  it.effect("the background loop: info when running, with its replica; error with the cause when it fails", () => {
+    const o = observed()
+    let broken = false
+    let slow = false
+    return Effect.gen(function* () {
+      const { engine } = yield* setup({ replica: "r1" }, (s) => ({
+        ...s,
+        list: (q) => (broken ? Effect.die(new Error("the index is corrupt")) : slow ? Effect.andThen(Effect.sleep("1 second"), s.list(q)) : s.list(q))
+      }))
+      const loop = yield* Effect.forkChild(engine.run)
+      yield* TestClock.adjust("1 millis")
+      assert.isDefined(o.find("Info", "background loop running (replica r1)"))
+      yield* Fiber.interrupt(loop)
+      assert.isUndefined(o.find("Error", "background loop failed"))
+      broken = true
+      yield* Fiber.await(yield* Effect.forkChild(engine.run))
+      assert.isDefined(o.find("Error", "background loop failed: the index is corrupt"))
+      assert.deepInclude(yield* engine.health, { loop: "failed", error: "the index is corrupt" })
+      // started again (its first look at everyone takes a while): no stale error while it starts
+      broken = false
+      slow = true
+      const again = yield* Effect.forkChild(engine.run)
+      yield* TestClock.adjust("1 millis")
+      const h = yield* engine.health
+      assert.strictEqual(h.loop, "starting")
+      assert.notProperty(h, "error")
+      yield* Fiber.interrupt(again)
     }).pipe(Effect.provide(o.layer))
   })
 })

@@ -87,6 +87,34 @@ describe("engine metrics by label", () => {
       })
     ))
 
+  it.effect("a store that failed a save: retry, with a back-off; a refused save: rejected; a store that cannot load: the caller's error", () =>
+    fresh(
+      Effect.gen(function* () {
+        let next: PortError.PortError | undefined
+        let loadFails = false
+        const { engine } = yield* setup({}, (s) => ({
+          ...s,
+          save: (r) => {
+            const e = next
+            next = undefined
+            return e === undefined || r.events.some((x) => x._tag === "IdentityStuck") ? s.save(r) : Effect.fail(e)
+          },
+          load: (u) => (loadFails ? Effect.fail(new PortError.PortError({ reason: "Unknown", port: "Store", method: "load", message: "corrupt row" })) : s.load(u))
+        }))
+        next = new PortError.PortError({ reason: "Transient", port: "Store", method: "save", message: "busy" })
+        yield* engine.reconcile(id)
+        assert.strictEqual(yield* counter("credsync_reconciles_total", { outcome: "retry" }), 1)
+        assert.strictEqual(yield* counter("credsync_backoffs_total", { reason: "retry" }), 1)
+        next = new PortError.PortError({ reason: "Unknown", port: "Store", method: "save", message: "refused" })
+        yield* Effect.flip(engine.reconcile(id))
+        assert.strictEqual(yield* counter("credsync_reconciles_total", { outcome: "rejected" }), 1)
+        assert.strictEqual(yield* counter("credsync_backoffs_total", { reason: "rejected" }), 1)
+        loadFails = true
+        const e = yield* Effect.flip(engine.reconcile(id))
+        assert.deepInclude(e, { _tag: "PortError", reason: "Unknown", message: "corrupt row" })
+      })
+    ))
+
   it.effect("a lease lost to another replica is counted", () =>
     fresh(
       Effect.gen(function* () {
