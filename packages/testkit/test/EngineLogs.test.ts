@@ -228,6 +228,12 @@ describe("recording stuck and recovered identities", () => {
       assert.isDefined(o.find("Warn", /^user identity is stuck \(1 failed reconcile in a row\); still retried with back-off: credsync cannot converge this user identity: 1 or more reconciles in a row failed; last: observing failed: CredentialManager\.observe Unknown: /))
       assert.deepStrictEqual(yield* stuck, [id])
       assert.isUndefined(yield* recorded)
+      // failing again a minute later, the record losing again: still listed since the first failure
+      const since = (yield* engine.stuck)[0]?.since
+      yield* TestClock.adjust("1 minute")
+      yield* sim.failNext("observe", "Unknown")
+      yield* engine.reconcile(id)
+      assert.strictEqual((yield* engine.stuck)[0]?.since, since)
       // a clean reconcile clears the listing; there was no record to recover
       race = undefined
       yield* engine.reconcile(id)
