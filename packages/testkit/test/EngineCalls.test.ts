@@ -231,6 +231,43 @@ describe("engine: waits and the last round", () => {
       assert.strictEqual(r.next, start + 3_000)
     }))
 
+  it.effect("waits for a rate limit among calls that succeeded", () =>
+    Effect.gen(function* () {
+      let n = 0
+      const { engine, redeemAll } = yield* setup(
+        {},
+        {
+          cm: (m) => ({
+            ...m,
+            issue: (manager, request) =>
+              n++ === 0
+                ? Effect.fail(new PortError.PortError({ reason: "RateLimited", port: "CredentialManager", method: "issue", message: "slow down", retryAfter: 2_000 }))
+                : m.issue(manager, request)
+          })
+        },
+        2
+      )
+      yield* redeemAll
+      const start = yield* now
+      const r = yield* engine.reconcile(id)
+      assert.strictEqual(n, 2, "two issue calls in one round")
+      assert.strictEqual(r.next, start + 2_000)
+    }))
+
+  it.effect("stops at a refused credential (Unauthorized) and backs off, not repeating the call each round", () =>
+    Effect.gen(function* () {
+      // two phones: one issue refused, the other issued, in the same round
+      const { sim, engine, redeemAll } = yield* setup({ backoff: { base: "4 seconds", cap: "1 minute" } }, {}, 2)
+      yield* redeemAll
+      yield* sim.failNext("issue", "Unauthorized")
+      const issued = sim.calls.issue
+      const start = yield* now
+      const r = yield* engine.reconcile(id)
+      assert.strictEqual(sim.calls.issue - issued, 2)
+      assert.strictEqual(r.next, start + 4_000)
+      assert.deepStrictEqual(Object.values((yield* engine.get(id)).children).map((c) => c.issue).sort(), ["active", "failed"])
+    }))
+
   it.effect("commits what the last round's calls answered when it runs out of rounds", () =>
     Effect.gen(function* () {
       const { engine, redeemAll } = yield* setup({ maxRounds: 1 })
@@ -275,6 +312,20 @@ describe("engine: what it observes and writes", () => {
       assert.lengthOf(queries[queries.length - 1]!.cardNumbers, 2)
     }))
 
+  it.effect("asks the ACS about no card number for a phone credential that has none yet", () =>
+    Effect.gen(function* () {
+      const queries: Array<{ readonly users: ReadonlyArray<string>; readonly cardNumbers: ReadonlyArray<string> }> = []
+      const { sim, engine, redeemAll } = yield* setup({}, { acs: (a) => ({ ...a, observe: (s, q) => Effect.andThen(Effect.sync(() => queries.push(q)), a.observe(s, q)) }) })
+      yield* redeemAll
+      // the issue is refused: the phone credential stays without a card number
+      yield* sim.failNext("issue", "InvalidInput")
+      yield* engine.reconcile(id)
+      assert.isUndefined(Object.values((yield* engine.get(id)).children)[0]?.cardNumber)
+      queries.length = 0
+      yield* engine.reconcile(id)
+      assert.deepStrictEqual(queries[0]?.cardNumbers, [])
+    }))
+
   it.effect("writes as the replica it was named", () =>
     Effect.gen(function* () {
       const owners = new Set<string | undefined>()
@@ -297,6 +348,39 @@ describe("engine: what it observes and writes", () => {
       assert.isAbove(r.rounds, 1)
       assert.strictEqual(saves, 1)
       assert.deepStrictEqual((yield* engine.get(id)).children, {})
+    }))
+
+  it.effect("issues, imports and assigns on the calls' answers: observed once, each call made once", () =>
+    Effect.gen(function* () {
+      const { engine, sim, redeemAll } = yield* setup()
+      yield* redeemAll
+      const before = { ...sim.calls }
+      yield* engine.reconcile(id)
+      const made = (op: keyof typeof sim.calls) => sim.calls[op] - before[op]
+      assert.deepStrictEqual(
+        [made("observe"), made("acsObserve"), made("issue"), made("acsImport"), made("acsAssign")],
+        [1, 1, 1, 1, 1]
+      )
+      const [child] = Object.values((yield* engine.get(id)).children)
+      assert.isTrue(child?.assigned)
+      const feed = (yield* engine.events({ limit: 1_000 })).events.map((e) => e.event)
+      const entry = (yield* sim.truth()).acsEntries[0]
+      assert.deepInclude(
+        feed.filter((e) => e._tag === "CredentialImported"),
+        { _tag: "CredentialImported", identity: id, at: yield* now, credentialId: child?.id ?? Ids.CredentialId.make("none"), acsRef: entry?.ref ?? Ids.ProviderRef.make("none") }
+      )
+    }))
+
+  it.effect("checks each key a reconcile learns once, not again every round", () =>
+    Effect.gen(function* () {
+      const looked: Array<string> = []
+      const { engine, redeemAll } = yield* setup({}, { store: (s) => ({ ...s, lookup: (key) => Effect.andThen(Effect.sync(() => looked.push(key)), s.lookup(key)) }) })
+      yield* redeemAll
+      looked.length = 0
+      yield* engine.reconcile(id)
+      const child = Object.values((yield* engine.get(id)).children)[0]
+      // the issue's ref and card number, before the import; not again before the assign
+      assert.deepStrictEqual(looked, [`manager-credential:cm_sim:${child?.ref}`, `card:acs_sim:${child?.cardNumber}`])
     }))
 
   it.effect("plans on an invitation's answer without observing the manager again", () =>

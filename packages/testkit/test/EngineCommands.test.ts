@@ -4,7 +4,7 @@
  * identity holds refuses the save the same way; the event feed's defaults. Memory adapters.
  */
 import { MemoryAccessControl, MemoryCredentialManager, MemoryStore, Simulator } from "@credsync/adapter-memory"
-import { CredentialManager, Engine, Ids } from "@credsync/core"
+import { CredentialManager, Engine, Ids, PortError, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 
@@ -53,6 +53,51 @@ describe("commands naming what another identity holds", () => {
     }))
 })
 
+describe("commands the store refuses for its own reasons", () => {
+  /** An engine over a memory store whose next save fails with `next` (if set). */
+  const failing = Effect.gen(function* () {
+    const sim = Simulator.make()
+    const memory = MemoryStore.make()
+    const script: { next?: PortError.PortError; saves: number } = { saves: 0 }
+    const store: Store.StoreShape = {
+      ...memory,
+      save: (r) =>
+        Effect.suspend(() => {
+          script.saves++
+          const e = script.next
+          delete script.next
+          return e === undefined ? memory.save(r) : Effect.fail(e)
+        })
+    }
+    const engine = yield* Engine.make().pipe(
+      Effect.provide(Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), Layer.succeed(Store.Store, Store.Store.of(store))))
+    )
+    yield* engine.executeUnknown({ _tag: "CreateUserIdentity", userIdentityId: "ana" })
+    return { engine, script }
+  })
+  const refusal = (reason: PortError.PortError["reason"], message: string) => new PortError.PortError({ reason, port: "Store", method: "save", message })
+
+  it.effect("InvalidInput with no key held elsewhere: refused quoting the store, naming no field", () =>
+    Effect.gen(function* () {
+      const { engine, script } = yield* failing
+      script.next = refusal("InvalidInput", "record too large")
+      const e = yield* Effect.flip(engine.executeUnknown({ _tag: "PhoneOnline", userIdentityId: "ana", phoneId: "p1", deviceType: "ios_phone" }))
+      assert.deepStrictEqual(e._tag === "CommandRejected" ? [e.reason, e.message, e.field] : [e._tag], ["AlreadyExists", "record too large", undefined])
+      assert.notProperty(e, "field")
+      assert.deepStrictEqual((yield* engine.get(Ids.UserIdentityId.make("ana"))).phones, {})
+    }))
+
+  it.effect("a store that is briefly unavailable: its error, not a version race, after one attempt", () =>
+    Effect.gen(function* () {
+      const { engine, script } = yield* failing
+      script.next = refusal("Transient", "connection reset")
+      script.saves = 0
+      const e = yield* Effect.flip(engine.executeUnknown({ _tag: "PhoneOnline", userIdentityId: "ana", phoneId: "p1", deviceType: "ios_phone" }))
+      assert.deepInclude(e, { _tag: "PortError", reason: "Transient", message: "connection reset" })
+      assert.strictEqual(script.saves, 1)
+    }))
+})
+
 describe("facts learned that another identity holds", () => {
   it.effect("a manager user the manager handed out twice: the second identity's save is refused naming the key and its holder", () =>
     Effect.gen(function* () {
@@ -96,5 +141,29 @@ describe("the event feed", () => {
         }
         after = next.next
       }
+    }))
+
+  it.effect("takes limits from 1 to 1000 and nothing else; a bad request is refused naming its field, every problem told", () =>
+    Effect.gen(function* () {
+      const { engine } = yield* setup
+      for (let n = 0; n < 1_001; n++) yield* engine.executeUnknown({ _tag: "CreateUserIdentity", userIdentityId: `x${n}` })
+      assert.lengthOf((yield* engine.events({ limit: 1 })).events, 1)
+      assert.lengthOf((yield* engine.events({ limit: 1_000 })).events, 1_000)
+      for (const limit of [0, 1_001, 2.5]) {
+        const e = yield* Effect.flip(engine.events({ limit }))
+        assert.deepInclude(e, { _tag: "CommandRejected", reason: "InvalidInput", field: "limit" }, String(limit))
+      }
+      const both = yield* Effect.flip(engine.events({ after: "42", limit: 0 }))
+      assert.deepInclude(both, { reason: "InvalidInput", field: "after" })
+      assert.include(both.message, "Expected a cursor returned by events()")
+      assert.include(both.message, '["limit"]')
+      // a field the feed does not know is refused, not ignored (a misspelt `limit` would page 100)
+      const request = { limit: 5, limt: 5 }
+      const unknown = yield* Effect.flip(engine.events(request))
+      assert.strictEqual(unknown._tag, "CommandRejected")
+      assert.deepInclude(unknown, { reason: "InvalidInput" })
+      assert.notProperty(unknown, "field")
+      assert.include(unknown.message, "limt")
+      assert.notInclude(unknown.message, "\n")
     }))
 })

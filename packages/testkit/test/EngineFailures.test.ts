@@ -125,3 +125,46 @@ describe("stuck counting and refused saves", () => {
       assert.deepStrictEqual([stuck?.cause.code, stuck?.failures], ["save_rejected", 1])
     }))
 })
+
+describe("identities another engine marked stuck", () => {
+  it.effect("a new replica lists them from their records, since when they were stuck, oldest first, until they recover", () =>
+    Effect.gen(function* () {
+      const sim = Simulator.make()
+      const store = MemoryStore.make()
+      const ports = Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), Layer.succeed(Store.Store, Store.Store.of(store)))
+      const make = (replica: string, stuckAfter: number) => Engine.make({ retry: Schedule.recurs(0), replica, stuckAfter }).pipe(Effect.provide(ports))
+      const a = yield* make("a", 1)
+      const [u1, u2] = [Ids.UserIdentityId.make("u1"), Ids.UserIdentityId.make("u2")]
+      for (const u of [u1, u2]) {
+        yield* a.executeUnknown({ _tag: "CreateUserIdentity", userIdentityId: u })
+        yield* a.executeUnknown({ _tag: "LaunchAutomation", userIdentityId: u, automationId: `a-${u}`, managerId: Simulator.defaultManagerId })
+        yield* a.reconcile(u)
+      }
+      const failing = (engine: Engine.EngineShape, u: Ids.UserIdentityId) => Effect.andThen(sim.failNext("observe", "Unknown"), engine.reconcile(u))
+      const listed = (engine: Engine.EngineShape) => Effect.map(engine.stuck, (all) => all.map((x) => [x.id, x.since]))
+      // u1 stuck at 10 s, u2 at 20 s; u1 failing again at 30 s is still stuck since 10 s
+      yield* TestClock.adjust("10 seconds")
+      yield* failing(a, u1)
+      yield* TestClock.adjust("10 seconds")
+      yield* failing(a, u2)
+      yield* TestClock.adjust("10 seconds")
+      yield* failing(a, u1)
+      assert.deepStrictEqual(yield* listed(a), [
+        [u1, 10_000],
+        [u2, 20_000]
+      ])
+      // replica b starts; it meets u2 first, both still failing, not yet often enough for b to judge
+      const b = yield* make("b", 3)
+      yield* failing(b, u2)
+      yield* failing(b, u1)
+      assert.deepStrictEqual(yield* listed(b), [
+        [u1, 10_000],
+        [u2, 20_000]
+      ])
+      assert.deepInclude(yield* b.health, { stuck: 2 })
+      // u1 reconciles cleanly on b: recovered, its record too
+      yield* b.reconcile(u1)
+      assert.deepStrictEqual(yield* listed(b), [[u2, 20_000]])
+      assert.isUndefined((yield* b.get(u1)).stuck)
+    }))
+})

@@ -15,13 +15,18 @@ import { ana } from "./fixtures.js"
 interface Line {
   readonly level: string
   readonly message: string
+  readonly annotations: Readonly<Record<string, unknown>>
 }
 
-/** A test Logger that keeps every line, at every level. */
+/** A test Logger that keeps every line, at every level, with its annotations. */
 const observed = () => {
   const lines: Array<Line> = []
   const logger = Logger.make((o) => {
-    lines.push({ level: o.logLevel, message: Array.isArray(o.message) ? o.message.map(String).join(" ") : String(o.message) })
+    lines.push({
+      level: o.logLevel,
+      message: Array.isArray(o.message) ? o.message.map(String).join(" ") : String(o.message),
+      annotations: o.fiber.getRef(References.CurrentLogAnnotations)
+    })
   })
   const layer = Layer.mergeAll(Logger.layer([logger]), Layer.succeed(References.MinimumLogLevel, "All"))
   const find = (level: string, text: string | RegExp) =>
@@ -147,6 +152,8 @@ describe("engine log lines", () => {
         save: (request) => (failures-- > 0 ? Effect.fail(storeError("Transient", "save")) : s.save(request))
       }))
       failures = 1
+      // not at time 0: the wait is counted from now
+      yield* TestClock.adjust("1 minute")
       yield* engine.reconcile(id)
       assert.isDefined(o.find("Info", "reconcile failed (1 in a row); next attempt in 500 ms: the store failed: Store.save Transient: save transient"))
     }).pipe(Effect.provide(o.layer))
@@ -175,6 +182,157 @@ describe("engine log lines", () => {
       const line = o.find("Info", /^callback refused: /)
       assert.isDefined(line)
       assert.notInclude(line?.message ?? "\n", "\n")
+    }).pipe(Effect.provide(o.layer))
+  })
+
+  it.effect("a call after the lease was lost: not made, and settled by observing again", () => {
+    const o = observed()
+    let taken = false
+    return Effect.gen(function* () {
+      const { sim, engine } = yield* setup({ leaseTtl: "30 seconds", callTimeout: "5 seconds" }, (s) => ({
+        ...s,
+        renew: (lease, now, ids) => (taken ? Effect.succeed([]) : s.renew(lease, now, ids))
+      }))
+      // the renewal at 10 s finds the lease taken while the observation is still running
+      yield* sim.setFaults({ ops: { observe: { latencyMs: 11_000 } } })
+      taken = true
+      const issued = sim.calls.issue
+      const working = yield* Effect.forkChild(engine.reconcile(id))
+      yield* TestClock.adjust("11 seconds")
+      yield* sim.setFaults({})
+      yield* TestClock.adjust("11 seconds")
+      yield* Fiber.join(working)
+      assert.strictEqual(sim.calls.issue, issued)
+      assert.isDefined(o.find("Debug", "Store.lease Conflict: the lease on identity u1 ran out before Issue; settled by observing again"))
+      assert.isUndefined(o.find("Warn", "not retried"))
+    }).pipe(Effect.provide(o.layer))
+  })
+})
+
+describe("recording stuck and recovered identities", () => {
+  it.effect("a record that lost a version race: debug; listed or cleared anyway; recorded on the next failure or clean reconcile", () => {
+    const o = observed()
+    let race: "IdentityStuck" | "IdentityRecovered" | undefined
+    return Effect.gen(function* () {
+      const { sim, engine } = yield* setup({ stuckAfter: 1 }, (s) => ({
+        ...s,
+        save: (request) => (request.events.some((e) => e._tag === race) ? Effect.fail(storeError("Conflict", "save")) : s.save(request))
+      }))
+      const recorded = Effect.map(engine.get(id), (state) => state.stuck?.cause.code)
+      const stuck = Effect.map(engine.stuck, (all) => all.map((x) => x.id))
+      // stuck at once (stuckAfter 1), but the record loses a race
+      race = "IdentityStuck"
+      yield* sim.failNext("observe", "Unknown")
+      yield* engine.reconcile(id)
+      assert.isDefined(o.find("Debug", "recording the stuck state lost a version race; recorded on the next failure"))
+      assert.isDefined(o.find("Warn", /^user identity is stuck \(1 failed reconcile in a row\); still retried with back-off: credsync cannot converge this user identity: 1 or more reconciles in a row failed; last: observing failed: CredentialManager\.observe Unknown: /))
+      assert.deepStrictEqual(yield* stuck, [id])
+      assert.isUndefined(yield* recorded)
+      // failing again a minute later, the record losing again: still listed since the first failure
+      const since = (yield* engine.stuck)[0]?.since
+      yield* TestClock.adjust("1 minute")
+      yield* sim.failNext("observe", "Unknown")
+      yield* engine.reconcile(id)
+      assert.strictEqual((yield* engine.stuck)[0]?.since, since)
+      // a clean reconcile clears the listing; there was no record to recover
+      race = undefined
+      yield* engine.reconcile(id)
+      assert.deepStrictEqual(yield* stuck, [])
+      assert.isUndefined(o.find("Info", "user identity recovered"))
+      // failing again: recorded this time
+      yield* sim.failNext("observe", "Unknown")
+      yield* engine.reconcile(id)
+      assert.strictEqual(yield* recorded, "reconcile_failing")
+      // the recovery loses a race: cleared from the listing, the record stays until the next clean reconcile
+      race = "IdentityRecovered"
+      yield* engine.reconcile(id)
+      assert.isDefined(o.find("Debug", "recording the recovery lost a version race; recorded on the next clean reconcile"))
+      assert.deepStrictEqual(yield* stuck, [])
+      assert.strictEqual(yield* recorded, "reconcile_failing")
+      race = undefined
+      yield* engine.reconcile(id)
+      assert.isUndefined(yield* recorded)
+      assert.isDefined(o.find("Info", "user identity recovered after being stuck since"))
+    }).pipe(Effect.provide(o.layer))
+  })
+
+  it.effect("a cause that changes is logged and recorded again", () => {
+    const o = observed()
+    return Effect.gen(function* () {
+      const { sim, engine, store } = yield* setup({ stuckAfter: 1 })
+      yield* sim.failNext("observe", "Unknown")
+      yield* engine.reconcile(id)
+      yield* sim.failNext("observe", "Unknown")
+      yield* engine.reconcile(id)
+      yield* sim.failNext("observe", "Unauthorized")
+      yield* engine.reconcile(id)
+      const lines = o.lines.filter((l) => l.level === "Warn" && l.message.startsWith("user identity is stuck"))
+      assert.deepStrictEqual(
+        lines.map((l) => /last: observing failed: CredentialManager\.observe (\w+)/.exec(l.message)?.[1]),
+        ["Unknown", "Unauthorized"]
+      )
+      const recorded = (yield* store.events({ after: 0, limit: 1_000 })).flatMap((e) => (e.event._tag === "IdentityStuck" ? [e.event.stuck.cause.message] : []))
+      assert.lengthOf(recorded, 2)
+      assert.include(recorded[1], "CredentialManager.observe Unauthorized")
+    }).pipe(Effect.provide(o.layer))
+  })
+
+  it.effect("a refused save: error with its reason; the stuck line with its code; both about the identity", () => {
+    const o = observed()
+    let refuse = false
+    return Effect.gen(function* () {
+      const { engine } = yield* setup({}, (s) => ({
+        ...s,
+        save: (request) => (refuse && !request.events.some((e) => e._tag === "IdentityStuck") ? Effect.fail(storeError("Unknown", "save")) : s.save(request))
+      }))
+      refuse = true
+      yield* Effect.flip(engine.reconcile(id))
+      assert.deepStrictEqual(o.find("Error", "save refused (Unknown): ")?.annotations, { identity: id, reason: "Unknown" })
+      assert.deepStrictEqual(o.find("Warn", "user identity is stuck (1 failed reconcile in a row)")?.annotations, { identity: id, code: "save_rejected" })
+    }).pipe(Effect.provide(o.layer))
+  })
+
+  it.effect("callbacks: a refused one names no identity; an ignored one names the identity and observation it named", () => {
+    const o = observed()
+    return Effect.gen(function* () {
+      const { engine } = yield* setup()
+      yield* Effect.flip(engine.ingest({ _tag: "AcsRemoved", acsSystemId: "acs_sim", entry: "x" }))
+      assert.deepStrictEqual(o.find("Info", "callback refused: ")?.annotations, {})
+      yield* Effect.flip(engine.ingest({ _tag: "EndpointActive", managerId: "cm_sim", userIdentityId: "nobody", endpoint: "e1" }))
+      assert.deepStrictEqual(o.find("Info", "callback ignored: EndpointActive names no known user identity")?.annotations, {
+        identity: "nobody",
+        observation: "EndpointActive"
+      })
+    }).pipe(Effect.provide(o.layer))
+  })
+
+  it.effect("the background loop: info when running, with its replica; error with the cause when it fails", () => {
+    const o = observed()
+    let broken = false
+    let slow = false
+    return Effect.gen(function* () {
+      const { engine } = yield* setup({ replica: "r1" }, (s) => ({
+        ...s,
+        list: (q) => (broken ? Effect.die(new Error("the index is corrupt")) : slow ? Effect.andThen(Effect.sleep("1 second"), s.list(q)) : s.list(q))
+      }))
+      const loop = yield* Effect.forkChild(engine.run)
+      yield* TestClock.adjust("1 millis")
+      assert.isDefined(o.find("Info", "background loop running (replica r1)"))
+      yield* Fiber.interrupt(loop)
+      assert.isUndefined(o.find("Error", "background loop failed"))
+      broken = true
+      yield* Fiber.await(yield* Effect.forkChild(engine.run))
+      assert.isDefined(o.find("Error", "background loop failed: the index is corrupt"))
+      assert.deepInclude(yield* engine.health, { loop: "failed", error: "the index is corrupt" })
+      // started again (its first look at everyone takes a while): no stale error while it starts
+      broken = false
+      slow = true
+      const again = yield* Effect.forkChild(engine.run)
+      yield* TestClock.adjust("1 millis")
+      const h = yield* engine.health
+      assert.strictEqual(h.loop, "starting")
+      assert.notProperty(h, "error")
+      yield* Fiber.interrupt(again)
     }).pipe(Effect.provide(o.layer))
   })
 })

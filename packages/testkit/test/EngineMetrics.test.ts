@@ -7,7 +7,7 @@
 import { MemoryAccessControl, MemoryCredentialManager, MemoryStore, Simulator } from "@credsync/adapter-memory"
 import { Engine, Ids, Observability, PortError, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Metric, Option, Schedule } from "effect"
+import { Duration, Effect, Fiber, Layer, Metric, Option, Schedule } from "effect"
 import { TestClock } from "effect/testing"
 import { ana } from "./fixtures.js"
 
@@ -87,6 +87,34 @@ describe("engine metrics by label", () => {
       })
     ))
 
+  it.effect("a store that failed a save: retry, with a back-off; a refused save: rejected; a store that cannot load: the caller's error", () =>
+    fresh(
+      Effect.gen(function* () {
+        let next: PortError.PortError | undefined
+        let loadFails = false
+        const { engine } = yield* setup({}, (s) => ({
+          ...s,
+          save: (r) => {
+            const e = next
+            next = undefined
+            return e === undefined || r.events.some((x) => x._tag === "IdentityStuck") ? s.save(r) : Effect.fail(e)
+          },
+          load: (u) => (loadFails ? Effect.fail(new PortError.PortError({ reason: "Unknown", port: "Store", method: "load", message: "corrupt row" })) : s.load(u))
+        }))
+        next = new PortError.PortError({ reason: "Transient", port: "Store", method: "save", message: "busy" })
+        yield* engine.reconcile(id)
+        assert.strictEqual(yield* counter("credsync_reconciles_total", { outcome: "retry" }), 1)
+        assert.strictEqual(yield* counter("credsync_backoffs_total", { reason: "retry" }), 1)
+        next = new PortError.PortError({ reason: "Unknown", port: "Store", method: "save", message: "refused" })
+        yield* Effect.flip(engine.reconcile(id))
+        assert.strictEqual(yield* counter("credsync_reconciles_total", { outcome: "rejected" }), 1)
+        assert.strictEqual(yield* counter("credsync_backoffs_total", { reason: "rejected" }), 1)
+        loadFails = true
+        const e = yield* Effect.flip(engine.reconcile(id))
+        assert.deepInclude(e, { _tag: "PortError", reason: "Unknown", message: "corrupt row" })
+      })
+    ))
+
   it.effect("a lease lost to another replica is counted", () =>
     fresh(
       Effect.gen(function* () {
@@ -114,9 +142,14 @@ describe("the background loop", () => {
       Effect.gen(function* () {
         let depths = 0
         let first = true
+        const measured: Array<number> = []
         const { engine } = yield* setup({}, (s) => ({
           ...s,
-          queueDepth: () => Effect.sync(() => ++depths),
+          queueDepth: (now) =>
+            Effect.sync(() => {
+              measured.push(now)
+              return ++depths
+            }),
           // the loop measures first: that measurement finds an identity due 3 s ago
           nextDue: (owner, now) =>
             Effect.suspend(() => {
@@ -134,10 +167,53 @@ describe("the background loop", () => {
         yield* engine.executeUnknown({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p2", deviceType: "ios_phone" })
         yield* TestClock.adjust("10 millis")
         assert.strictEqual(depths, 1)
-        yield* TestClock.adjust("1 second")
+        // a wake exactly a second after the last measurement measures again
+        const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
+        yield* TestClock.adjust(Duration.millis((measured[0] ?? 0) + 1_000 - now))
         yield* engine.executeUnknown({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p3", deviceType: "ios_phone" })
         yield* TestClock.adjust("10 millis")
         assert.strictEqual(depths, 2)
+        assert.strictEqual(measured[1], (measured[0] ?? 0) + 1_000)
+        yield* Fiber.interrupt(loop)
+      })
+    ))
+
+  it.effect("its states: starting while it first looks at everyone, then running; stopped when interrupted, not failed, and only when every run has", () =>
+    Effect.gen(function* () {
+      // listing the identities takes a second per page (two pages: one identity, then none)
+      const { engine } = yield* setup({}, (s) => ({ ...s, list: (o) => Effect.andThen(Effect.sleep("1 second"), s.list(o)) }))
+      const first = yield* Effect.forkChild(engine.run)
+      yield* TestClock.adjust("1 millis")
+      assert.deepStrictEqual(yield* engine.health, { loop: "starting", store: "reachable", stuck: 0 })
+      yield* TestClock.adjust("3 seconds")
+      assert.deepStrictEqual(yield* engine.health, { loop: "running", store: "reachable", stuck: 0 })
+      const second = yield* Effect.forkChild(engine.run)
+      yield* TestClock.adjust("3 seconds")
+      yield* Fiber.interrupt(first)
+      assert.deepStrictEqual(yield* engine.health, { loop: "running", store: "reachable", stuck: 0 })
+      yield* Fiber.interrupt(second)
+      assert.deepStrictEqual(yield* engine.health, { loop: "stopped", store: "reachable", stuck: 0 })
+    }))
+
+  it.effect("over a store that cannot count its queue, with nothing due: no lag; another replica's new work wakes it at once", () =>
+    fresh(
+      Effect.gen(function* () {
+        const sim = Simulator.make()
+        const memory = MemoryStore.make()
+        const { queueDepth: _, ...uncounted } = memory
+        const ports = (store: Store.StoreShape) =>
+          Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), Layer.succeed(Store.Store, Store.Store.of(store)))
+        const a = yield* Engine.make({ replica: "a" }).pipe(Effect.provide(ports(uncounted)))
+        const b = yield* Engine.make({ replica: "b" }).pipe(Effect.provide(ports(memory)))
+        const loop = yield* Effect.forkChild(a.run)
+        yield* TestClock.adjust("1 millis")
+        assert.strictEqual((yield* a.health).loop, "running")
+        assert.strictEqual((yield* Metric.value(Observability.metrics.dueLag)).value, 0)
+        // b takes the commands; a's loop, idle until its next resync, claims the work
+        yield* b.executeUnknown({ _tag: "CreateUserIdentity", userIdentityId: "u9" })
+        yield* b.executeUnknown({ _tag: "LaunchAutomation", userIdentityId: "u9", automationId: "a9", managerId: Simulator.defaultManagerId })
+        yield* TestClock.adjust("1 millis")
+        assert.isDefined((yield* b.get(Ids.UserIdentityId.make("u9"))).managerUsers[Simulator.defaultManagerId])
         yield* Fiber.interrupt(loop)
       })
     ))
@@ -174,4 +250,50 @@ describe("the background loop", () => {
       const h = yield* Fiber.join(probe)
       assert.deepInclude(h, { store: "unreachable", storeError: "Store.nextDue Transient: no answer within 2 s" })
     }))
+})
+
+describe("time from phone online to ACS", () => {
+  it.effect("timed from the later of phone and sync credential; a re-issue from its request; an ACS-side repair not at all", () =>
+    fresh(
+      Effect.gen(function* () {
+        const sim = Simulator.make()
+        const engine = yield* Engine.make({ retry: Schedule.recurs(0) }).pipe(
+          Effect.provide(Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), MemoryStore.layer()))
+        )
+        const acsUser = yield* sim.acs.createUser(Simulator.defaultAcsId, { fullName: "Ana" })
+        for (const command of [
+          { _tag: "CreateUserIdentity", userIdentityId: id },
+          { _tag: "LinkAcsUser", userIdentityId: id, acsUserId: acsUser.id, acsSystemId: Simulator.defaultAcsId },
+          { _tag: "LaunchAutomation", userIdentityId: id, automationId: "a1", managerId: Simulator.defaultManagerId },
+          { _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: acsUser.id, managerId: Simulator.defaultManagerId, cardFormat: "rfid48", facilityCode: "9" }
+        ]) {
+          yield* engine.executeUnknown(command)
+        }
+        const toAcs = Effect.map(Metric.value(Observability.metrics.timeToAcs), (h) => [h.count, h.sum])
+        // the phone comes online 30 s after the sync credential, and is redeemed 60 s later
+        yield* TestClock.adjust("30 seconds")
+        yield* engine.executeUnknown({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p1", deviceType: "ios_phone" })
+        yield* engine.reconcile(id)
+        yield* TestClock.adjust("60 seconds")
+        yield* sim.redeem((yield* engine.get(id)).enrollments["p1|cm_sim"]?.code ?? "")
+        yield* engine.reconcile(id)
+        assert.deepStrictEqual(yield* toAcs, [1, 60])
+        // the ACS entry is deleted there and imported again: the same credential, not a new arrival
+        const entry = (yield* sim.truth()).acsEntries[0]
+        assert.isDefined(entry)
+        yield* sim.removeAcsEntry(entry?.ref ?? Ids.ProviderRef.make("none"))
+        yield* TestClock.adjust("10 seconds")
+        yield* engine.reconcile(id)
+        assert.strictEqual((yield* sim.truth()).acsEntries[0]?.assignedTo, acsUser.id)
+        assert.deepStrictEqual(yield* toAcs, [1, 60])
+        // the credential is deleted at the manager and issued again: timed from that new request
+        const child = Object.values((yield* engine.get(id)).children)[0]
+        yield* sim.deleteCredential(child?.ref ?? Ids.ProviderRef.make("none"))
+        yield* TestClock.adjust("10 seconds")
+        yield* engine.reconcile(id)
+        const again = Object.values((yield* engine.get(id)).children).find((c) => c.attempts > 1)
+        assert.isTrue(again?.assigned)
+        assert.deepStrictEqual(yield* toAcs, [2, 60])
+      })
+    ))
 })

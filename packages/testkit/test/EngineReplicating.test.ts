@@ -6,9 +6,9 @@
  * here (the simulator does not replicate); the store is the memory store, time the TestClock.
  */
 import { MemoryStore, Simulator } from "@credsync/adapter-memory"
-import { AccessControl, type Action, CredentialManager, Engine, Ids, Plan, Store } from "@credsync/core"
+import { AccessControl, type Action, CredentialManager, Engine, Event, Ids, Plan, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Layer, Option } from "effect"
+import { Cause, Effect, Exit, Layer, Option, Result, Schema } from "effect"
 
 type Query = Parameters<AccessControl.AccessControlShape["observe"]>[1]
 
@@ -160,6 +160,26 @@ describe("engine with a replicating manager", () => {
       yield* engine.reconcile(id)
       assert.deepStrictEqual([f.calls.launchAutomation, f.calls.createParent], [1, 1])
       assert.isDefined(f.seen.find((s) => s.call === "createParent")?.stored?.state.parents.c1?.remoteRequestedAt)
+    }))
+
+  it.effect("records each call's answer as a domain event, once", () =>
+    Effect.gen(function* () {
+      const { engine } = yield* setup()
+      const at = yield* Effect.clockWith((c) => c.currentTimeMillis)
+      yield* engine.reconcile(id)
+      yield* engine.execute({ _tag: "DeleteSyncCredential", userIdentityId: id, credentialId: "c1" })
+      yield* engine.reconcile(id)
+      const feed = (yield* engine.events({ limit: 1_000 })).events.map((e) => e.event)
+      // nothing else slipped into the log (the delete's answer adds no event)
+      for (const e of feed) assert.isTrue(Result.isSuccess(Schema.decodeUnknownResult(Event.DomainEvent)(e)), JSON.stringify(e))
+      assert.deepStrictEqual(
+        feed.filter((e) => e._tag === "ParentBound"),
+        [{ _tag: "ParentBound", identity: id, at, credentialId: Ids.CredentialId.make("c1"), ref: ref("pc1") }]
+      )
+      assert.deepStrictEqual(
+        feed.filter((e) => e._tag === "AutomationBound"),
+        [{ _tag: "AutomationBound", identity: id, at, automationId: Ids.AutomationId.make("a1"), ref: ref("ea1") }]
+      )
     }))
 
   it.effect("deletes a deleted parent there, then forgets it", () =>
