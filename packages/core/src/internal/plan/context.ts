@@ -6,8 +6,8 @@ import type { Action } from "../../Action.js"
 import { evolve } from "../../Aggregate.js"
 import type { Capabilities } from "../../CredentialManager.js"
 import type { DomainEvent } from "../../Event.js"
-import type { IdentityState, Parent } from "../../Identity.js"
-import type { AcsSystemId, PhoneId } from "../../Ids.js"
+import type { Child, IdentityState, Parent } from "../../Identity.js"
+import type { AcsSystemId, CredentialId, PhoneId, ProviderRef } from "../../Ids.js"
 import type { Observed, Plan, PlanContext } from "../../Plan.js"
 import { actionKey } from "../actions.js"
 
@@ -57,6 +57,23 @@ export class Planning {
   emit(e: DomainEvent): void {
     this.events.push(e)
     this.state = evolve(this.state, e)
+  }
+
+  /** Record the phone credential `id` of (parent, phone, endpoint) as requested now, on its `attempts`-th try. */
+  requestChild(p: Parent, id: CredentialId, phoneId: PhoneId, endpoint: ProviderRef, attempts: number): void {
+    const child: Child = {
+      id,
+      parentId: p.id,
+      phoneId,
+      managerId: p.managerId,
+      endpoint,
+      issue: "requested",
+      requestedAt: this.now,
+      attempts,
+      assigned: false,
+      retiring: false
+    }
+    this.emit({ _tag: "CredentialRequested", identity: this.identity, at: this.now, child })
   }
 
   act(a: Action): void {

@@ -56,7 +56,7 @@ const issue = (run: Planning, p: Parent, id: CredentialId, phoneId: PhoneId, end
 }
 
 const request = (run: Planning, p: Parent, id: CredentialId, phoneId: PhoneId, endpoint: ProviderRef, attempts: number): void => {
-  const { identity, now } = run
+  const { now } = run
   // One live credential per card profile per endpoint, always: wait until the manager shows
   // that no other live credential of this profile (e.g. of a deleted parent being revoked, or
   // drift) holds the endpoint. HID enforces the same rule with a 412.
@@ -75,18 +75,6 @@ const request = (run: Planning, p: Parent, id: CredentialId, phoneId: PhoneId, e
     run.wake(now + run.pollMs)
     return
   }
-  const child: Child = {
-    id,
-    parentId: p.id,
-    phoneId,
-    managerId: p.managerId,
-    endpoint,
-    issue: "requested",
-    requestedAt: now,
-    attempts,
-    assigned: false,
-    retiring: false
-  }
-  run.emit({ _tag: "CredentialRequested", identity, at: now, child })
-  run.act({ _tag: "Issue", managerId: p.managerId, credentialId: id, endpoint: child.endpoint, card: p.card })
+  run.requestChild(p, id, phoneId, endpoint, attempts)
+  run.act({ _tag: "Issue", managerId: p.managerId, credentialId: id, endpoint, card: p.card })
 }

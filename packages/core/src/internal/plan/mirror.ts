@@ -15,19 +15,7 @@ export const mirror = (run: Planning, p: Parent, id: CredentialId, phoneId: Phon
   const view = run.observed.managers.get(p.managerId)
   if (view === undefined || p.remote === undefined) return
   if (c === undefined) {
-    const child: Child = {
-      id,
-      parentId: p.id,
-      phoneId,
-      managerId: p.managerId,
-      endpoint,
-      issue: "requested",
-      requestedAt: now,
-      attempts: 1,
-      assigned: false,
-      retiring: false
-    }
-    run.emit({ _tag: "CredentialRequested", identity, at: now, child })
+    run.requestChild(p, id, phoneId, endpoint, 1)
   }
   const copies = view.credentials.filter((x) => x.parent === p.remote && x.endpoint === endpoint && isLive(x))
   const keep = copies.find((x) => x.ref === c?.ref) ?? copies[0]
