@@ -39,5 +39,11 @@ export type Action =
   | { readonly _tag: "DeleteRemoteParent"; readonly managerId: AcsSystemId; readonly parent: ProviderRef }
   | { readonly _tag: "LaunchRemoteAutomation"; readonly managerId: AcsSystemId; readonly automationId: AutomationId }
 
+/** The actions only an issuing manager takes: the engine invites phones and issues credentials there. */
+export type IssuingAction = Extract<Action, { readonly _tag: "Invite" | "CancelInvitation" | "Issue" }>
+
+/** The actions only a replicating manager takes: the engine creates parents and enrolment there. */
+export type ReplicatingAction = Extract<Action, { readonly _tag: "CreateRemoteParent" | "DeleteRemoteParent" | "LaunchRemoteAutomation" }>
+
 /** The name of an action (`Action["_tag"]`). */
 export type ActionTag = Action["_tag"]

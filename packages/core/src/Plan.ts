@@ -84,8 +84,9 @@ export const plan = (initial: IdentityState, observed: Observed, ctx: PlanContex
   users(run)
   // 2. Learn from each observed manager.
   for (const [m, view] of observed.managers) {
-    if (run.replicates(m)) learnReplicating(run, m, view)
-    else learn(run, m, view)
+    const at = run.manager(m)
+    if (at.kind === "replicating") learnReplicating(run, at, view)
+    else learn(run, at, view)
   }
   // 3. Enrollments: every active phone with every automation's manager.
   enrollment(run)

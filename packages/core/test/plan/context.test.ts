@@ -1,9 +1,11 @@
 /**
  * The run every phase shares: facts folded as they are emitted, the earliest wake time, the listing
- * lag with an earlier holder's in-flight time, capabilities read once, and each action asked once.
+ * lag with an earlier holder's in-flight time, capabilities read once, each manager as its kind, and
+ * each action asked once.
  */
 import { assert, describe, it } from "@effect/vitest"
 import type { Action } from "../../src/Action.js"
+import { AutomationId, CredentialId } from "../../src/Ids.js"
 import { actionKey } from "../../src/internal/actions.js"
 import { dedupe } from "../../src/internal/plan/context.js"
 import { base, caps, cm, cm2, observed, ref, view } from "../planFixtures.js"
@@ -56,6 +58,36 @@ describe("a planning run", () => {
     assert.isTrue(run.lagPassed(cm, 0))
     assert.isTrue(run.lagPassed(cm2, 0))
     assert.strictEqual(calls, 2)
+  })
+
+  it("hands out each manager as its kind, and records that kind's actions only through it", () => {
+    const run = start(base([], []), observed(view({})), { kind: seamKind })
+    const card = { cardFormat: "rfid48", facilityCode: "9" }
+    const hid = run.manager(cm)
+    const seam = run.manager(cm2)
+    assert.strictEqual(run.manager(cm), hid, "one handle per manager and run")
+    if (hid.kind !== "issuing" || seam.kind !== "replicating") return assert.fail(`kinds: ${hid.kind}, ${seam.kind}`)
+    hid.invite("p1|cm")
+    hid.cancelInvitation(ref("i1"))
+    hid.issue(CredentialId.make("k1"), ref("ep1"), card)
+    seam.launchAutomation(AutomationId.make("a1"))
+    seam.createParent(CredentialId.make("c1"))
+    seam.deleteParent(ref("rp"))
+    assert.deepStrictEqual(run.actions, [
+      { _tag: "Invite", managerId: cm, key: "p1|cm" },
+      { _tag: "CancelInvitation", managerId: cm, invitation: ref("i1") },
+      { _tag: "Issue", managerId: cm, credentialId: CredentialId.make("k1"), endpoint: ref("ep1"), card },
+      { _tag: "LaunchRemoteAutomation", managerId: cm2, automationId: AutomationId.make("a1") },
+      { _tag: "CreateRemoteParent", managerId: cm2, credentialId: CredentialId.make("c1") },
+      { _tag: "DeleteRemoteParent", managerId: cm2, parent: ref("rp") }
+    ])
+    // the compiler keeps kind-specific actions out of `act`: they are asked only of a manager of that kind
+    // @ts-expect-error Issue goes through an issuing manager's handle
+    const direct = () => run.act({ _tag: "Issue", managerId: cm2, credentialId: CredentialId.make("k2"), endpoint: ref("ep2"), card })
+    // @ts-expect-error and a replicating manager's handle has no issue
+    const stray = () => seam.issue(CredentialId.make("k2"), ref("ep2"), card)
+    assert.isFunction(direct)
+    assert.isFunction(stray)
   })
 
   it("knows no automation managers for an identity being deleted", () => {

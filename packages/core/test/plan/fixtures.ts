@@ -8,11 +8,25 @@ import type { ManagerCredential, ManagerKind, ManagerView } from "../../src/Cred
 import type { IdentityState } from "../../src/Identity.js"
 import type { AcsSystemId, CredentialId } from "../../src/Ids.js"
 import { type Observed, type PlanContext, plan } from "../../src/Plan.js"
-import { Planning } from "../../src/internal/plan/context.js"
+import { type Issuer, Planning, type Replicator } from "../../src/internal/plan/context.js"
 import { apply, caps, cm2, issuingKind, observed, ref, twoPhonesRedeemed, view } from "../planFixtures.js"
 
 /** A run of `plan` over `s` and `o`, before any phase (time 0, no listing lag unless given). */
 export const start = (s: IdentityState, o: Observed, ctx: Partial<PlanContext> = {}): Planning => new Planning(s, o, { now: 0, kind: issuingKind, capabilities: caps(), ...ctx })
+
+/** Manager `m` of the run as an issuing manager (the test says it is one). */
+export const issuer = (run: Planning, m: AcsSystemId): Issuer => {
+  const at = run.manager(m)
+  if (at.kind !== "issuing") throw new Error(`${m} replicates in this run`)
+  return at
+}
+
+/** Manager `m` of the run as a replicating manager (the test says it is one). */
+export const replicator = (run: Planning, m: AcsSystemId): Replicator => {
+  const at = run.manager(m)
+  if (at.kind !== "replicating") throw new Error(`${m} issues in this run`)
+  return at
+}
 
 export const tags = (run: Planning) => run.events.map((e) => e._tag)
 export const acts = (run: Planning) => run.actions.map((a) => a._tag)

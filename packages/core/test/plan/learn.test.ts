@@ -7,7 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { fold } from "../../src/Aggregate.js"
 import { learn } from "../../src/internal/plan/learn.js"
 import { acs, caps, cm, cred, entry, observed, ref, twoPhonesRedeemed as invited, view } from "../planFixtures.js"
-import { enrolled, issuedAs, requested, start, tags } from "./fixtures.js"
+import { enrolled, issuedAs, issuer, requested, start, tags } from "./fixtures.js"
 
 const ended = (run: ReturnType<typeof start>) => run.events.flatMap((e) => (e._tag === "EnrollmentEnded" || e._tag === "EnrollmentFailed" ? [[e.key.split("|")[1], e._tag === "EnrollmentEnded" ? e.reason : e.error.code]] : []))
 const lost = (run: ReturnType<typeof start>) => run.events.flatMap((e) => (e._tag === "CredentialLost" ? [[e.credentialId, e.reason]] : []))
@@ -16,7 +16,7 @@ describe("learn: enrollments", () => {
   it("enrolls each invited phone at the active endpoint made from its invitation", () => {
     const { s, v } = invited()
     const run = start(s, observed(v))
-    learn(run, cm, v)
+    learn(run, issuer(run, cm), v)
     assert.deepStrictEqual(
       run.events.flatMap((e) => (e._tag === "PhoneEnrolled" ? [[e.phoneId, e.endpoint]] : [])),
       [
@@ -31,7 +31,7 @@ describe("learn: enrollments", () => {
     const { s, v } = invited()
     const removed = { ...v, endpoints: [{ ref: ref("ep1"), invitation: ref("i1"), status: "removed" as const }] }
     const run = start(s, observed(removed))
-    learn(run, cm, removed)
+    learn(run, issuer(run, cm), removed)
     assert.deepStrictEqual(run.events.map((e) => e._tag), ["EnrollmentEnded"])
     const gone = view({
       invitations: [
@@ -40,7 +40,7 @@ describe("learn: enrollments", () => {
       ]
     })
     const failed = start(s, observed(gone))
-    learn(failed, cm, gone)
+    learn(failed, issuer(failed, cm), gone)
     assert.deepStrictEqual(
       failed.events.flatMap((e) => (e._tag === "EnrollmentFailed" ? [e.error.code] : [])),
       ["invitation_expired", "invitation_cancelled"]
@@ -50,11 +50,11 @@ describe("learn: enrollments", () => {
   it("fails an enrollment whose invitation is missing only once the listing lag has passed", () => {
     const { s } = invited()
     const early = start(s, observed(view({})), { now: 50, capabilities: caps(100) })
-    learn(early, cm, view({}))
+    learn(early, issuer(early, cm), view({}))
     assert.deepStrictEqual(early.events, [])
     assert.strictEqual(early.wakeAt, 100)
     const late = start(s, observed(view({})), { now: 100, capabilities: caps(100) })
-    learn(late, cm, view({}))
+    learn(late, issuer(late, cm), view({}))
     assert.deepStrictEqual(
       late.events.flatMap((e) => (e._tag === "EnrollmentFailed" ? [e.error.code] : [])),
       ["invitation_missing", "invitation_missing"]
@@ -65,7 +65,7 @@ describe("learn: enrollments", () => {
     const { s, v } = enrolled()
     const listing = { ...v, endpoints: [{ ref: ref("ep2"), invitation: ref("i2"), status: "removed" as const }] }
     const run = start(s, observed(listing))
-    learn(run, cm, listing)
+    learn(run, issuer(run, cm), listing)
     assert.deepStrictEqual(ended(run), [
       ["cm", "endpoint_removed"],
       ["cm", "endpoint_removed"]
@@ -79,7 +79,7 @@ describe("learn: phone credentials known by ref", () => {
     const issuing = issuedAs(issuedAs(s, k1.id, "x1"), k2.id, "x2")
     const listing = { ...v, credentials: [cred("x1", "ep1", "1"), { ...cred("x2", "ep2", undefined, "failed"), error: "no" }] }
     const run = start(issuing, observed(listing))
-    learn(run, cm, listing)
+    learn(run, issuer(run, cm), listing)
     assert.deepStrictEqual(tags(run), ["CredentialIssued", "CredentialFailed"])
     assert.deepStrictEqual([...run.claimed], [ref("x1"), ref("x2")])
     assert.deepStrictEqual(run.actions, [], "claimed: neither is revoked as unclaimed")
@@ -90,11 +90,11 @@ describe("learn: phone credentials known by ref", () => {
     const issuing = issuedAs(issuedAs(s, k1.id, "x1"), k2.id, "x2")
     const listing = { ...v, credentials: [cred("x2", "ep2", undefined, "revoked")] }
     const early = start(issuing, observed(listing), { now: 50, capabilities: caps(100) })
-    learn(early, cm, listing)
+    learn(early, issuer(early, cm), listing)
     assert.deepStrictEqual(lost(early), [[k2.id, "revoked at the credential manager"]])
     assert.strictEqual(early.wakeAt, 100)
     const late = start(issuing, observed(listing), { now: 100, capabilities: caps(100) })
-    learn(late, cm, listing)
+    learn(late, issuer(late, cm), listing)
     assert.deepStrictEqual(lost(late), [
       [k1.id, "missing at the credential manager"],
       [k2.id, "revoked at the credential manager"]
@@ -105,11 +105,11 @@ describe("learn: phone credentials known by ref", () => {
     const { s, v, k1, k2 } = requested()
     const active = issuedAs(s, k1.id, "x1", true, "77")
     const inAcs = start(active, observed(v, [entry("e1", "77")]))
-    learn(inAcs, cm, v)
+    learn(inAcs, issuer(inAcs, cm), v)
     assert.deepStrictEqual(inAcs.actions, [{ _tag: "RemoveFromAcs", acsSystemId: acs, entry: ref("e1"), why: "credential lost" }])
     assert.deepStrictEqual(lost(inAcs), [[k2.id, "the issue request did not take effect"]])
     const unseen = start(active, { managers: new Map([[cm, v]]), acs: new Map() })
-    learn(unseen, cm, v)
+    learn(unseen, issuer(unseen, cm), v)
     assert.isFalse(lost(unseen).some(([id]) => id === k1.id))
   })
 
@@ -118,7 +118,7 @@ describe("learn: phone credentials known by ref", () => {
     const active = issuedAs(s, k1.id, "x1", true)
     const retiring = fold(active, [{ _tag: "CredentialRetiring", identity: s.id, at: 0, credentialId: k1.id, reason: "phone_deactivated" }])!
     const run = start(retiring, observed(v))
-    learn(run, cm, v)
+    learn(run, issuer(run, cm), v)
     assert.isFalse(lost(run).some(([id]) => id === k1.id))
   })
 })
@@ -128,7 +128,7 @@ describe("learn: requests whose response was lost", () => {
     const { s, v, k1, k2 } = requested()
     const listing = { ...v, credentials: [cred("y1", "ep1", "5", "issuing")] }
     const run = start(s, observed(listing))
-    learn(run, cm, listing)
+    learn(run, issuer(run, cm), listing)
     assert.deepStrictEqual(
       run.events.map((e) => (e._tag === "CredentialIssued" ? [e.credentialId, e.ref, e.active] : e._tag === "CredentialLost" ? [e.credentialId] : [e._tag])),
       [[k1.id, ref("y1"), false], [k2.id]]
@@ -141,14 +141,14 @@ describe("learn: requests whose response was lost", () => {
     const listing = { ...v, credentials: [cred("y1", "ep1", "5", "active", "h10301"), cred("y2", "ep2", "6")] }
     const run = start(s, observed(listing))
     run.claimed.add(ref("y2"))
-    learn(run, cm, listing)
+    learn(run, issuer(run, cm), listing)
     assert.deepStrictEqual(lost(run), [
       [k1.id, "the issue request did not take effect"],
       [k2.id, "the issue request did not take effect"]
     ])
     assert.deepStrictEqual(run.actions, [{ _tag: "Revoke", managerId: cm, credential: ref("y1"), why: "unclaimed" }])
     const lagging = start(s, observed(listing), { now: 10, capabilities: caps(100) })
-    learn(lagging, cm, listing)
+    learn(lagging, issuer(lagging, cm), listing)
     assert.deepStrictEqual(lost(lagging), [])
     assert.strictEqual(lagging.wakeAt, 100)
   })
@@ -164,7 +164,7 @@ describe("learn: what nobody holds there", () => {
       endpoints: [...v.endpoints, { ref: ref("ep9"), status: "active" as const }, { ref: ref("ep8"), status: "removed" as const }]
     }
     const run = start(s, observed(listing))
-    learn(run, cm, listing)
+    learn(run, issuer(run, cm), listing)
     assert.deepStrictEqual(
       run.actions.map((a) => (a._tag === "Revoke" ? [a._tag, a.credential, a.why] : a._tag === "CancelInvitation" ? [a._tag, a.invitation] : a._tag === "RemoveEndpoint" ? [a._tag, a.endpoint] : [a._tag])),
       [
@@ -179,7 +179,7 @@ describe("learn: what nobody holds there", () => {
   it("keeps the endpoint made from a still-invited enrollment's invitation", () => {
     const { s, v } = invited([])
     const run = start(s, observed(v))
-    learn(run, cm, v)
+    learn(run, issuer(run, cm), v)
     assert.deepStrictEqual(run.actions, [])
   })
 })

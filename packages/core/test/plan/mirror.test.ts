@@ -11,12 +11,12 @@ import { mirror } from "../../src/internal/plan/mirror.js"
 import { learnReplicating } from "../../src/internal/plan/replicating.js"
 import type { PlanContext } from "../../src/Plan.js"
 import { cm2, ref } from "../planFixtures.js"
-import { acts, copy, mirrored, seam, seamCtx, seamObserved, seamView, start, tags } from "./fixtures.js"
+import { acts, copy, mirrored, replicator, seam, seamCtx, seamObserved, seamView, start, tags } from "./fixtures.js"
 
 /** `seam()` with dev1 enrolled at cm2 (learned from its listing), no phone credential yet. */
 const enrolledAtSeam = () => {
   const run = start(seam(), seamObserved(seamView()), seamCtx())
-  learnReplicating(run, cm2, seamView())
+  learnReplicating(run, replicator(run, cm2), seamView())
   return run.state
 }
 

@@ -10,11 +10,11 @@ import type { IdentityState } from "../../src/Identity.js"
 import { learnReplicating, unclaimedCopies } from "../../src/internal/plan/replicating.js"
 import type { PlanContext } from "../../src/Plan.js"
 import { apply, cm, cm2, cred, ref, view } from "../planFixtures.js"
-import { copy, mirrored, seam, seamCtx, seamObserved, seamView, start, tags } from "./fixtures.js"
+import { copy, mirrored, replicator, seam, seamCtx, seamObserved, seamView, start, tags } from "./fixtures.js"
 
 const learnWith = (s: IdentityState, v: ManagerView, ctx: Partial<PlanContext> = {}) => {
   const run = start(s, seamObserved(v), { ...seamCtx(), ...ctx })
-  learnReplicating(run, cm2, v)
+  learnReplicating(run, replicator(run, cm2), v)
   return run
 }
 const remote = (r: string, cardFormat = "rfid48") => ({ ref: ref(r), cardFormat, facilityCode: "9" })

@@ -2,12 +2,13 @@
  * One run of `plan`: the state as it evolves, the events and actions so far, when to look again, and
  * the rules every phase shares (listing lag, live parents and phones, what replicates).
  */
-import type { Action } from "../../Action.js"
+import type { Action, IssuingAction, ReplicatingAction } from "../../Action.js"
 import { evolve } from "../../Aggregate.js"
+import type { CardProfile } from "../../Card.js"
 import type { Capabilities } from "../../CredentialManager.js"
 import type { DomainEvent } from "../../Event.js"
 import type { Child, IdentityState, Parent } from "../../Identity.js"
-import type { AcsSystemId, CredentialId, PhoneId, ProviderRef } from "../../Ids.js"
+import type { AcsSystemId, AutomationId, CredentialId, PhoneId, ProviderRef } from "../../Ids.js"
 import type { Observed, Plan, PlanContext } from "../../Plan.js"
 import { actionKey } from "../actions.js"
 
@@ -15,6 +16,28 @@ import { actionKey } from "../actions.js"
 export const trusted = { disableChecks: true } as const
 
 export const notice = (code: string, message: string, at: number) => ({ code, message, at })
+
+/** What the planner may ask of an issuing manager; only `Planning.manager` hands one out, for a manager that issues. */
+export interface Issuer {
+  readonly kind: "issuing"
+  readonly id: AcsSystemId
+  invite(key: string): void
+  cancelInvitation(invitation: ProviderRef): void
+  issue(credentialId: CredentialId, endpoint: ProviderRef, card: CardProfile): void
+}
+
+/** What the planner may ask of a replicating manager; only `Planning.manager` hands one out, for a manager that replicates. */
+export interface Replicator {
+  readonly kind: "replicating"
+  readonly id: AcsSystemId
+  launchAutomation(automationId: AutomationId): void
+  createParent(credentialId: CredentialId): void
+  deleteParent(parent: ProviderRef): void
+}
+
+/** Actions any manager or ACS takes. Those of one kind of manager go through its `Issuer` or `Replicator`, so the
+ *  compiler sees to it that an issuing action is only asked of a manager that issues, and the reverse. */
+type SharedAction = Exclude<Action, IssuingAction | ReplicatingAction>
 
 export class Planning {
   readonly now: number
@@ -37,6 +60,7 @@ export class Planning {
   private readonly inFlightUntil: number
   // providers may compute capabilities on each call; one plan reads each manager's once
   private readonly caps = new Map<AcsSystemId, Capabilities | undefined>()
+  private readonly managers = new Map<AcsSystemId, Issuer | Replicator>()
 
   constructor(initial: IdentityState, observed: Observed, ctx: PlanContext) {
     this.now = ctx.now
@@ -76,8 +100,32 @@ export class Planning {
     this.emit({ _tag: "CredentialRequested", identity: this.identity, at: this.now, child })
   }
 
-  act(a: Action): void {
+  act(a: SharedAction): void {
     this.actions.push(a)
+  }
+
+  /** Manager `m` as the kind it is, with the actions of that kind. */
+  manager(m: AcsSystemId): Issuer | Replicator {
+    const known = this.managers.get(m)
+    if (known !== undefined) return known
+    const actions = this.actions
+    const made: Issuer | Replicator = this.replicates(m)
+      ? {
+          kind: "replicating",
+          id: m,
+          launchAutomation: (automationId) => actions.push({ _tag: "LaunchRemoteAutomation", managerId: m, automationId }),
+          createParent: (credentialId) => actions.push({ _tag: "CreateRemoteParent", managerId: m, credentialId }),
+          deleteParent: (parent) => actions.push({ _tag: "DeleteRemoteParent", managerId: m, parent })
+        }
+      : {
+          kind: "issuing",
+          id: m,
+          invite: (key) => actions.push({ _tag: "Invite", managerId: m, key }),
+          cancelInvitation: (invitation) => actions.push({ _tag: "CancelInvitation", managerId: m, invitation }),
+          issue: (credentialId, endpoint, card) => actions.push({ _tag: "Issue", managerId: m, credentialId, endpoint, card })
+        }
+    this.managers.set(m, made)
+    return made
   }
 
   wake(at: number): void {

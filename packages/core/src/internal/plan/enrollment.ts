@@ -18,9 +18,10 @@ const unwanted = (run: Planning): void => {
   const { identity, now } = run
   for (const [key, e] of Object.entries(run.state.enrollments)) {
     const wanted = run.phoneActive(e.phoneId) && run.automationManagers.has(e.managerId)
-    if (wanted || run.replicates(e.managerId)) continue
+    const at = run.manager(e.managerId)
+    if (wanted || at.kind !== "issuing") continue
     if (e.status === "inviting" || e.status === "invited") {
-      if (e.invitation !== undefined) run.act({ _tag: "CancelInvitation", managerId: e.managerId, invitation: e.invitation })
+      if (e.invitation !== undefined) at.cancelInvitation(e.invitation)
       run.emit({ _tag: "EnrollmentEnded", identity, at: now, key, reason: "not_wanted" })
     } else if (e.status === "failed") {
       run.emit({ _tag: "EnrollmentEnded", identity, at: now, key, reason: "not_wanted" })
@@ -39,7 +40,8 @@ const invite = (run: Planning): void => {
   for (const phone of Object.values(run.state.phones)) {
     if (!run.phoneActive(phone.id)) continue
     for (const m of run.automationManagers) {
-      if (run.state.managerUsers[m] === undefined || run.replicates(m)) continue
+      const at = run.manager(m)
+      if (run.state.managerUsers[m] === undefined || at.kind !== "issuing") continue
       const key = enrollmentKey(phone.id, m)
       const e = run.state.enrollments[key]
       const request = (generation: number, attempts: number, id?: EnrollmentId) => {
@@ -53,7 +55,7 @@ const invite = (run: Planning): void => {
           attempts
         }
         run.emit({ _tag: "EnrollmentRequested", identity, at: now, enrollment })
-        run.act({ _tag: "Invite", managerId: m, key })
+        at.invite(key)
       }
       if (e === undefined || e.status === "ended") {
         request((e?.generation ?? 0) + 1, 1)

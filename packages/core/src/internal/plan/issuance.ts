@@ -7,7 +7,7 @@ import { isLive } from "../../CredentialManager.js"
 import { type Child, enrollmentKey, type Parent } from "../../Identity.js"
 import { CredentialId, type PhoneId, type ProviderRef } from "../../Ids.js"
 import { uuidOf } from "../hash.js"
-import { notice, type Planning, trusted } from "./context.js"
+import { type Issuer, notice, type Planning, trusted } from "./context.js"
 import { mirror } from "./mirror.js"
 
 /** Deterministic id of the phone credential of (parent, phone, endpoint). */
@@ -26,18 +26,19 @@ export const issuance = (run: Planning): ReadonlySet<string> => {
       desired.add(id)
       const c = run.state.children[id]
       // one pass over parents for both kinds of manager: the order of the events follows the parents
-      if (run.replicates(p.managerId)) mirror(run, p, id, phone.id, e.endpoint, c)
-      else issue(run, p, id, phone.id, e.endpoint, c)
+      const at = run.manager(p.managerId)
+      if (at.kind === "replicating") mirror(run, p, id, phone.id, e.endpoint, c)
+      else issue(run, at, p, id, phone.id, e.endpoint, c)
     }
   }
   return desired
 }
 
 /** The engine's own issue call for (p, phone, endpoint): request, retry, or give up after the attempts allowed. */
-const issue = (run: Planning, p: Parent, id: CredentialId, phoneId: PhoneId, endpoint: ProviderRef, c: Child | undefined): void => {
+const issue = (run: Planning, at: Issuer, p: Parent, id: CredentialId, phoneId: PhoneId, endpoint: ProviderRef, c: Child | undefined): void => {
   const { identity, now } = run
   if (c === undefined) {
-    request(run, p, id, phoneId, endpoint, 1)
+    request(run, at, p, id, phoneId, endpoint, 1)
   } else if (c.issue === "pending" && !c.retiring) {
     if (c.attempts >= run.maxIssue) {
       run.emit({
@@ -48,14 +49,14 @@ const issue = (run: Planning, p: Parent, id: CredentialId, phoneId: PhoneId, end
         error: notice("failed_to_issue", `not issued after ${c.attempts} attempts`, now)
       })
     } else {
-      request(run, p, id, phoneId, endpoint, c.attempts + 1)
+      request(run, at, p, id, phoneId, endpoint, c.attempts + 1)
     }
   } else if (c.issue === "issuing") {
     run.wake(now + run.pollMs)
   }
 }
 
-const request = (run: Planning, p: Parent, id: CredentialId, phoneId: PhoneId, endpoint: ProviderRef, attempts: number): void => {
+const request = (run: Planning, at: Issuer, p: Parent, id: CredentialId, phoneId: PhoneId, endpoint: ProviderRef, attempts: number): void => {
   const { now } = run
   // One live credential per card profile per endpoint, always: wait until the manager shows
   // that no other live credential of this profile (e.g. of a deleted parent being revoked, or
@@ -76,5 +77,5 @@ const request = (run: Planning, p: Parent, id: CredentialId, phoneId: PhoneId, e
     return
   }
   run.requestChild(p, id, phoneId, endpoint, attempts)
-  run.act({ _tag: "Issue", managerId: p.managerId, credentialId: id, endpoint, card: p.card })
+  at.issue(id, endpoint, p.card)
 }

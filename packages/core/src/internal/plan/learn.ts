@@ -6,14 +6,14 @@ import { profileKey } from "../../Card.js"
 import { isLive, type ManagerView } from "../../CredentialManager.js"
 import type { AcsSystemId } from "../../Ids.js"
 import { issued } from "../actions.js"
-import { notice, type Planning } from "./context.js"
+import { type Issuer, notice, type Planning } from "./context.js"
 
-/** Learn from the listing of manager `m` (which does not replicate). */
-export const learn = (run: Planning, m: AcsSystemId, view: ManagerView): void => {
-  enrollments(run, m, view)
-  known(run, m, view)
-  unanswered(run, m, view)
-  cleanup(run, m, view)
+/** Learn from the listing of an issuing manager. */
+export const learn = (run: Planning, at: Issuer, view: ManagerView): void => {
+  enrollments(run, at.id, view)
+  known(run, at.id, view)
+  unanswered(run, at.id, view)
+  cleanup(run, at, view)
 }
 
 const enrollments = (run: Planning, m: AcsSystemId, view: ManagerView): void => {
@@ -124,7 +124,8 @@ const unanswered = (run: Planning, m: AcsSystemId, view: ManagerView): void => {
   }
 }
 
-const cleanup = (run: Planning, m: AcsSystemId, view: ManagerView): void => {
+const cleanup = (run: Planning, at: Issuer, view: ManagerView): void => {
+  const m = at.id
   // Live credentials nobody claims: duplicates or orphans.
   for (const cred of view.credentials) {
     if (isLive(cred) && !run.claimed.has(cred.ref)) {
@@ -134,7 +135,7 @@ const cleanup = (run: Planning, m: AcsSystemId, view: ManagerView): void => {
   // Invitations nobody holds (a lost invite response, a superseded generation).
   const held = new Set(Object.values(run.state.enrollments).map((x) => x.invitation))
   for (const inv of view.invitations) {
-    if (inv.status === "pending" && !held.has(inv.ref)) run.act({ _tag: "CancelInvitation", managerId: m, invitation: inv.ref })
+    if (inv.status === "pending" && !held.has(inv.ref)) at.cancelInvitation(inv.ref)
   }
   // Endpoints that belong to no enrollment (e.g. redeemed after the phone was deactivated).
   const used = new Set<string>()

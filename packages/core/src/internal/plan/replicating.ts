@@ -8,37 +8,39 @@ import { isLive, type ManagerView } from "../../CredentialManager.js"
 import { enrollmentKey } from "../../Identity.js"
 import { type AcsSystemId, EnrollmentId, ProviderRef } from "../../Ids.js"
 import { uuidOf } from "../hash.js"
-import { type Planning, trusted } from "./context.js"
+import { type Planning, type Replicator, trusted } from "./context.js"
 
-/** Learn from the listing of manager `m` (which replicates). */
-export const learnReplicating = (run: Planning, m: AcsSystemId, view: ManagerView): void => {
-  automations(run, m, view)
-  parents(run, m, view)
-  endpoints(run, m, view)
+/** Learn from the listing of a replicating manager. */
+export const learnReplicating = (run: Planning, at: Replicator, view: ManagerView): void => {
+  automations(run, at, view)
+  parents(run, at, view)
+  endpoints(run, at.id, view)
 }
 
-const automations = (run: Planning, m: AcsSystemId, view: ManagerView): void => {
+const automations = (run: Planning, at: Replicator, view: ManagerView): void => {
   const { identity, now } = run
+  const m = at.id
   for (const a of Object.values(run.state.automations)) {
     if (a.managerId !== m || a.remote !== undefined || run.state.deleting) continue
     const found = view.automations?.[0]
     if (found !== undefined) run.emit({ _tag: "AutomationBound", identity, at: now, automationId: a.id, ref: found.ref })
     else if (a.remoteRequestedAt === undefined || run.lagPassed(m, a.remoteRequestedAt)) {
       run.emit({ _tag: "AutomationRemoteRequested", identity, at: now, automationId: a.id })
-      run.act({ _tag: "LaunchRemoteAutomation", managerId: m, automationId: a.id })
+      at.launchAutomation(a.id)
     }
   }
 }
 
-const parents = (run: Planning, m: AcsSystemId, view: ManagerView): void => {
+const parents = (run: Planning, at: Replicator, view: ManagerView): void => {
   const { identity, now } = run
+  const m = at.id
   const remote = view.parents ?? []
   const held = new Set(Object.values(run.state.parents).flatMap((p) => (p.remote === undefined ? [] : [p.remote])))
   for (const p of Object.values(run.state.parents)) {
     if (p.managerId !== m) continue
     const there = p.remote !== undefined && remote.some((r) => r.ref === p.remote)
     if (!run.parentLive(p)) {
-      if (there && p.remote !== undefined) run.act({ _tag: "DeleteRemoteParent", managerId: m, parent: p.remote })
+      if (there && p.remote !== undefined) at.deleteParent(p.remote)
       continue
     }
     if (there) continue
@@ -49,13 +51,13 @@ const parents = (run: Planning, m: AcsSystemId, view: ManagerView): void => {
       run.emit({ _tag: "ParentBound", identity, at: now, credentialId: p.id, ref: found.ref })
     } else if (p.remoteRequestedAt === undefined || run.lagPassed(m, p.remoteRequestedAt)) {
       run.emit({ _tag: "ParentRemoteRequested", identity, at: now, credentialId: p.id })
-      run.act({ _tag: "CreateRemoteParent", managerId: m, credentialId: p.id })
+      at.createParent(p.id)
     }
   }
   const ours = new Set(Object.values(run.state.parents).flatMap((p) => (p.remote === undefined ? [] : [p.remote])))
   const creating = Object.values(run.state.parents).some((p) => p.managerId === m && p.remote === undefined && run.parentLive(p))
   for (const r of remote) {
-    if (!ours.has(r.ref) && !creating) run.act({ _tag: "DeleteRemoteParent", managerId: m, parent: r.ref })
+    if (!ours.has(r.ref) && !creating) at.deleteParent(r.ref)
   }
 }
 
