@@ -168,7 +168,7 @@ export const open = (options: Options): Effect.Effect<Opened, PortError.PortErro
     yield* Effect.forkScoped(
       Effect.gen(function* () {
         while (true) {
-          yield* Open.realSleep(staleAfterMs / 5)
+          yield* Open.realSleep(staleAfterMs / 5, { keepAlive: false })
           const kept = Result.try(() => Open.beat(held))
           if (Result.isSuccess(kept) && !kept.success) return
         }

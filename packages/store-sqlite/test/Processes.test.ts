@@ -63,7 +63,9 @@ const launch = (env: Record<string, string>): Child => {
   const waiting: Array<{ resolve: (line: string) => void; reject: (e: Error) => void }> = []
   let ended = false
   const lines = createInterface({ input: proc.stdout! })
+  const seen: Array<string> = []
   lines.on("line", (line) => {
+    seen.push(line)
     const w = waiting.shift()
     if (w === undefined) queued.push(line)
     else w.resolve(line)
@@ -71,11 +73,11 @@ const launch = (env: Record<string, string>): Child => {
   const exited = new Promise<void>((resolve) =>
     // "close", not "exit": a refused child prints its line and exits at once, and "exit" can come
     // before its stdout is read (readline then reports the line after the readers were failed)
-    proc.on("close", () => {
+    proc.on("close", (code, signal) => {
       children.delete(proc)
       lines.close()
       ended = true
-      for (const w of waiting.splice(0)) w.reject(new Error(`child ${proc.pid} exited: ${stderr}`))
+      for (const w of waiting.splice(0)) w.reject(new Error(`child ${proc.pid} exited (code ${code}, signal ${signal}) after ${JSON.stringify(seen)}: ${stderr}`))
       resolve()
     })
   )
@@ -83,7 +85,7 @@ const launch = (env: Record<string, string>): Child => {
     new Promise<string>((resolve, reject) => {
       const next = queued.shift()
       if (next !== undefined) resolve(next)
-      else if (ended) reject(new Error(`child ${proc.pid} exited: ${stderr}`))
+      else if (ended) reject(new Error(`child ${proc.pid} exited after ${JSON.stringify(seen)}: ${stderr}`))
       else waiting.push({ resolve, reject })
     })
   return { proc, line, exited, stderr: () => stderr }

@@ -60,14 +60,16 @@ const describe = (error: unknown): string => (error instanceof Error ? error.mes
 
 /**
  * A sleep on the real clock, for the open's retries and the heartbeat: both happen in real time
- * even when the engine runs on a test clock. The timer does not keep the process alive.
+ * even when the engine runs on a test clock. `keepAlive: false` (the heartbeat, a background task)
+ * lets the process exit meanwhile; the open's retries keep it alive, or a process whose only work
+ * is waiting for the open would end silently in the middle of it (Node's exit code 13).
  *
  * @internal
  */
-export const realSleep = (ms: number): Effect.Effect<void> =>
+export const realSleep = (ms: number, options: { readonly keepAlive: boolean }): Effect.Effect<void> =>
   Effect.callback<void>((resume) => {
     const timer = setTimeout(() => resume(Effect.void), ms)
-    timer.unref()
+    if (!options.keepAlive) timer.unref()
     return Effect.sync(() => clearTimeout(timer))
   })
 
@@ -205,7 +207,7 @@ export const open = (options: OpenOptions): Effect.Effect<Held, PortError.PortEr
         try {
           return Effect.succeed(openOnce(options))
         } catch (error) {
-          if (isBusy(error) && Date.now() < deadline) return Effect.andThen(realSleep(5 + Math.floor(Math.random() * 20)), attempt)
+          if (isBusy(error) && Date.now() < deadline) return Effect.andThen(realSleep(5 + Math.floor(Math.random() * 20), { keepAlive: true }), attempt)
           if (error instanceof Busy) {
             return Effect.fail(toPortError("open", new Abort("Transient", `${options.filename}: ${error.message}`), options.filename))
           }
