@@ -575,8 +575,11 @@ export const make = (config: Config) =>
                   ? say("Debug", identity, () => `${describe(e)}; settled by observing again`)
                   : say("Warn", identity, () => `${describe(e)} (${c.system}); not retried in this reconcile`)
           ),
-          Effect.result,
-          Effect.map((result) => settle(spec, a, at, result))
+          // one step on the hot path (Effect.result then a map would be two)
+          Effect.match({
+            onSuccess: (value) => settle(spec, a, at, Result.succeed(value)),
+            onFailure: (e) => settle(spec, a, at, Result.fail(e))
+          })
         )
       const user = (m: AcsSystemId) => state.managerUsers[m]?.ref
       // The planner sends issuing actions to issuing managers and replicating ones to replicating
