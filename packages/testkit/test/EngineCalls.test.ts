@@ -111,32 +111,35 @@ describe("engine: calls at once", () => {
     }))
 })
 
+/** `m` whose next observe, once `gate.slow` is set, first takes `ms` on the TestClock (then the gate closes). */
+const slowNextObserve = <M extends CredentialManager.CredentialManagerShape>(m: M, ms: number, gate: { slow: boolean }): M => ({
+  ...m,
+  observe: (mgr, u) =>
+    Effect.suspend(() => {
+      if (!gate.slow) return m.observe(mgr, u)
+      gate.slow = false
+      return Effect.andThen(Effect.sleep(`${ms} millis`), m.observe(mgr, u))
+    })
+})
+
 describe("engine: the lease at a call's start", () => {
   /** Observing takes `ms` on the TestClock (the first time), then the issue call is due. */
   const slowObserve = (ms: number, renew: "works" | "unreachable") =>
     Effect.gen(function* () {
-      let slow = true
+      const gate = { slow: true }
       const { engine, sim, redeemAll } = yield* setup(
         { leaseTtl: "30 seconds", callTimeout: "10 seconds" },
         {
-          cm: (m) => ({
-            ...m,
-            observe: (mgr, u) =>
-              Effect.suspend(() => {
-                if (!slow) return m.observe(mgr, u)
-                slow = false
-                return Effect.andThen(Effect.sleep(`${ms} millis`), m.observe(mgr, u))
-              })
-          }),
+          cm: (m) => slowNextObserve(m, ms, gate),
           store: (s) =>
             renew === "works"
               ? s
               : { ...s, renew: () => Effect.fail(new PortError.PortError({ reason: "Transient", port: "Store", method: "renew", message: "unreachable" })) }
         }
       )
-      slow = false
+      gate.slow = false
       yield* redeemAll
-      slow = true
+      gate.slow = true
       const working = yield* Effect.forkChild(engine.reconcile(id))
       yield* TestClock.adjust(`${ms} millis`)
       const r = yield* Fiber.join(working)
@@ -425,26 +428,18 @@ describe("engine: what it observes and writes", () => {
 describe("engine: the lease lost", () => {
   it.effect("makes no provider call after another replica took the lease", () =>
     Effect.gen(function* () {
-      let slow = false
+      const gate = { slow: false }
       let taken = false
       const { engine, sim, redeemAll } = yield* setup(
         { leaseTtl: "30 seconds", callTimeout: "10 seconds" },
         {
-          cm: (m) => ({
-            ...m,
-            observe: (mgr, u) =>
-              Effect.suspend(() => {
-                if (!slow) return m.observe(mgr, u)
-                slow = false
-                return Effect.andThen(Effect.sleep("11 seconds"), m.observe(mgr, u))
-              })
-          }),
+          cm: (m) => slowNextObserve(m, 11_000, gate),
           // the renewal at 10 s finds the lease taken
           store: (s) => ({ ...s, renew: (lease, t, ids) => (taken ? Effect.succeed([]) : s.renew(lease, t, ids)) })
         }
       )
       yield* redeemAll
-      slow = true
+      gate.slow = true
       taken = true
       const working = yield* Effect.forkChild(engine.reconcile(id))
       yield* TestClock.adjust("11 seconds")

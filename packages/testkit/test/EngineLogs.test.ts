@@ -8,31 +8,10 @@
 import { MemoryAccessControl, MemoryStore, Simulator } from "@credsync/adapter-memory"
 import { CredentialManager, Engine, Ids, PortError, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Logger, References, Schedule } from "effect"
+import { Effect, Fiber, Layer, Schedule } from "effect"
 import { TestClock } from "effect/testing"
-import { ana } from "./fixtures.js"
+import { ana, logged as observed } from "./fixtures.js"
 
-interface Line {
-  readonly level: string
-  readonly message: string
-  readonly annotations: Readonly<Record<string, unknown>>
-}
-
-/** A test Logger that keeps every line, at every level, with its annotations. */
-const observed = () => {
-  const lines: Array<Line> = []
-  const logger = Logger.make((o) => {
-    lines.push({
-      level: o.logLevel,
-      message: Array.isArray(o.message) ? o.message.map(String).join(" ") : String(o.message),
-      annotations: o.fiber.getRef(References.CurrentLogAnnotations)
-    })
-  })
-  const layer = Layer.mergeAll(Logger.layer([logger]), Layer.succeed(References.MinimumLogLevel, "All"))
-  const find = (level: string, text: string | RegExp) =>
-    lines.find((l) => l.level === level && (typeof text === "string" ? l.message.includes(text) : text.test(l.message)))
-  return { lines, layer, find }
-}
 
 const id = Ids.UserIdentityId.make("u1")
 

@@ -9,15 +9,8 @@ import { Engine, Ids, Observability, PortError, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Layer, Metric, Option, Schedule } from "effect"
 import { TestClock } from "effect/testing"
-import { ana } from "./fixtures.js"
+import { ana, counter, fresh } from "./fixtures.js"
 
-const counter = (id: string, attributes: Readonly<Record<string, string>> = {}) =>
-  Effect.map(Metric.snapshot, (all) =>
-    all
-      .filter((m) => m.id === id && Object.entries(attributes).every(([k, v]) => m.attributes?.[k] === v))
-      .reduce((n, m) => n + (m.type === "Counter" ? Number(m.state.count) : 0), 0)
-  )
-const fresh = <A, E, R>(eff: Effect.Effect<A, E, R>) => Effect.provide(eff, Layer.succeed(Metric.MetricRegistry, new Map()))
 
 const id = Ids.UserIdentityId.make("u1")
 

@@ -7,41 +7,19 @@ import { createServer } from "node:http"
 import { MemoryAccessControl, MemoryCredentialManager, MemoryStore, Simulator } from "@credsync/adapter-memory"
 import { Client, Command, Engine, Ids, Notices, Observability, PortError, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, ConfigProvider, Effect, Exit, Fiber, Layer, Logger, Metric, References, Schedule } from "effect"
+import { Clock, ConfigProvider, Effect, Exit, Fiber, Layer, Metric, Schedule } from "effect"
 import { OtlpExporter } from "effect/observability"
 import { TestClock, TestConsole } from "effect/testing"
 import { Loopback } from "../src/index.js"
+import { counter, logged } from "./fixtures.js"
 
-interface Line {
-  readonly level: string
-  readonly message: string
-  readonly annotations: Readonly<Record<string, unknown>>
-}
 
-/** A test Logger that keeps every line (all levels), and a fresh metric registry. */
+
+/** `logged`, with a metric registry of its own. */
 const observed = () => {
-  const lines: Array<Line> = []
-  const logger = Logger.make((o) => {
-    const message = Array.isArray(o.message) ? o.message.map(String).join(" ") : String(o.message)
-    lines.push({ level: o.logLevel, message, annotations: { ...o.fiber.getRef(References.CurrentLogAnnotations) } })
-  })
-  const registry: Metric.MetricRegistry = new Map()
-  const layer = Layer.mergeAll(
-    Logger.layer([logger]),
-    Layer.succeed(References.MinimumLogLevel, "All"),
-    Layer.succeed(Metric.MetricRegistry, registry)
-  )
-  const find = (level: string, text: string | RegExp) =>
-    lines.find((l) => l.level === level && (typeof text === "string" ? l.message.includes(text) : text.test(l.message)))
-  return { lines, layer, find }
+  const o = logged()
+  return { ...o, layer: Layer.merge(o.layer, Layer.succeed(Metric.MetricRegistry, new Map())) }
 }
-
-const counter = (id: string, attributes: Readonly<Record<string, string>>) =>
-  Effect.map(Metric.snapshot, (all) =>
-    all
-      .filter((m) => m.id === id && Object.entries(attributes).every(([k, v]) => m.attributes?.[k] === v))
-      .reduce((n, m) => n + (m.type === "Counter" ? Number(m.state.count) : 0), 0)
-  )
 
 const acs = Simulator.defaultAcsId
 

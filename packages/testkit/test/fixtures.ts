@@ -1,9 +1,10 @@
 /**
- * The setup the engine tests share: one person with one phone, as a host would bring them in.
+ * What the engine tests share: one person with one phone, as a host would bring them in; a logger
+ * that keeps every line; counters read from a fresh metric registry.
  */
 import { Simulator } from "@credsync/adapter-memory"
 import { type AccessControl, Command, type Engine, type Ids, type PortError } from "@credsync/core"
-import { Effect } from "effect"
+import { Effect, Layer, Logger, Metric, References } from "effect"
 
 /**
  * Ana (identity `id`): an ACS user linked, the automation `a1` and the sync credential `c1` at the
@@ -27,3 +28,34 @@ export const ana = (
     }
     return acsUser
   })
+
+/** One log line as a test reads it. */
+export interface Line {
+  readonly level: string
+  readonly message: string
+  readonly annotations: Readonly<Record<string, unknown>>
+}
+
+/** A test Logger that keeps every line, at every level, with its annotations; `find` the first of a level whose message matches. */
+export const logged = () => {
+  const lines: Array<Line> = []
+  const logger = Logger.make((o) => {
+    const message = Array.isArray(o.message) ? o.message.map(String).join(" ") : String(o.message)
+    lines.push({ level: o.logLevel, message, annotations: { ...o.fiber.getRef(References.CurrentLogAnnotations) } })
+  })
+  const layer = Layer.mergeAll(Logger.layer([logger]), Layer.succeed(References.MinimumLogLevel, "All"))
+  const find = (level: string, text: string | RegExp) =>
+    lines.find((l) => l.level === level && (typeof text === "string" ? l.message.includes(text) : text.test(l.message)))
+  return { lines, layer, find }
+}
+
+/** The sum of the counter `id` over its series with these attributes. */
+export const counter = (id: string, attributes: Readonly<Record<string, string>> = {}) =>
+  Effect.map(Metric.snapshot, (all) =>
+    all
+      .filter((m) => m.id === id && Object.entries(attributes).every(([k, v]) => m.attributes?.[k] === v))
+      .reduce((n, m) => n + (m.type === "Counter" ? Number(m.state.count) : 0), 0)
+  )
+
+/** Run `eff` with a metric registry of its own, so counts start at zero. */
+export const fresh = <A, E, R>(eff: Effect.Effect<A, E, R>) => Effect.provide(eff, Layer.succeed(Metric.MetricRegistry, new Map()))
