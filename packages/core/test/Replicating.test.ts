@@ -1,27 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Result } from "effect"
-import { decide, decodeCommand, fold } from "../src/Aggregate.js"
+import { fold } from "../src/Aggregate.js"
 import type { ManagerView } from "../src/CredentialManager.js"
-import type { IdentityState } from "../src/Identity.js"
-import { AcsSystemId, ProviderRef } from "../src/Ids.js"
 import { type Observed, plan } from "../src/Plan.js"
+import { apply, ref, seam, seamIdentity } from "./planFixtures.js"
 
 // A replicating manager (Seam): the engine creates the parent there and mirrors the copies it makes.
-const seam = AcsSystemId.make("seam")
-const ref = (s: string) => ProviderRef.make(s)
 const ctx = (now: number) => ({ now, kind: () => "replicating" as const, capabilities: () => ({ asyncIssue: true, listingLag: 0 }), replicationBoundMs: 60_000 })
 
-const apply = (s: IdentityState | undefined, input: Record<string, unknown>) =>
-  fold(s, Result.getOrThrow(decide(s, Result.getOrThrow(decodeCommand(input)), { now: 0, managers: new Set([seam]) })))!
-
-const setup = () => {
-  let s = apply(undefined, { _tag: "CreateUserIdentity", userIdentityId: "u1" })
-  s = apply(s, { _tag: "LinkAcsUser", userIdentityId: "u1", acsUserId: "acsu1", acsSystemId: "acs" })
-  s = apply(s, { _tag: "LaunchAutomation", userIdentityId: "u1", automationId: "a1", managerId: "seam" })
-  s = apply(s, { _tag: "CreateSyncCredential", userIdentityId: "u1", credentialId: "c1", acsUserId: "acsu1", managerId: "seam", cardFormat: "rfid48", facilityCode: "9" })
-  s = apply(s, { _tag: "PhoneOnline", userIdentityId: "u1", phoneId: "dev1", deviceType: "ios_phone" })
-  return fold(s, [{ _tag: "ManagerUserBound", identity: s.id, at: 0, managerId: seam, ref: ref("ui1") }])!
-}
 const view = (v: Partial<ManagerView>): ManagerView => ({ user: ref("ui1"), invitations: [], endpoints: [], credentials: [], ...v })
 const obs = (v: ManagerView): Observed => ({ managers: new Map([[seam, v]]), acs: new Map() })
 const copy = (r: string, endpoint: string, status: "issuing" | "active" = "active") => ({
@@ -35,22 +20,22 @@ const copy = (r: string, endpoint: string, status: "issuing" | "active" = "activ
 
 describe("plan with a replicating manager", () => {
   it("creates the parent and launches the automation there, never invites or issues", () => {
-    const p = plan(setup(), obs(view({})), ctx(0))
+    const p = plan(seamIdentity(), obs(view({})), ctx(0))
     assert.sameMembers(p.actions.map((a) => a._tag), ["CreateRemoteParent", "LaunchRemoteAutomation"])
     assert.includeMembers(p.events.map((e) => e._tag), ["ParentRemoteRequested", "AutomationRemoteRequested"])
   })
 
   it("adopts the manager's parent after a lost create response instead of creating another", () => {
-    const s = fold(setup(), plan(setup(), obs(view({})), ctx(0)).events)!
+    const s = fold(seamIdentity(), plan(seamIdentity(), obs(view({})), ctx(0)).events)!
     const p = plan(s, obs(view({ parents: [{ ref: ref("pc1"), cardFormat: "rfid48", facilityCode: "9" }], automations: [{ ref: ref("ea1") }] })), ctx(5))
     assert.deepStrictEqual(p.actions, [])
     assert.includeMembers(p.events.map((e) => e._tag), ["ParentBound"])
   })
 
   const bound = () =>
-    fold(setup(), [
-      { _tag: "ParentBound", identity: setup().id, at: 0, credentialId: setup().parents.c1!.id, ref: ref("pc1") },
-      { _tag: "AutomationBound", identity: setup().id, at: 0, automationId: setup().automations.a1!.id, ref: ref("ea1") }
+    fold(seamIdentity(), [
+      { _tag: "ParentBound", identity: seamIdentity().id, at: 0, credentialId: seamIdentity().parents.c1!.id, ref: ref("pc1") },
+      { _tag: "AutomationBound", identity: seamIdentity().id, at: 0, automationId: seamIdentity().automations.a1!.id, ref: ref("ea1") }
     ])!
   const listed = (credentials: ReturnType<typeof copy>[]) =>
     view({
@@ -92,9 +77,9 @@ describe("plan with a replicating manager", () => {
 
 describe("plan with a replicating manager: copies and retries", () => {
   const bound = () =>
-    fold(setup(), [
-      { _tag: "ParentBound", identity: setup().id, at: 0, credentialId: setup().parents.c1!.id, ref: ref("pc1") },
-      { _tag: "AutomationBound", identity: setup().id, at: 0, automationId: setup().automations.a1!.id, ref: ref("ea1") }
+    fold(seamIdentity(), [
+      { _tag: "ParentBound", identity: seamIdentity().id, at: 0, credentialId: seamIdentity().parents.c1!.id, ref: ref("pc1") },
+      { _tag: "AutomationBound", identity: seamIdentity().id, at: 0, automationId: seamIdentity().automations.a1!.id, ref: ref("ea1") }
     ])!
   const listed = (credentials: ReadonlyArray<ReturnType<typeof copy> & { cardNumber?: string }>) =>
     view({
@@ -138,7 +123,7 @@ describe("plan with a replicating manager: copies and retries", () => {
   })
 
   it("creates the parent and launches the automation again only after the lag, and deletes parents nobody holds", () => {
-    const s = fold(setup(), plan(setup(), obs(view({})), ctx(0)).events)!
+    const s = fold(seamIdentity(), plan(seamIdentity(), obs(view({})), ctx(0)).events)!
     const lagging = (now: number) => ({ now, kind: () => "replicating" as const, capabilities: () => ({ asyncIssue: true, listingLag: 1_000 }) })
     const early = plan(s, obs(view({})), lagging(500))
     assert.deepStrictEqual(early.actions, [])

@@ -13,6 +13,7 @@ import { DomainEvent } from "../src/Event.js"
 import type { IdentityState } from "../src/Identity.js"
 import { AcsSystemId, ProviderRef } from "../src/Ids.js"
 import { type Observed, type Plan, type PlanContext, plan } from "../src/Plan.js"
+import { seamIdentity } from "./planFixtures.js"
 
 const seam = AcsSystemId.make("seam")
 const cm = AcsSystemId.make("cm")
@@ -38,18 +39,9 @@ const run = (s: IdentityState, o: Observed, c: PlanContext): Plan => {
   return p
 }
 
-/** One identity at seam: automation a1, parent c1 (rfid48), phone dev1; the manager user bound. */
-const setup = () => {
-  let s = apply(undefined, { _tag: "CreateUserIdentity", userIdentityId: "u1" })
-  s = apply(s, { _tag: "LinkAcsUser", userIdentityId: "u1", acsUserId: "acsu1", acsSystemId: "acs" })
-  s = apply(s, { _tag: "LaunchAutomation", userIdentityId: "u1", automationId: "a1", managerId: "seam" })
-  s = apply(s, { _tag: "CreateSyncCredential", userIdentityId: "u1", credentialId: "c1", acsUserId: "acsu1", managerId: "seam", cardFormat: "rfid48", facilityCode: "9" })
-  s = apply(s, { _tag: "PhoneOnline", userIdentityId: "u1", phoneId: "dev1", deviceType: "ios_phone" })
-  return fold(s, [{ _tag: "ManagerUserBound", identity: s.id, at: 0, managerId: seam, ref: ref("ui1") }])!
-}
 /** The parent and the automation bound at seam (pc1, ea1). */
 const bound = () => {
-  const s = setup()
+  const s = seamIdentity()
   return fold(s, [
     { _tag: "ParentBound", identity: s.id, at: 0, credentialId: s.parents.c1!.id, ref: ref("pc1") },
     { _tag: "AutomationBound", identity: s.id, at: 0, automationId: s.automations.a1!.id, ref: ref("ea1") }
@@ -84,7 +76,7 @@ const issuedRefs = (p: Plan) => p.events.flatMap((e) => (e._tag === "CredentialI
 describe("a replicating manager: its own automations and parents", () => {
   /** seam as above, plus automation a2 and parent c2 (h10301) at cm, which does not replicate. */
   const twoManagers = () => {
-    let s = setup()
+    let s = seamIdentity()
     s = apply(s, { _tag: "LaunchAutomation", userIdentityId: "u1", automationId: "a2", managerId: "cm" })
     s = apply(s, { _tag: "CreateSyncCredential", userIdentityId: "u1", credentialId: "c2", acsUserId: "acsu1", managerId: "cm", cardFormat: "h10301", facilityCode: "9" })
     return fold(s, [{ _tag: "ManagerUserBound", identity: s.id, at: 0, managerId: cm, ref: ref("usr") }])!
@@ -210,7 +202,7 @@ describe("a replicating manager: mirroring copies", () => {
     const s = mirrored()
     assert.deepStrictEqual(run(s, { managers: new Map(), acs: new Map() }, ctx(5)).events, [])
     // enrolled, but the parent is not created at seam yet: no phone credential to wait for
-    const unbound = setup()
+    const unbound = seamIdentity()
     const p = run(unbound, obs(view({ endpoints: [{ ref: ref("dev1"), status: "active" }] })), ctx(1))
     assert.includeMembers(tags(p), ["PhoneEnrolled"])
     assert.isFalse(tags(p).includes("CredentialRequested"))
@@ -311,19 +303,19 @@ describe("a replicating manager: deleted parents and several at once", () => {
 
   it("forgets a deleted parent bound there at once once unlisted, and one never requested there", () => {
     // requested at 0 and bound: the lag (100) does not matter any more
-    let s = setup()
+    let s = seamIdentity()
     s = fold(s, [
       { _tag: "ParentRemoteRequested", identity: s.id, at: 0, credentialId: s.parents.c1!.id },
       { _tag: "ParentBound", identity: s.id, at: 0, credentialId: s.parents.c1!.id, ref: ref("pc1") }
     ])!
     const deleted = apply(s, { _tag: "DeleteSyncCredential", userIdentityId: "u1", credentialId: "c1" })
     assert.deepStrictEqual(removed(run(deleted, obs(view({ parents: [] })), ctx(50, 100))), [s.parents.c1!.id])
-    const never = apply(setup(), { _tag: "DeleteSyncCredential", userIdentityId: "u1", credentialId: "c1" })
+    const never = apply(seamIdentity(), { _tag: "DeleteSyncCredential", userIdentityId: "u1", credentialId: "c1" })
     assert.deepStrictEqual(removed(run(never, obs(view({ parents: [] })), ctx(50, 100))), [never.parents.c1!.id])
   })
 
   it("creates two parents at once, and launches at two replicating managers at once", () => {
-    let s = apply(setup(), { _tag: "CreateSyncCredential", userIdentityId: "u1", credentialId: "c2", acsUserId: "acsu1", managerId: "seam", cardFormat: "h10301", facilityCode: "9" })
+    let s = apply(seamIdentity(), { _tag: "CreateSyncCredential", userIdentityId: "u1", credentialId: "c2", acsUserId: "acsu1", managerId: "seam", cardFormat: "h10301", facilityCode: "9" })
     const p = run(s, obs(view({})), ctx(0))
     assert.deepStrictEqual(
       p.actions.flatMap((a) => (a._tag === "CreateRemoteParent" ? [a.credentialId] : [])),

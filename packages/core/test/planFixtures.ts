@@ -12,6 +12,8 @@ import { type Observed, plan } from "../src/Plan.js"
 export const cm = AcsSystemId.make("cm")
 export const cm2 = AcsSystemId.make("cm2")
 export const acs = AcsSystemId.make("acs")
+/** A replicating manager (Seam style), for the tests that plan against one. */
+export const seam = AcsSystemId.make("seam")
 export const ref = (s: string) => ProviderRef.make(s)
 export const caps =
   (lag = 0) =>
@@ -21,7 +23,7 @@ export const issuingKind = (): ManagerKind => "issuing"
 
 /** Decide and fold one command (it must be accepted). */
 export const apply = (s: IdentityState | undefined, input: Record<string, unknown>) =>
-  fold(s, Result.getOrThrow(decide(s, Result.getOrThrow(decodeCommand(input)), { now: 0, managers: new Set([cm, cm2]) })))!
+  fold(s, Result.getOrThrow(decide(s, Result.getOrThrow(decodeCommand(input)), { now: 0, managers: new Set([cm, cm2, seam]) })))!
 
 /** u1 with ACS user acsu1, automation a1 at cm, the phones online and the parents (id, card format) created; bound to manager user `usr`. */
 export const base = (phones: ReadonlyArray<string>, parents: ReadonlyArray<readonly [string, string]>) => {
@@ -33,6 +35,16 @@ export const base = (phones: ReadonlyArray<string>, parents: ReadonlyArray<reado
     s = apply(s, { _tag: "CreateSyncCredential", userIdentityId: "u1", credentialId: id, acsUserId: "acsu1", managerId: "cm", cardFormat: format, facilityCode: "9" })
   }
   return fold(s, [{ _tag: "ManagerUserBound", identity: s.id, at: 0, managerId: cm, ref: ref("usr") }])!
+}
+
+/** u1 at seam: ACS user acsu1, automation a1, parent c1 (rfid48), phone dev1; the manager user `ui1` bound. */
+export const seamIdentity = () => {
+  let s = apply(undefined, { _tag: "CreateUserIdentity", userIdentityId: "u1" })
+  s = apply(s, { _tag: "LinkAcsUser", userIdentityId: "u1", acsUserId: "acsu1", acsSystemId: "acs" })
+  s = apply(s, { _tag: "LaunchAutomation", userIdentityId: "u1", automationId: "a1", managerId: "seam" })
+  s = apply(s, { _tag: "CreateSyncCredential", userIdentityId: "u1", credentialId: "c1", acsUserId: "acsu1", managerId: "seam", cardFormat: "rfid48", facilityCode: "9" })
+  s = apply(s, { _tag: "PhoneOnline", userIdentityId: "u1", phoneId: "dev1", deviceType: "ios_phone" })
+  return fold(s, [{ _tag: "ManagerUserBound", identity: s.id, at: 0, managerId: seam, ref: ref("ui1") }])!
 }
 
 export const view = (v: Partial<ManagerView>): ManagerView => ({ user: ref("usr"), invitations: [], endpoints: [], credentials: [], ...v })

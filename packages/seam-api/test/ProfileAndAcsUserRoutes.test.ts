@@ -40,6 +40,18 @@ const errorOf = async (p: Promise<unknown>) => {
   return { status: e.statusCode, type: e.code, message: e.message }
 }
 
+/** A multi-phone sync credential for `acsUserId` at the manager. card_format and facility_code are
+ *  not in the SDK's request type; passed as a call's result (not a literal), they need no cast. */
+const syncCredential = (acsUserId: string, extra: { readonly starts_at?: string } = {}) => ({
+  access_method: "mobile_key" as const,
+  is_multi_phone_sync_credential: true,
+  acs_user_id: acsUserId,
+  credential_manager_acs_system_id: managerId,
+  card_format: "rfid48",
+  facility_code: "9",
+  ...extra
+})
+
 describe("/user_identities/update", () => {
   it("changes the profile: given fields replace, null clears, absent ones stay", async () => {
     const u = await seam.userIdentities.create({ user_identity_key: "upd-1", email_address: "upd1@example.com", phone_number: "+15550100001", full_name: "Ana" })
@@ -114,14 +126,7 @@ describe("/user_identities/remove_acs_user", () => {
   it("409 while a credential is assigned to the ACS user; accepted once the credential is gone", async () => {
     const u = await seam.userIdentities.create({ email_address: "rm3@example.com" })
     const acsUser = await seam.acs.users.create({ acs_system_id: acsSystemId, full_name: "Rm Three", user_identity_id: u.user_identity_id })
-    const parent = await seam.acs.credentials.create({
-      access_method: "mobile_key",
-      is_multi_phone_sync_credential: true,
-      acs_user_id: acsUser.acs_user_id,
-      credential_manager_acs_system_id: managerId,
-      card_format: "rfid48",
-      facility_code: "9"
-    } as Parameters<SeamHttp["acs"]["credentials"]["create"]>[0])
+    const parent = await seam.acs.credentials.create(syncCredential(acsUser.acs_user_id))
     const e = await errorOf(seam.userIdentities.removeAcsUser({ user_identity_id: u.user_identity_id, acs_user_id: acsUser.acs_user_id }))
     expect([e.status, e.type]).toEqual([409, "conflict"])
     expect(e.message).toContain(parent.acs_credential_id)
@@ -215,14 +220,7 @@ describe("/acs/users/delete", () => {
   it("409 while a credential is assigned to the user: nothing is unlinked or forgotten", async () => {
     const u = await seam.userIdentities.create({ email_address: "ad2@example.com" })
     const acsUser = await seam.acs.users.create({ acs_system_id: acsSystemId, full_name: "Ad Two", user_identity_id: u.user_identity_id })
-    await seam.acs.credentials.create({
-      access_method: "mobile_key",
-      is_multi_phone_sync_credential: true,
-      acs_user_id: acsUser.acs_user_id,
-      credential_manager_acs_system_id: managerId,
-      card_format: "rfid48",
-      facility_code: "9"
-    } as Parameters<SeamHttp["acs"]["credentials"]["create"]>[0])
+    await seam.acs.credentials.create(syncCredential(acsUser.acs_user_id))
     const e = await errorOf(seam.acs.users.delete({ acs_user_id: acsUser.acs_user_id }))
     expect([e.status, e.type]).toEqual([409, "conflict"])
     expect((await seam.acs.users.get({ acs_user_id: acsUser.acs_user_id })).user_identity_id).toBe(u.user_identity_id)
@@ -237,15 +235,7 @@ describe("/acs/credentials/update", () => {
     const u = await seam.userIdentities.create({ email_address: "cu1@example.com" })
     const acsUser = await seam.acs.users.create({ acs_system_id: acsSystemId, full_name: "Cu One", user_identity_id: u.user_identity_id })
     await seam.userIdentities.enrollmentAutomations.launch({ user_identity_id: u.user_identity_id, credential_manager_acs_system_id: managerId })
-    const parent = await seam.acs.credentials.create({
-      access_method: "mobile_key",
-      is_multi_phone_sync_credential: true,
-      acs_user_id: acsUser.acs_user_id,
-      credential_manager_acs_system_id: managerId,
-      card_format: "rfid48",
-      facility_code: "9",
-      starts_at: "2026-01-01T00:00:00.000Z"
-    } as Parameters<SeamHttp["acs"]["credentials"]["create"]>[0])
+    const parent = await seam.acs.credentials.create(syncCredential(acsUser.acs_user_id, { starts_at: "2026-01-01T00:00:00.000Z" }))
     await seam.phones.simulate.createSandboxPhone({ user_identity_id: u.user_identity_id })
     const child = await until("the phone credential", async () =>
       (await seam.acs.credentials.list({ user_identity_id: u.user_identity_id })).find((c) => c.parent_acs_credential_id === parent.acs_credential_id)
