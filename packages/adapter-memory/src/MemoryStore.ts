@@ -31,6 +31,13 @@ interface Row {
   keys: ReadonlyArray<string>
 }
 
+/** The same keys in the same order (the order lookupKeys gives them in is stable). */
+const sameKeys = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): boolean => {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 const conflict = (method: string, message: string) =>
   new PortError.PortError({ reason: "Conflict", port: "Store", method, message })
 
@@ -121,24 +128,29 @@ export const make = (options: Options = {}): Store.StoreShape => {
         if (request.owner !== undefined && leases.get(request.id)?.owner !== request.owner) {
           return Effect.fail(conflict("save", `${request.owner} does not hold the lease of identity ${request.id}`))
         }
-        for (const k of request.keys) {
-          const owner = keys.get(k)
-          if (owner !== undefined && owner !== request.id) {
-            return Effect.fail(
-              new PortError.PortError({
-                reason: "InvalidInput",
-                port: "Store",
-                method: "save",
-                message: `key ${k} is held by identity ${owner}; nothing was saved`
-              })
-            )
+        // keys rarely change between saves: the same list as the row's is this identity's already
+        const same = row !== undefined && sameKeys(row.keys, request.keys)
+        if (!same) {
+          for (const k of request.keys) {
+            const owner = keys.get(k)
+            if (owner !== undefined && owner !== request.id) {
+              return Effect.fail(
+                new PortError.PortError({
+                  reason: "InvalidInput",
+                  port: "Store",
+                  method: "save",
+                  message: `key ${k} is held by identity ${owner}; nothing was saved`
+                })
+              )
+            }
           }
         }
-        // validated: apply everything synchronously (atomic)
-        // keys rarely change between saves: touch only the difference
-        const wanted = new Set(request.keys)
-        if (row !== undefined) for (const k of row.keys) if (!wanted.has(k)) keys.delete(k)
-        for (const k of wanted) if (keys.get(k) !== request.id) keys.set(k, request.id)
+        // validated: apply everything synchronously (atomic); a changed list touches only the difference
+        if (!same) {
+          const wanted = new Set(request.keys)
+          if (row !== undefined) for (const k of row.keys) if (!wanted.has(k)) keys.delete(k)
+          for (const k of wanted) if (keys.get(k) !== request.id) keys.set(k, request.id)
+        }
         const version = current + 1
         if (row === undefined) {
           rows.set(request.id, { state: request.state, version, keys: [...request.keys] })
@@ -148,7 +160,7 @@ export const make = (options: Options = {}): Store.StoreShape => {
         } else {
           row.state = request.state
           row.version = version
-          row.keys = [...request.keys]
+          if (!same) row.keys = [...request.keys]
         }
         if (retain > 0) {
           for (const event of request.events) log.push({ seq: ++lastSeq, event })
