@@ -262,6 +262,16 @@ export const make = (config: Config) =>
       })
     const bump = (metric: Metric.Counter<number>, attributes: Readonly<Record<string, string>>) => count([[metric, attributes]])
 
+    // A span only where a tracer is installed: Effect's default (native) tracer keeps its spans
+    // nowhere, and a span costs about as much as a call to a fast provider (a converge of 10,000
+    // identities on the simulator spent ~6% of its time in them). No stack trace per span either.
+    const traced =
+      (name: string, options: Tracer.SpanOptionsNoTrace) =>
+      <A, E, R>(eff: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+        Effect.withFiber((fiber) =>
+          Context.get(fiber.context, Tracer.Tracer) === Tracer.nativeTracer ? eff : Effect.withSpan(name, options, { captureStackTrace: false })(eff)
+        )
+
     /** What a provider call is, for its span, its metric and its log lines. */
     interface Call {
       readonly identity: UserIdentityId
@@ -283,15 +293,10 @@ export const make = (config: Config) =>
                 : (Option.getOrUndefined(Cause.findErrorOption(exit.cause))?.reason ?? "defect")
           )
         ),
-        // no stack trace per span: capturing one costs more than the call on a fast provider
-        Effect.withSpan(
-          `${c.port}.${c.action}`,
-          {
-            attributes: { "credsync.identity": c.identity, "credsync.system": c.system, "credsync.port": c.port, "credsync.action": c.action },
-            kind: "client"
-          },
-          { captureStackTrace: false }
-        )
+        traced(`${c.port}.${c.action}`, {
+          attributes: { "credsync.identity": c.identity, "credsync.system": c.system, "credsync.port": c.port, "credsync.action": c.action },
+          kind: "client"
+        })
       )
     }
 
@@ -956,13 +961,7 @@ export const make = (config: Config) =>
           outcome: r.outcome
         })
         return { result: { rounds: r.rounds, actions: r.actions, next } satisfies ReconcileResult, rejected: r.rejected }
-      }).pipe(
-        Effect.withSpan(
-          "credsync.reconcile",
-          { attributes: { "credsync.identity": claimed.id, "credsync.replica": lease.owner } },
-          { captureStackTrace: false }
-        )
-      )
+      }).pipe(traced("credsync.reconcile", { attributes: { "credsync.identity": claimed.id, "credsync.replica": lease.owner } }))
 
     const reconcile: EngineShape["reconcile"] = (id) =>
       withLock(
