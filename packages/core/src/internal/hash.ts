@@ -12,11 +12,11 @@ const fmix32 = (h: number): number => {
   return h >>> 0
 }
 
-// two hex digits per byte, one per nibble: the planner names ids on its hot path, and
-// `toString(16).padStart` with slices cost more than the hashing
-const nibble = "0123456789abcdef"
-const byte = Array.from({ length: 256 }, (_, i) => nibble[i >>> 4]! + nibble[i & 15]!)
-const hex = (n: number) => byte[n >>> 24]! + byte[(n >>> 16) & 255]! + byte[(n >>> 8) & 255]! + byte[n & 255]!
+// char codes of the hex digits: the planner names ids on its hot path
+const hexCode = Array.from("0123456789abcdef", (c) => c.charCodeAt(0))
+const h = (n: number): number => hexCode[n & 15]!
+const DASH = 45
+const FIVE = 53
 
 export const uuidOf = (key: string): string => {
   // the four lanes in one pass over the key
@@ -36,7 +36,15 @@ export const uuidOf = (key: string): string => {
   c = fmix32(c)
   d = fmix32(d)
   // version 5 and RFC 4122 variant bits, so strict uuid validators accept it: lane b's fifth hex
-  // digit becomes the version, lane c's first digit the variant
-  const variant = nibble[((c >>> 28) & 0x3) | 0x8]!
-  return `${hex(a)}-${byte[b >>> 24]!}${byte[(b >>> 16) & 255]!}-5${nibble[(b >>> 8) & 15]!}${byte[b & 255]!}-${variant}${nibble[(c >>> 24) & 15]!}${byte[(c >>> 16) & 255]!}-${byte[(c >>> 8) & 255]!}${byte[c & 255]!}${hex(d)}`
+  // digit becomes the version, lane c's first digit the variant. Built from char codes in one call:
+  // a flat string, twice as fast as a template, which would also be a tree of ~12 cons strings
+  // (~400 bytes) until something flattens it, and ids are kept for the life of their records.
+  // biome-ignore format: one group of hex digits per line
+  return String.fromCharCode(
+    h(a >>> 28), h(a >>> 24), h(a >>> 20), h(a >>> 16), h(a >>> 12), h(a >>> 8), h(a >>> 4), h(a), DASH,
+    h(b >>> 28), h(b >>> 24), h(b >>> 20), h(b >>> 16), DASH,
+    FIVE, h(b >>> 8), h(b >>> 4), h(b), DASH,
+    hexCode[((c >>> 28) & 0x3) | 0x8]!, h(c >>> 24), h(c >>> 20), h(c >>> 16), DASH,
+    h(c >>> 12), h(c >>> 8), h(c >>> 4), h(c), h(d >>> 28), h(d >>> 24), h(d >>> 20), h(d >>> 16), h(d >>> 12), h(d >>> 8), h(d >>> 4), h(d)
+  )
 }
