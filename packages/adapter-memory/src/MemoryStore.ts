@@ -145,11 +145,11 @@ export const make = (options: Options = {}): Store.StoreShape => {
             }
           }
         }
-        // validated: apply everything synchronously (atomic); a changed list touches only the difference
+        // validated: apply everything synchronously (atomic). A changed list replaces the index's
+        // entries too, so that the index and the row hold the same strings, not two copies of each.
         if (!same) {
-          const wanted = new Set(request.keys)
-          if (row !== undefined) for (const k of row.keys) if (!wanted.has(k)) keys.delete(k)
-          for (const k of wanted) if (keys.get(k) !== request.id) keys.set(k, request.id)
+          if (row !== undefined) for (const k of row.keys) keys.delete(k)
+          for (const k of request.keys) keys.set(k, request.id)
         }
         const version = current + 1
         if (row === undefined) {

@@ -252,7 +252,7 @@ export const decide = (
 }
 
 /*
- * The state's keyed collections (phones, enrollments, children, …) are kept as dictionary objects:
+ * The state's collections keyed by resource ids (phones, enrollments, children, …) are kept as dictionary objects:
  * no prototype, made with `Object.create(null)`, which V8 keeps in dictionary mode. A plain object
  * gets a hidden class per set of keys, and these keys are ids, so every identity's collections had
  * their own classes (about 1 kB of them per identity, measured with a heap snapshot) and every copy
@@ -267,6 +267,11 @@ const put = <V>(record: Readonly<Record<string, V>>, key: string, value: NoInfer
   out[key] = value
   return out
 }
+
+/** `record` with `key` set, for the collections keyed by system ids (acsUsers, managerUsers): few
+ *  keys, the same in every identity, so a plain object whose hidden class every identity shares is
+ *  smaller than a dictionary (~40 bytes against ~200). */
+const putSystem = <V>(record: Readonly<Record<string, V>>, key: string, value: NoInfer<V>): Record<string, V> => ({ ...record, [key]: value })
 
 /** `record` without `key` (a new dictionary). */
 const without = <V>(record: Readonly<Record<string, V>>, key: string): Record<string, V> => {
@@ -313,7 +318,7 @@ export const evolve = (state: IdentityState | undefined, event: DomainEvent): Id
     case "AcsUserUnlinked":
       return s.acsUsers[event.acsSystemId]?.acsUserId === event.acsUserId ? { ...s, acsUsers: without(s.acsUsers, event.acsSystemId) } : s
     case "AcsUserLinked":
-      return { ...s, acsUsers: put(s.acsUsers, event.acsSystemId, { acsUserId: event.acsUserId, acsSystemId: event.acsSystemId }) }
+      return { ...s, acsUsers: putSystem(s.acsUsers, event.acsSystemId, { acsUserId: event.acsUserId, acsSystemId: event.acsSystemId }) }
     case "PhoneRegistered":
       return { ...s, phones: put(s.phones, event.phone.id, event.phone) }
     case "PhoneDeactivated": {
@@ -360,7 +365,7 @@ export const evolve = (state: IdentityState | undefined, event: DomainEvent): Id
       return a === undefined ? s : { ...s, automations: put(s.automations, a.id, { ...a, remote: event.ref }) }
     }
     case "ManagerUserBound":
-      return { ...s, managerUsers: put(s.managerUsers, event.managerId, { managerId: event.managerId, ref: event.ref }) }
+      return { ...s, managerUsers: putSystem(s.managerUsers, event.managerId, { managerId: event.managerId, ref: event.ref }) }
     case "EnrollmentRequested": {
       const e = event.enrollment
       return { ...s, enrollments: put(s.enrollments, enrollmentKey(e.phoneId, e.managerId), e) }

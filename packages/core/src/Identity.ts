@@ -166,23 +166,27 @@ export type IdentityState = typeof IdentityState.Type
 /** Key of the enrollment of a phone with a manager. */
 export const enrollmentKey = (phoneId: PhoneId, managerId: AcsSystemId): string => `${phoneId}|${managerId}`
 
+// Each key as one flat string: a template of an id is a cons string (a pair of pointers, flattened
+// into a third string when first hashed), and a store keeps these for the identity's whole life.
+const key = (...parts: ReadonlyArray<string>): string => parts.join("")
+
 /** Lookup keys the Store indexes for this identity (unique across identities). */
 export const lookupKeys = (s: IdentityState): ReadonlyArray<string> => {
   const keys: Array<string> = []
-  if (s.profile.key !== undefined) keys.push(`key:${s.profile.key}`)
-  for (const id of Object.keys(s.phones)) keys.push(`phone:${id}`)
-  for (const id of Object.keys(s.automations)) keys.push(`automation:${id}`)
+  if (s.profile.key !== undefined) keys.push(key("key:", s.profile.key))
+  for (const id of Object.keys(s.phones)) keys.push(key("phone:", id))
+  for (const id of Object.keys(s.automations)) keys.push(key("automation:", id))
   for (const p of Object.values(s.parents)) {
-    keys.push(`credential:${p.id}`)
-    if (p.remote !== undefined) keys.push(`manager-credential:${p.managerId}:${p.remote}`)
+    keys.push(key("credential:", p.id))
+    if (p.remote !== undefined) keys.push(key("manager-credential:", p.managerId, ":", p.remote))
   }
-  for (const u of Object.values(s.managerUsers)) keys.push(`manager-user:${u.managerId}:${u.ref}`)
-  for (const a of Object.values(s.acsUsers)) keys.push(`acs-user:${a.acsUserId}`)
+  for (const u of Object.values(s.managerUsers)) keys.push(key("manager-user:", u.managerId, ":", u.ref))
+  for (const a of Object.values(s.acsUsers)) keys.push(key("acs-user:", a.acsUserId))
   for (const c of Object.values(s.children)) {
-    keys.push(`credential:${c.id}`)
-    if (c.ref !== undefined) keys.push(`manager-credential:${c.managerId}:${c.ref}`)
+    keys.push(key("credential:", c.id))
+    if (c.ref !== undefined) keys.push(key("manager-credential:", c.managerId, ":", c.ref))
     const parent = s.parents[c.parentId]
-    if (c.cardNumber !== undefined && parent !== undefined) keys.push(`card:${parent.acsSystemId}:${c.cardNumber}`)
+    if (c.cardNumber !== undefined && parent !== undefined) keys.push(key("card:", parent.acsSystemId, ":", c.cardNumber))
   }
   return keys
 }
