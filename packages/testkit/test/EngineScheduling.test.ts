@@ -305,6 +305,46 @@ describe("engine: running by itself", () => {
     }))
 })
 
+describe("engine lease renewal", () => {
+  it.effect("renews every lease it holds in one store call, and stops renewing with the last release", () =>
+    Effect.gen(function* () {
+      const sim = Simulator.make()
+      const store = MemoryStore.make()
+      const renewals: Array<ReadonlyArray<string>> = []
+      const counted = Store.Store.of({
+        ...store,
+        renew: (lease, now, ids) => Effect.andThen(Effect.sync(() => renewals.push([...ids].sort())), store.renew(lease, now, ids))
+      })
+      const ports = Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), Layer.succeed(Store.Store, counted))
+      const engine = yield* Engine.make({ retry: Schedule.recurs(0), leaseTtl: "6 seconds", callTimeout: "2100 millis" }).pipe(Effect.provide(ports))
+      const other = Ids.UserIdentityId.make("u2")
+      yield* ana(engine, sim, id)
+      yield* engine.execute(Command.make({ _tag: "CreateUserIdentity", userIdentityId: other }))
+      yield* engine.execute(Command.make({ _tag: "LaunchAutomation", userIdentityId: other, automationId: "a2", managerId: Simulator.defaultManagerId }))
+      yield* sim.setFaults({ latencyMs: 2_000 })
+      const both = yield* Effect.forkChild(Effect.all([engine.reconcile(id), engine.reconcile(other)], { concurrency: 2 }))
+      yield* TestClock.adjust("2 seconds")
+      assert.deepStrictEqual(renewals, [[id, other]], "one call for both, a third of the ttl in")
+      yield* TestClock.adjust("2 seconds")
+      assert.deepStrictEqual(renewals.length, 2)
+      yield* sim.setFaults({})
+      yield* TestClock.adjust("30 seconds")
+      yield* Fiber.join(both)
+      const after = renewals.length
+      yield* TestClock.adjust("1 minute")
+      assert.strictEqual(renewals.length, after, "nothing held: no renewal")
+      // held again: renewed again
+      yield* sim.setFaults({ latencyMs: 2_000 })
+      yield* engine.execute(Command.make({ _tag: "PhoneOnline", userIdentityId: other, phoneId: "p2", deviceType: "ios_phone" }))
+      const again = yield* Effect.forkChild(engine.reconcile(other))
+      yield* TestClock.adjust("2 seconds")
+      assert.deepStrictEqual(renewals.slice(after), [[other]])
+      yield* sim.setFaults({})
+      yield* TestClock.adjust("30 seconds")
+      yield* Fiber.join(again)
+    }))
+})
+
 describe("engine with a manager that replicates by itself", () => {
   /** A minimal Seam-like manager: it copies every parent onto every phone it lists, itself. */
   const replicating = () => {

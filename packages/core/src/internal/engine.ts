@@ -227,7 +227,7 @@ export const make = (config: Config) =>
     }
     // When each lease this engine holds runs out, by its own clock (set before the store call that
     // granted or renewed it, so never later than the store's record).
-    const held = new Map<string, number>()
+    const held = new Map<UserIdentityId, number>()
     const managers: ReadonlySet<AcsSystemId> = new Set(cm.systems.map((s) => s.id))
     // read each time: a provider may change what it promises (e.g. its listing lag) while running
     const capabilities = (m: AcsSystemId) => cm.systems.find((s) => s.id === m)?.capabilities
@@ -766,28 +766,55 @@ export const make = (config: Config) =>
         }
       })
 
-    // Keeps the lease while the identity is worked: renewed every third of its ttl; a renewal the
-    // store refuses (another replica took it over) ends it, and calls stop (see `guarded`).
-    const keepLease = (id: UserIdentityId) =>
-      Effect.gen(function* () {
-        while (true) {
-          yield* Effect.sleep(Duration.millis(lease.ttl / 3))
-          const now = yield* Clock.currentTimeMillis
-          const kept = yield* Effect.orElseSucceed(store.renew(lease, now, [id]), () => undefined)
-          // store unreachable: what was granted runs out on its own
-          if (kept === undefined) {
-            yield* say("Warn", id, () => "lease renewal failed (store unreachable); the lease runs out on its own")
-            continue
-          }
-          if (kept.length === 0) {
+    // Keeps the leases of the identities this replica works: every third of the ttl, one store call
+    // renews all of them (one round-trip however many are in flight, and no fiber per reconcile).
+    // An identity is renewed at most a third of the ttl after it was granted, as with a renewer of
+    // its own. A renewal the store refuses (another replica took it over) ends that lease, and its
+    // calls stop (see `guarded`). It runs while something is held; the last release stops it.
+    let renewer: Fiber.Fiber<void> | undefined
+    const keepLeases = Effect.gen(function* () {
+      while (held.size > 0) {
+        yield* Effect.sleep(Duration.millis(lease.ttl / 3))
+        const ids = [...held.keys()]
+        const now = yield* Clock.currentTimeMillis
+        const kept = yield* Effect.orElseSucceed(store.renew(lease, now, ids), () => undefined)
+        // store unreachable: what was granted runs out on its own
+        if (kept === undefined) {
+          for (const id of ids) yield* say("Warn", id, () => "lease renewal failed (store unreachable); the lease runs out on its own")
+          continue
+        }
+        const still = new Set<string>(kept)
+        for (const id of ids) {
+          if (!held.has(id)) continue // released meanwhile
+          if (still.has(id)) {
+            held.set(id, now + lease.ttl)
+            yield* say("Debug", id, () => `lease renewed until ${new Date(now + lease.ttl).toISOString()}`)
+          } else {
             held.delete(id)
             yield* bump(M.leaseChanges, { change: "lost" })
             yield* say("Warn", id, () => "lease lost to another replica; no further provider call for this identity")
-            return
           }
-          held.set(id, now + lease.ttl)
-          yield* say("Debug", id, () => `lease renewed until ${new Date(now + lease.ttl).toISOString()}`)
         }
+      }
+    })
+    const hold = (id: UserIdentityId, until: number) =>
+      Effect.suspend(() => {
+        held.set(id, until)
+        if (renewer !== undefined) return Effect.void
+        return Effect.map(Effect.forkDetach(keepLeases), (f) => {
+          renewer = f
+          f.addObserver(() => {
+            if (renewer === f) renewer = undefined
+          })
+        })
+      })
+    const letGo = (id: UserIdentityId) =>
+      Effect.suspend(() => {
+        held.delete(id)
+        const r = renewer
+        if (held.size > 0 || r === undefined) return Effect.void
+        renewer = undefined
+        return Fiber.interrupt(r)
       })
 
     /**
@@ -860,7 +887,7 @@ export const make = (config: Config) =>
     const work = (claimed: Claimed, grantedAt: number) =>
       Effect.gen(function* () {
         const id = claimed.id
-        held.set(id, grantedAt + lease.ttl)
+        yield* hold(id, grantedAt + lease.ttl)
         const takenOver = claimed.holdUntil > grantedAt
         if (takenOver) {
           yield* bump(M.leaseChanges, { change: "taken_over" })
@@ -868,7 +895,6 @@ export const make = (config: Config) =>
         } else {
           yield* say("Debug", id, () => "lease acquired")
         }
-        const renewer = yield* Effect.forkChild(keepLease(id))
         const failed = (outcome: Worked["outcome"], cause: string | undefined, extra: Partial<Worked> = {}) =>
           Effect.map(
             Clock.currentTimeMillis,
@@ -903,12 +929,7 @@ export const make = (config: Config) =>
               failed("rejected", e.message, { rejected: e })
             )
           ),
-          Effect.ensuring(
-            Effect.suspend(() => {
-              held.delete(id)
-              return Fiber.interrupt(renewer)
-            })
-          ),
+          Effect.ensuring(letGo(id)),
           Effect.onError(() => Effect.ignore(store.release(lease.owner, id)))
         )
         const now = yield* Clock.currentTimeMillis
