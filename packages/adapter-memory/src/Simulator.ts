@@ -342,9 +342,11 @@ interface UserRec {
   readonly manager: ManagerRec
   readonly ref: Ids.ProviderRef
   readonly identity: Ids.UserIdentityId
-  readonly invitations: Array<InvRec>
-  endpoints: Array<EpRec>
-  credentials: Array<CredRec>
+  // A record's lists grow by concat, which allocates what they hold: push (and a spread) leaves
+  // room for 16 more, ~130 bytes per list, several lists per identity, and a user has a handful.
+  invitations: ReadonlyArray<InvRec>
+  endpoints: ReadonlyArray<EpRec>
+  credentials: ReadonlyArray<CredRec>
 }
 
 interface InvRec {
@@ -366,7 +368,7 @@ interface EpRec {
   prev?: EpStatus | undefined
   readonly createdAt: number
   changedAt: number
-  credentials: Array<CredRec>
+  credentials: ReadonlyArray<CredRec>
 }
 
 interface CredRec {
@@ -649,8 +651,8 @@ export const make = (options: Options = {}): Simulator => {
       willFail: roll(faults.issueFailure ?? 0)
     }
     credentialsByRef.set(c.ref, c)
-    e.credentials.push(c)
-    e.user.credentials.push(c)
+    e.credentials = e.credentials.concat(c)
+    e.user.credentials = e.user.credentials.concat(c)
     if (delay > 0) {
       issuing.push({ at: c.readyAt, id: c.ref })
       emit({ _tag: "CredentialIssued", ...base(e.user, now), credential: c.ref, endpoint: e.ref })
@@ -775,7 +777,7 @@ export const make = (options: Options = {}): Simulator => {
         }
         invitationsByRef.set(i.ref, i)
         invitationsByCode.set(i.code, i)
-        u.invitations.push(i)
+        u.invitations = u.invitations.concat(i)
         if (i.expiresAt !== undefined) expiring.push({ at: i.expiresAt, id: i.ref })
         emit({ _tag: "InvitationCreated", ...base(u, now), invitation: i.ref })
         return invitationView(i, i.status)
@@ -1077,7 +1079,7 @@ export const make = (options: Options = {}): Simulator => {
       const rec: InvRec = { ...i, user }
       invitationsByRef.set(rec.ref, rec)
       invitationsByCode.set(rec.code, rec)
-      user.invitations.push(rec)
+      user.invitations = user.invitations.concat(rec)
       if (rec.status === "pending" && rec.expiresAt !== undefined) expiring.push({ at: rec.expiresAt, id: rec.ref })
     }
     for (const e of s.endpoints) {
@@ -1086,7 +1088,7 @@ export const make = (options: Options = {}): Simulator => {
       fresh(endpointsByRef, e.ref)
       const rec: EpRec = { ...e, user, credentials: [] }
       endpointsByRef.set(rec.ref, rec)
-      user.endpoints.push(rec)
+      user.endpoints = user.endpoints.concat(rec)
     }
     for (const c of s.credentials) {
       const endpoint = endpointsByRef.get(c.endpoint)
@@ -1094,8 +1096,8 @@ export const make = (options: Options = {}): Simulator => {
       fresh(credentialsByRef, c.ref)
       const rec: CredRec = { ...c, endpoint }
       credentialsByRef.set(rec.ref, rec)
-      endpoint.credentials.push(rec)
-      endpoint.user.credentials.push(rec)
+      endpoint.credentials = endpoint.credentials.concat(rec)
+      endpoint.user.credentials = endpoint.user.credentials.concat(rec)
       const m = endpoint.user.manager
       const n = Number(rec.cardNumber)
       if (Number.isSafeInteger(n) && n >= m.nextCard) m.nextCard = n + 1
@@ -1181,7 +1183,7 @@ export const make = (options: Options = {}): Simulator => {
           credentials: []
         }
         endpointsByRef.set(e.ref, e)
-        i.user.endpoints.push(e)
+        i.user.endpoints = i.user.endpoints.concat(e)
         emit({ _tag: "EndpointActive", ...base(i.user, now), endpoint: e.ref, invitation: i.ref })
         return e.ref
       }),
