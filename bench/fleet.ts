@@ -130,3 +130,24 @@ export const liveStats = (sim: Simulator.Simulator) => {
   }
   return { live, maxPerEndpoint: Math.max(0, ...perEndpoint.values()), issueCalls: t.calls.issue }
 }
+
+/**
+ * A simulator alone, driven to the end a converged fleet of `n` identities × 1 phone leaves it in:
+ * per identity an ACS user, a manager user, an invitation redeemed, a credential issued, imported
+ * and assigned. Its heap is the provider's share of a fleet's (the provider's servers, in a host).
+ */
+export const simulatorAlone = (n: number): Effect.Effect<Simulator.Simulator, unknown> =>
+  Effect.gen(function* () {
+    const sim = Simulator.make({ seed: 1, issueDelay: 0, recordCallbacks: false })
+    const card = { cardFormat: "H10301", facilityCode: "1" }
+    for (let i = 0; i < n; i++) {
+      const acsUser = yield* sim.acs.createUser(acsSystemId, { fullName: `P ${i}` })
+      const user = yield* sim.manager.ensureUser(managerId, { id: uid(i), email: undefined, fullName: `P ${i}` })
+      const invitation = yield* sim.manager.invite(managerId, user)
+      const endpoint = yield* sim.redeem(invitation.code)
+      const credential = yield* sim.manager.issue(managerId, { user, endpoint, card })
+      const entry = yield* sim.acs.importCredential(acsSystemId, { cardNumber: credential.cardNumber ?? String(i), card, label: `credsync:c${i}` })
+      yield* sim.acs.assign(acsSystemId, entry.ref, acsUser.id)
+    }
+    return sim
+  })

@@ -40,7 +40,17 @@ const program = Effect.gen(function* () {
   redeemed.clear()
   const { live } = Fleet.liveStats(fleet.sim)
   const after = heap()
-  yield* say({ type: "ready", n, credentials: live, heapBytesPerCredential: (after - before) / live, convergeS, gc: globalThis.gc !== undefined })
+  // the provider's share: a simulator alone, driven to the same end (then dropped)
+  const simulatorBytesPerCredential = yield* Effect.map(Fleet.simulatorAlone(live), (sim) => (heap() - after) / Math.max(1, Fleet.liveStats(sim).live))
+  yield* say({
+    type: "ready",
+    n,
+    credentials: live,
+    heapBytesPerCredential: (after - before) / live,
+    simulatorBytesPerCredential,
+    convergeS,
+    gc: globalThis.gc !== undefined
+  })
 
   // the k-th new phone goes to identity i(k): `spread` identities evenly over the fleet, visited in a
   // fixed scattered order, the same order in every process (so sizes compare the same events)
