@@ -13,6 +13,16 @@
  */
 export const equivalent = [
   {
+    file: "packages/core/src/Aggregate.ts",
+    code: "v !== undefined",
+    why: "equivalent: a state's records never hold undefined values (the Identity schema has none), so copying every entry or only the defined ones is the same"
+  },
+  {
+    file: "packages/core/src/Aggregate.ts",
+    code: "if (o.error === undefined) return o",
+    why: "equivalent: without an error, the rest copy that follows makes a record equal to o field for field (the branch only skips that copy)"
+  },
+  {
     file: "packages/core/src/internal/engine.ts",
     code: "unsaved.length === 0 ? p.events : [...unsaved, ...p.events]",
     why: "equivalent: spreading an empty list before p.events gives the same events in the same order"
