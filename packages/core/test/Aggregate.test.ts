@@ -203,6 +203,9 @@ describe("evolve", () => {
     assert.deepStrictEqual([s.children.k1?.issue, s.children.k1?.ref, s.children.k1?.cardNumber, s.children.k1?.issuedAt], ["issuing", "r1", undefined, undefined])
     assert.isFalse("cardNumber" in s.children.k1!, "no card number until the manager gives one")
     assert.isFalse("issuedAt" in s.children.k1!)
+    s = fold(s, [ev({ _tag: "CredentialIssued", credentialId: "k1", ref: "r1", active: false, cardNumber: "7" })])!
+    assert.strictEqual(s.children.k1?.cardNumber, "7", "a card number may come before the phone has it")
+    assert.isFalse("issuedAt" in s.children.k1!, "issued only once active")
     s = fold(s, [ev({ _tag: "CredentialIssued", credentialId: "k1", ref: "r1", active: true, cardNumber: "7" })])!
     assert.deepStrictEqual([s.children.k1?.issue, s.children.k1?.cardNumber, s.children.k1?.issuedAt], ["active", "7", 9])
     s = fold(s, [ev({ _tag: "CredentialImported", credentialId: "k1", acsRef: "acse" }), ev({ _tag: "CredentialAssigned", credentialId: "k1" })])!
@@ -215,6 +218,8 @@ describe("evolve", () => {
     assert.deepStrictEqual([s.children.k1?.issue, s.children.k1?.error?.code], ["failed", "c"])
     s = fold(s, [ev({ _tag: "CredentialIssued", credentialId: "k1", ref: "r2", active: true })])!
     assert.strictEqual(s.children.k1?.error, undefined, "a credential issued again carries no old error")
+    assert.strictEqual(s.children.k1?.issuedAt, 9, "active without a card number is issued too")
+    assert.isFalse("cardNumber" in s.children.k1!)
     s = fold(s, [ev({ _tag: "CredentialRetiring", credentialId: "k1", reason: "parent_deleted" })])!
     assert.isTrue(s.children.k1?.retiring)
     s = fold(s, [ev({ _tag: "CredentialRevoked", credentialId: "k1" })])!

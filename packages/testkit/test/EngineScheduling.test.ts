@@ -8,7 +8,7 @@ import { Command, CredentialManager, Engine, Ids, PortError, Store } from "@cred
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Option, Schedule } from "effect"
 import { TestClock } from "effect/testing"
-import { ana } from "./fixtures.js"
+import { ana, logged } from "./fixtures.js"
 
 const id = Ids.UserIdentityId.make("u1")
 
@@ -342,6 +342,72 @@ describe("engine lease renewal", () => {
       yield* sim.setFaults({})
       yield* TestClock.adjust("30 seconds")
       yield* Fiber.join(again)
+    }))
+
+  /** An engine whose store's renew goes through `renew` (given the store's own). */
+  const renewing = (config: Engine.Config, renew: (store: Store.StoreShape) => Store.StoreShape["renew"]) =>
+    Effect.gen(function* () {
+      const sim = Simulator.make()
+      const store = MemoryStore.make()
+      const ports = Layer.mergeAll(
+        MemoryCredentialManager.layer(sim),
+        MemoryAccessControl.layer(sim),
+        Layer.succeed(Store.Store, Store.Store.of({ ...store, renew: renew(store) }))
+      )
+      const engine = yield* Engine.make({ retry: Schedule.recurs(0), ...config }).pipe(Effect.provide(ports))
+      yield* ana(engine, sim, id)
+      return { sim, engine }
+    })
+
+  it.effect("an identity released while a renewal is on its way is not counted as lost", () => {
+    const o = logged()
+    return Effect.gen(function* () {
+      // the store answers a renewal 1.5 s after it is asked
+      const { sim, engine } = yield* renewing({ leaseTtl: "12 seconds", callTimeout: "3 seconds" }, (store) => (lease, now, ids) =>
+        Effect.andThen(Effect.sleep("1500 millis"), store.renew(lease, now, ids))
+      )
+      // u2 makes two calls (its manager user, then observes it) and is done at 5 s; ana makes more
+      const other = Ids.UserIdentityId.make("u2")
+      yield* engine.execute(Command.make({ _tag: "CreateUserIdentity", userIdentityId: other }))
+      yield* engine.execute(Command.make({ _tag: "LaunchAutomation", userIdentityId: other, automationId: "a2", managerId: Simulator.defaultManagerId }))
+      yield* sim.setFaults({ latencyMs: 2_500 })
+      const both = yield* Effect.forkChild(Effect.all([engine.reconcile(id), engine.reconcile(other)], { concurrency: 2 }))
+      // renewal asked at 4 s for both, answered at 5.5 s: u2 was released at 5 s
+      yield* TestClock.adjust("6 seconds")
+      assert.isDefined(o.find("Debug", "lease renewed until"), "ana's lease was renewed")
+      assert.isUndefined(o.find("Warn", "lease lost"), "u2 let go of its lease; nobody took it")
+      yield* sim.setFaults({})
+      yield* TestClock.adjust("30 seconds")
+      yield* Fiber.join(both)
+    }).pipe(Effect.provide(o.layer))
+  })
+
+  it.effect("after the renewer lost every lease, an identity held next is renewed again", () =>
+    Effect.gen(function* () {
+      const renewals: Array<ReadonlyArray<string>> = []
+      const { sim, engine } = yield* renewing({ leaseTtl: "6 seconds", callTimeout: "1600 millis" }, (store) => (lease, now, ids) =>
+        Effect.suspend(() => {
+          renewals.push([...ids])
+          // the first renewal finds the lease taken: the renewer has nothing left to hold and ends
+          return renewals.length === 1 ? Effect.succeed([]) : store.renew(lease, now, ids)
+        })
+      )
+      const other = Ids.UserIdentityId.make("u2")
+      yield* engine.execute(Command.make({ _tag: "CreateUserIdentity", userIdentityId: other }))
+      yield* engine.execute(Command.make({ _tag: "LaunchAutomation", userIdentityId: other, automationId: "a2", managerId: Simulator.defaultManagerId }))
+      yield* sim.setFaults({ latencyMs: 1_500 })
+      // ana loses its lease at 2 s, mid-call; its reconcile ends with that call, at 3 s
+      const lost = yield* Effect.forkChild(engine.reconcile(id))
+      yield* TestClock.adjust("2500 millis")
+      assert.deepStrictEqual(renewals, [[id]])
+      // u2 is held from 2.5 s, while ana's reconcile still runs: a new renewer, a third of the ttl on
+      const next = yield* Effect.forkChild(engine.reconcile(other))
+      yield* TestClock.adjust("2500 millis")
+      assert.deepStrictEqual(renewals, [[id], [other]])
+      yield* sim.setFaults({})
+      yield* TestClock.adjust("30 seconds")
+      yield* Fiber.join(lost)
+      yield* Fiber.join(next)
     }))
 })
 
