@@ -306,21 +306,37 @@ describe("engine: running by itself", () => {
 })
 
 describe("engine lease renewal", () => {
-  it.effect("renews every lease it holds in one store call, and stops renewing with the last release", () =>
+  /** An engine whose store's renew goes through `renew` (given the store's own). */
+  const renewing = (config: Engine.Config, renew: (store: Store.StoreShape) => Store.StoreShape["renew"]) =>
     Effect.gen(function* () {
       const sim = Simulator.make()
       const store = MemoryStore.make()
-      const renewals: Array<ReadonlyArray<string>> = []
-      const counted = Store.Store.of({
-        ...store,
-        renew: (lease, now, ids) => Effect.andThen(Effect.sync(() => renewals.push([...ids].sort())), store.renew(lease, now, ids))
-      })
-      const ports = Layer.mergeAll(MemoryCredentialManager.layer(sim), MemoryAccessControl.layer(sim), Layer.succeed(Store.Store, counted))
-      const engine = yield* Engine.make({ retry: Schedule.recurs(0), leaseTtl: "6 seconds", callTimeout: "2100 millis" }).pipe(Effect.provide(ports))
-      const other = Ids.UserIdentityId.make("u2")
+      const ports = Layer.mergeAll(
+        MemoryCredentialManager.layer(sim),
+        MemoryAccessControl.layer(sim),
+        Layer.succeed(Store.Store, Store.Store.of({ ...store, renew: renew(store) }))
+      )
+      const engine = yield* Engine.make({ retry: Schedule.recurs(0), ...config }).pipe(Effect.provide(ports))
       yield* ana(engine, sim, id)
+      return { sim, engine }
+    })
+
+  /** A second identity, with an automation and nothing else: one call for its manager user, then an observation. */
+  const u2 = (engine: Engine.EngineShape) =>
+    Effect.gen(function* () {
+      const other = Ids.UserIdentityId.make("u2")
       yield* engine.execute(Command.make({ _tag: "CreateUserIdentity", userIdentityId: other }))
       yield* engine.execute(Command.make({ _tag: "LaunchAutomation", userIdentityId: other, automationId: "a2", managerId: Simulator.defaultManagerId }))
+      return other
+    })
+
+  it.effect("renews every lease it holds in one store call, and stops renewing with the last release", () =>
+    Effect.gen(function* () {
+      const renewals: Array<ReadonlyArray<string>> = []
+      const { sim, engine } = yield* renewing({ leaseTtl: "6 seconds", callTimeout: "2100 millis" }, (store) => (lease, now, ids) =>
+        Effect.andThen(Effect.sync(() => renewals.push([...ids].sort())), store.renew(lease, now, ids))
+      )
+      const other = yield* u2(engine)
       yield* sim.setFaults({ latencyMs: 2_000 })
       const both = yield* Effect.forkChild(Effect.all([engine.reconcile(id), engine.reconcile(other)], { concurrency: 2 }))
       yield* TestClock.adjust("2 seconds")
@@ -344,21 +360,6 @@ describe("engine lease renewal", () => {
       yield* Fiber.join(again)
     }))
 
-  /** An engine whose store's renew goes through `renew` (given the store's own). */
-  const renewing = (config: Engine.Config, renew: (store: Store.StoreShape) => Store.StoreShape["renew"]) =>
-    Effect.gen(function* () {
-      const sim = Simulator.make()
-      const store = MemoryStore.make()
-      const ports = Layer.mergeAll(
-        MemoryCredentialManager.layer(sim),
-        MemoryAccessControl.layer(sim),
-        Layer.succeed(Store.Store, Store.Store.of({ ...store, renew: renew(store) }))
-      )
-      const engine = yield* Engine.make({ retry: Schedule.recurs(0), ...config }).pipe(Effect.provide(ports))
-      yield* ana(engine, sim, id)
-      return { sim, engine }
-    })
-
   it.effect("an identity released while a renewal is on its way is not counted as lost", () => {
     const o = logged()
     return Effect.gen(function* () {
@@ -367,9 +368,7 @@ describe("engine lease renewal", () => {
         Effect.andThen(Effect.sleep("1500 millis"), store.renew(lease, now, ids))
       )
       // u2 makes two calls (its manager user, then observes it) and is done at 5 s; ana makes more
-      const other = Ids.UserIdentityId.make("u2")
-      yield* engine.execute(Command.make({ _tag: "CreateUserIdentity", userIdentityId: other }))
-      yield* engine.execute(Command.make({ _tag: "LaunchAutomation", userIdentityId: other, automationId: "a2", managerId: Simulator.defaultManagerId }))
+      const other = yield* u2(engine)
       yield* sim.setFaults({ latencyMs: 2_500 })
       const both = yield* Effect.forkChild(Effect.all([engine.reconcile(id), engine.reconcile(other)], { concurrency: 2 }))
       // renewal asked at 4 s for both, answered at 5.5 s: u2 was released at 5 s
@@ -392,9 +391,7 @@ describe("engine lease renewal", () => {
           return renewals.length === 1 ? Effect.succeed([]) : store.renew(lease, now, ids)
         })
       )
-      const other = Ids.UserIdentityId.make("u2")
-      yield* engine.execute(Command.make({ _tag: "CreateUserIdentity", userIdentityId: other }))
-      yield* engine.execute(Command.make({ _tag: "LaunchAutomation", userIdentityId: other, automationId: "a2", managerId: Simulator.defaultManagerId }))
+      const other = yield* u2(engine)
       yield* sim.setFaults({ latencyMs: 1_500 })
       // ana loses its lease at 2 s, mid-call; its reconcile ends with that call, at 3 s
       const lost = yield* Effect.forkChild(engine.reconcile(id))
