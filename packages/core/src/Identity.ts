@@ -145,7 +145,12 @@ export const Stuck = Schema.Struct({
 })
 export type Stuck = typeof Stuck.Type
 
-/** Everything the engine believes about one user identity (the fold of its events). */
+/**
+ * Everything the engine believes about one user identity (the fold of its events). The collections
+ * keyed by resource ids (`phones`, `enrollments`, `parents`, `children`, `automations`) are records
+ * without a prototype once the engine has changed them: read them with `state.children[id]`,
+ * `Object.values`, `Object.hasOwn` (not `.hasOwnProperty`); they serialize as plain JSON objects.
+ */
 export const IdentityState = Schema.Struct({
   id: UserIdentityId,
   createdAt: Schema.Number,
