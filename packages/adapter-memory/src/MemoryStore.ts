@@ -128,7 +128,9 @@ export const make = (options: Options = {}): Store.StoreShape => {
         if (request.owner !== undefined && leases.get(request.id)?.owner !== request.owner) {
           return Effect.fail(conflict("save", `${request.owner} does not hold the lease of identity ${request.id}`))
         }
-        // keys rarely change between saves: the same list as the row's is this identity's already
+        // Keys rarely change between saves: the same list as the row's is this identity's already.
+        // A changed list is checked whole before the index changes, then replaces the index's
+        // entries, so that the index and the row hold the same strings, not two copies of each.
         const same = row !== undefined && sameKeys(row.keys, request.keys)
         if (!same) {
           for (const k of request.keys) {
@@ -144,13 +146,10 @@ export const make = (options: Options = {}): Store.StoreShape => {
               )
             }
           }
-        }
-        // validated: apply everything synchronously (atomic). A changed list replaces the index's
-        // entries too, so that the index and the row hold the same strings, not two copies of each.
-        if (!same) {
           if (row !== undefined) for (const k of row.keys) keys.delete(k)
           for (const k of request.keys) keys.set(k, request.id)
         }
+        // validated: apply the rest synchronously (atomic)
         const version = current + 1
         if (row === undefined) {
           rows.set(request.id, { state: request.state, version, keys: [...request.keys] })
