@@ -12,7 +12,6 @@ import { Effect, Fiber, Layer, Schedule } from "effect"
 import { TestClock } from "effect/testing"
 import { ana, logged as observed } from "./fixtures.js"
 
-
 const id = Ids.UserIdentityId.make("u1")
 
 const setup = (config: Engine.Config = {}, wrap: (s: Store.StoreShape) => Store.StoreShape = (s) => s) => setupWith((m) => m, config, wrap)
@@ -153,7 +152,7 @@ describe("engine log lines", () => {
     }).pipe(Effect.provide(o.layer))
   })
 
-  it.effect("a malformed callback: info, on one line", () => {
+  it.effect("a malformed callback: info, on one line, naming no identity", () => {
     const o = observed()
     return Effect.gen(function* () {
       const { engine } = yield* setup()
@@ -161,6 +160,19 @@ describe("engine log lines", () => {
       const line = o.find("Info", /^callback refused: /)
       assert.isDefined(line)
       assert.notInclude(line?.message ?? "\n", "\n")
+      assert.deepStrictEqual(line?.annotations, {})
+    }).pipe(Effect.provide(o.layer))
+  })
+
+  it.effect("a callback about an unknown identity: ignored, naming the identity and observation it named", () => {
+    const o = observed()
+    return Effect.gen(function* () {
+      const { engine } = yield* setup()
+      yield* Effect.flip(engine.ingest({ _tag: "EndpointActive", managerId: "cm_sim", userIdentityId: "nobody", endpoint: "e1" }))
+      assert.deepStrictEqual(o.find("Info", "callback ignored: EndpointActive names no known user identity")?.annotations, {
+        identity: "nobody",
+        observation: "EndpointActive"
+      })
     }).pipe(Effect.provide(o.layer))
   })
 
@@ -184,6 +196,36 @@ describe("engine log lines", () => {
       assert.strictEqual(sim.calls.issue, issued)
       assert.isDefined(o.find("Debug", "Store.lease Conflict: the lease on identity u1 ran out before Issue; settled by observing again"))
       assert.isUndefined(o.find("Warn", "not retried"))
+    }).pipe(Effect.provide(o.layer))
+  })
+
+  it.effect("the background loop: info when running, with its replica; error with the cause when it fails", () => {
+    const o = observed()
+    let broken = false
+    let slow = false
+    return Effect.gen(function* () {
+      const { engine } = yield* setup({ replica: "r1" }, (s) => ({
+        ...s,
+        list: (q) => (broken ? Effect.die(new Error("the index is corrupt")) : slow ? Effect.andThen(Effect.sleep("1 second"), s.list(q)) : s.list(q))
+      }))
+      const loop = yield* Effect.forkChild(engine.run)
+      yield* TestClock.adjust("1 millis")
+      assert.isDefined(o.find("Info", "background loop running (replica r1)"))
+      yield* Fiber.interrupt(loop)
+      assert.isUndefined(o.find("Error", "background loop failed"))
+      broken = true
+      yield* Fiber.await(yield* Effect.forkChild(engine.run))
+      assert.isDefined(o.find("Error", "background loop failed: the index is corrupt"))
+      assert.deepInclude(yield* engine.health, { loop: "failed", error: "the index is corrupt" })
+      // started again (its first look at everyone takes a while): no stale error while it starts
+      broken = false
+      slow = true
+      const again = yield* Effect.forkChild(engine.run)
+      yield* TestClock.adjust("1 millis")
+      const h = yield* engine.health
+      assert.strictEqual(h.loop, "starting")
+      assert.notProperty(h, "error")
+      yield* Fiber.interrupt(again)
     }).pipe(Effect.provide(o.layer))
   })
 })
@@ -268,50 +310,6 @@ describe("recording stuck and recovered identities", () => {
       yield* Effect.flip(engine.reconcile(id))
       assert.deepStrictEqual(o.find("Error", "save refused (Unknown): ")?.annotations, { identity: id, reason: "Unknown" })
       assert.deepStrictEqual(o.find("Warn", "user identity is stuck (1 failed reconcile in a row)")?.annotations, { identity: id, code: "save_rejected" })
-    }).pipe(Effect.provide(o.layer))
-  })
-
-  it.effect("callbacks: a refused one names no identity; an ignored one names the identity and observation it named", () => {
-    const o = observed()
-    return Effect.gen(function* () {
-      const { engine } = yield* setup()
-      yield* Effect.flip(engine.ingest({ _tag: "AcsRemoved", acsSystemId: "acs_sim", entry: "x" }))
-      assert.deepStrictEqual(o.find("Info", "callback refused: ")?.annotations, {})
-      yield* Effect.flip(engine.ingest({ _tag: "EndpointActive", managerId: "cm_sim", userIdentityId: "nobody", endpoint: "e1" }))
-      assert.deepStrictEqual(o.find("Info", "callback ignored: EndpointActive names no known user identity")?.annotations, {
-        identity: "nobody",
-        observation: "EndpointActive"
-      })
-    }).pipe(Effect.provide(o.layer))
-  })
-
-  it.effect("the background loop: info when running, with its replica; error with the cause when it fails", () => {
-    const o = observed()
-    let broken = false
-    let slow = false
-    return Effect.gen(function* () {
-      const { engine } = yield* setup({ replica: "r1" }, (s) => ({
-        ...s,
-        list: (q) => (broken ? Effect.die(new Error("the index is corrupt")) : slow ? Effect.andThen(Effect.sleep("1 second"), s.list(q)) : s.list(q))
-      }))
-      const loop = yield* Effect.forkChild(engine.run)
-      yield* TestClock.adjust("1 millis")
-      assert.isDefined(o.find("Info", "background loop running (replica r1)"))
-      yield* Fiber.interrupt(loop)
-      assert.isUndefined(o.find("Error", "background loop failed"))
-      broken = true
-      yield* Fiber.await(yield* Effect.forkChild(engine.run))
-      assert.isDefined(o.find("Error", "background loop failed: the index is corrupt"))
-      assert.deepInclude(yield* engine.health, { loop: "failed", error: "the index is corrupt" })
-      // started again (its first look at everyone takes a while): no stale error while it starts
-      broken = false
-      slow = true
-      const again = yield* Effect.forkChild(engine.run)
-      yield* TestClock.adjust("1 millis")
-      const h = yield* engine.health
-      assert.strictEqual(h.loop, "starting")
-      assert.notProperty(h, "error")
-      yield* Fiber.interrupt(again)
     }).pipe(Effect.provide(o.layer))
   })
 })
