@@ -263,7 +263,7 @@ const dict = <V>(): Record<string, V> => Object.create(null)
 /** `record` with `key` set to `value` (a new dictionary). */
 const put = <V>(record: Readonly<Record<string, V>>, key: string, value: NoInfer<V>): Record<string, V> => {
   const out = dict<V>()
-  for (const k in record) {
+  for (const k of Object.keys(record)) {
     const v = record[k]
     if (v !== undefined) out[k] = v
   }
@@ -279,7 +279,7 @@ const putSystem = <V>(record: Readonly<Record<string, V>>, key: string, value: N
 /** `record` without `key` (a new dictionary). */
 const without = <V>(record: Readonly<Record<string, V>>, key: string): Record<string, V> => {
   const out = dict<V>()
-  for (const k in record) {
+  for (const k of Object.keys(record)) {
     const v = record[k]
     if (k !== key && v !== undefined) out[k] = v
   }

@@ -10,7 +10,7 @@ import type { Planning } from "./context.js"
 export const acs = (run: Planning): void => {
   const { identity, now } = run
   const keep = new Map<string, Set<string>>()
-  for (const c of Object.values(run.state.children)) {
+  for (const c of run.children()) {
     const parent = run.state.parents[c.parentId]
     if (parent === undefined || c.cardNumber === undefined || run.replicates(c.managerId)) continue
     const set = keep.get(parent.acsSystemId) ?? new Set<string>()

@@ -16,20 +16,22 @@ export const enrollment = (run: Planning): void => {
 
 const unwanted = (run: Planning): void => {
   const { identity, now } = run
-  for (const [key, e] of Object.entries(run.state.enrollments)) {
+  for (const e of run.enrollments()) {
     const wanted = run.phoneActive(e.phoneId) && run.automationManagers.has(e.managerId)
     const at = run.manager(e.managerId)
     if (wanted || at.kind !== "issuing") continue
+    const end = (reason: "not_wanted" | "phone_deactivated") =>
+      run.emit({ _tag: "EnrollmentEnded", identity, at: now, key: enrollmentKey(e.phoneId, e.managerId), reason })
     if (e.status === "inviting" || e.status === "invited") {
       if (e.invitation !== undefined) at.cancelInvitation(e.invitation)
-      run.emit({ _tag: "EnrollmentEnded", identity, at: now, key, reason: "not_wanted" })
+      end("not_wanted")
     } else if (e.status === "failed") {
-      run.emit({ _tag: "EnrollmentEnded", identity, at: now, key, reason: "not_wanted" })
+      end("not_wanted")
     } else if (e.status === "enrolled" && !run.phoneActive(e.phoneId) && e.endpoint !== undefined) {
-      const busy = Object.values(run.state.children).some((c) => c.endpoint === e.endpoint && c.managerId === e.managerId)
+      const busy = run.children().some((c) => c.endpoint === e.endpoint && c.managerId === e.managerId)
       if (!busy) {
         run.act({ _tag: "RemoveEndpoint", managerId: e.managerId, endpoint: e.endpoint })
-        run.emit({ _tag: "EnrollmentEnded", identity, at: now, key, reason: "phone_deactivated" })
+        end("phone_deactivated")
       }
     }
   }
@@ -37,13 +39,12 @@ const unwanted = (run: Planning): void => {
 
 const invite = (run: Planning): void => {
   const { identity, now } = run
-  for (const phone of Object.values(run.state.phones)) {
+  for (const phone of run.phones()) {
     if (!run.phoneActive(phone.id)) continue
     for (const m of run.automationManagers) {
       const at = run.manager(m)
       if (run.state.managerUsers[m] === undefined || at.kind !== "issuing") continue
-      const key = enrollmentKey(phone.id, m)
-      const e = run.state.enrollments[key]
+      const e = run.enrollment(phone.id, m)
       const request = (generation: number, attempts: number, id?: EnrollmentId) => {
         const enrollment: Enrollment = {
           id: id ?? EnrollmentId.make(uuidOf(`enrollment|${identity}|${phone.id}|${m}|${generation}`), trusted),
@@ -55,7 +56,7 @@ const invite = (run: Planning): void => {
           attempts
         }
         run.emit({ _tag: "EnrollmentRequested", identity, at: now, enrollment })
-        at.invite(key)
+        at.invite(enrollmentKey(phone.id, m))
       }
       if (e === undefined || e.status === "ended") {
         request((e?.generation ?? 0) + 1, 1)

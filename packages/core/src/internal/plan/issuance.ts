@@ -4,7 +4,7 @@
  */
 import { profileKey } from "../../Card.js"
 import { isLive } from "../../CredentialManager.js"
-import { type Child, enrollmentKey, type Parent } from "../../Identity.js"
+import type { Child, Parent } from "../../Identity.js"
 import { CredentialId, type PhoneId, type ProviderRef } from "../../Ids.js"
 import { uuidOf } from "../hash.js"
 import { type Issuer, notice, type Planning, trusted } from "./context.js"
@@ -18,17 +18,20 @@ export const childId = (parent: CredentialId, phone: PhoneId, endpoint: Provider
 export const issuance = (run: Planning): ReadonlySet<string> => {
   const desired = new Set<string>()
   for (const p of run.liveParents()) {
-    for (const phone of Object.values(run.state.phones)) {
+    for (const phone of run.phones()) {
       if (!run.phoneActive(phone.id)) continue
-      const e = run.state.enrollments[enrollmentKey(phone.id, p.managerId)]
-      if (e?.status !== "enrolled" || e.endpoint === undefined) continue
-      const id = childId(p.id, phone.id, e.endpoint)
+      const e = run.enrollment(phone.id, p.managerId)
+      const endpoint = e?.endpoint
+      if (e?.status !== "enrolled" || endpoint === undefined) continue
+      // Only `requestChild` makes phone credentials, each with the id derived from these three: the
+      // one found by its fields is the one with that id, which is hashed only to make a new one.
+      const c = run.children().find((x) => x.parentId === p.id && x.phoneId === phone.id && x.endpoint === endpoint)
+      const id = c?.id ?? childId(p.id, phone.id, endpoint)
       desired.add(id)
-      const c = run.state.children[id]
       // one pass over parents for both kinds of manager: the order of the events follows the parents
       const at = run.manager(p.managerId)
-      if (at.kind === "replicating") mirror(run, p, id, phone.id, e.endpoint, c)
-      else issue(run, at, p, id, phone.id, e.endpoint, c)
+      if (at.kind === "replicating") mirror(run, p, id, phone.id, endpoint, c)
+      else issue(run, at, p, id, phone.id, endpoint, c)
     }
   }
   return desired
@@ -71,7 +74,7 @@ const request = (run: Planning, at: Issuer, p: Parent, id: CredentialId, phoneId
   const held =
     view === undefined ||
     view.credentials.some((x) => x.endpoint === endpoint && isLive(x) && profileKey(x) === want) ||
-    Object.values(run.state.children).some(twin)
+    run.children().some(twin)
   if (held) {
     run.wake(now + run.pollMs)
     return

@@ -4,6 +4,7 @@
  */
 import { profileKey } from "../../Card.js"
 import { isLive, type ManagerView } from "../../CredentialManager.js"
+import { enrollmentKey } from "../../Identity.js"
 import type { AcsSystemId } from "../../Ids.js"
 import { issued } from "../actions.js"
 import { type Issuer, notice, type Planning } from "./context.js"
@@ -20,8 +21,9 @@ const enrollments = (run: Planning, m: AcsSystemId, view: ManagerView): void => 
   const { identity, now } = run
   const invitations = new Map(view.invitations.map((i) => [i.ref, i]))
   const endpoints = new Map(view.endpoints.map((e) => [e.ref, e]))
-  for (const [key, e] of Object.entries(run.state.enrollments)) {
+  for (const e of run.enrollments()) {
     if (e.managerId !== m) continue
+    const key = enrollmentKey(e.phoneId, e.managerId)
     // An enrollment still "inviting" had its invite response lost: it is re-requested after the
     // listing lag (step 3), and the invitation that may have been created is cancelled below once
     // nobody waits. Adopting it instead is unsafe: a pending invitation nobody holds now may be one
@@ -64,8 +66,8 @@ const enrollments = (run: Planning, m: AcsSystemId, view: ManagerView): void => 
 const known = (run: Planning, m: AcsSystemId, view: ManagerView): void => {
   const { identity, now } = run
   const credentials = new Map(view.credentials.map((c) => [c.ref, c]))
-  const children = Object.values(run.state.children).filter((c) => c.managerId === m)
-  for (const c of children) {
+  for (const c of run.children()) {
+    if (c.managerId !== m) continue
     if (c.ref === undefined) continue
     const cred = credentials.get(c.ref)
     if (cred !== undefined && (isLive(cred) || cred.status === "failed")) {
@@ -108,7 +110,7 @@ const known = (run: Planning, m: AcsSystemId, view: ManagerView): void => {
 /** Requests whose response never came back: adopt what the manager shows, or conclude after the lag. */
 const unanswered = (run: Planning, m: AcsSystemId, view: ManagerView): void => {
   const { identity, now } = run
-  for (const c of Object.values(run.state.children)) {
+  for (const c of run.children()) {
     if (c.managerId !== m || c.ref !== undefined || c.issue !== "requested") continue
     const parent = run.state.parents[c.parentId]
     const want = parent === undefined ? undefined : profileKey(parent.card)
@@ -133,13 +135,13 @@ const cleanup = (run: Planning, at: Issuer, view: ManagerView): void => {
     }
   }
   // Invitations nobody holds (a lost invite response, a superseded generation).
-  const held = new Set(Object.values(run.state.enrollments).map((x) => x.invitation))
+  const held = new Set(run.enrollments().map((x) => x.invitation))
   for (const inv of view.invitations) {
     if (inv.status === "pending" && !held.has(inv.ref)) at.cancelInvitation(inv.ref)
   }
   // Endpoints that belong to no enrollment (e.g. redeemed after the phone was deactivated).
   const used = new Set<string>()
-  for (const e of Object.values(run.state.enrollments)) {
+  for (const e of run.enrollments()) {
     if (e.managerId === m && e.status === "enrolled" && e.endpoint !== undefined) used.add(e.endpoint)
     if (e.managerId === m && e.status === "invited" && e.invitation !== undefined) used.add(`inv:${e.invitation}`)
   }

@@ -8,7 +8,7 @@ import type { Planning } from "./context.js"
 /** Mark retiring each phone credential that is not among the `wanted` ids, with the reason. */
 export const retire = (run: Planning, wanted: ReadonlySet<string>): void => {
   const { identity, now } = run
-  for (const c of Object.values(run.state.children)) {
+  for (const c of run.children()) {
     if (!c.retiring && !wanted.has(c.id)) {
       const parent = run.state.parents[c.parentId]
       const reason =
@@ -25,7 +25,7 @@ export const retire = (run: Planning, wanted: ReadonlySet<string>): void => {
 /** Revoke each retiring phone credential, take it out of the ACS, and forget it once both are done. */
 export const retirement = (run: Planning): void => {
   const { identity, now } = run
-  for (const c of Object.values(run.state.children)) {
+  for (const c of run.children()) {
     if (!c.retiring) continue
     const view = run.observed.managers.get(c.managerId)
     const parent = run.state.parents[c.parentId]
