@@ -70,7 +70,7 @@ export const playPhones = (
   Effect.gen(function* () {
     const s = yield* f.engine.get(uid(i))
     let n = 0
-    for (const e of Object.values(s.enrollments)) {
+    for (const e of s.enrollments) {
       if (e.status !== "invited" || e.code === undefined || e.invitation === undefined || redeemed.has(e.code)) continue
       redeemed.add(e.code)
       const endpoint = yield* f.sim.redeem(e.code)
@@ -78,7 +78,7 @@ export const playPhones = (
       n++
     }
     let done = 0
-    for (const c of Object.values(s.children)) if (c.issue === "active" && c.assigned && !c.retiring) done++
+    for (const c of s.children) if (c.issue === "active" && c.assigned && !c.retiring) done++
     return { redeemed: n, done: done === want }
   })
 

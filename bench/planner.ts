@@ -4,7 +4,7 @@
  * plan → apply the actions to in-memory provider views (invite + redeem, issue, import, assign) →
  * plan again, until plan asks for nothing. Every domain event produced is folded like the engine does.
  */
-import { type AccessControl, Aggregate, Command, type CredentialManager, type Event, type Identity, Ids, Plan } from "@credsync/core"
+import { type AccessControl, Aggregate, Command, type CredentialManager, type Event, Identity, Ids, Plan } from "@credsync/core"
 import { Result } from "effect"
 
 const manager = Ids.AcsSystemId.make("cm_bench")
@@ -59,7 +59,7 @@ const life = (commands: ReadonlyArray<Command.Command>, t0: number): number => {
           learned.push({ _tag: "ManagerUserBound", identity, at: now, managerId: a.managerId, ref: view.user })
           break
         case "Invite": {
-          const e = state.enrollments[a.key]
+          const e = Identity.enrollmentByKey(state, a.key)
           if (e === undefined) break
           const inv = { ref: ref("inv"), code: `code${n}`, status: "redeemed" as const }
           view.invitations.push(inv)

@@ -27,7 +27,7 @@ import {
   CredentialManager,
   type Event,
   Engine,
-  type Identity,
+  Identity,
   Ids,
   Notices,
   Observability,
@@ -244,7 +244,7 @@ const playDay = (dbPath: string, fresh: boolean, stopAt: string | undefined) =>
       for (const p of people) {
         const state = yield* Effect.option(engine.get(Ids.UserIdentityId.make(p.id)))
         if (Option.isNone(state)) continue
-        for (const e of Object.values(state.value.enrollments)) {
+        for (const e of state.value.enrollments) {
           const phone = phones.find((x) => x.id === e.phoneId)
           if (phone === undefined || e.status !== "invited" || e.code === undefined || redeemAt.has(e.code)) continue
           if (phone.ignore > 0) {
@@ -510,7 +510,7 @@ const printTables = (
 ) => {
   for (const p of people) {
     const s = states.get(p.id)!
-    const notices = Object.values(s.parents).map((parent) => {
+    const notices = s.parents.map((parent) => {
       const n = Notices.parent(s, parent)
       const shown = [...n.errors, ...n.warnings].map((x) => x.code.replaceAll("_", " ")).join(", ") || "in sync"
       return `${parent.card.cardFormat}/${parent.card.facilityCode}: ${shown}`
@@ -518,10 +518,10 @@ const printTables = (
     console.log(`${p.name} (ACS user ${p.acsUserId}); sync credentials ${notices.join("; ") || "none"}`)
     const t = table(["phone", "device", "phone state", "enrolment", "credentials on the phone"], [18, 9, 13, 11, 42])
     for (const phone of phones.filter((x) => x.owner === p.id)) {
-      const enrollment = Object.values(s.enrollments)
+      const enrollment = s.enrollments
         .filter((e) => e.phoneId === phone.id)
         .sort((a, b) => b.generation - a.generation)[0]
-      const creds = Object.values(s.children).filter((c) => c.phoneId === phone.id)
+      const creds = s.children.filter((c) => c.phoneId === phone.id)
       const credText =
         creds.length === 0
           ? "none"
@@ -529,12 +529,12 @@ const printTables = (
               .map((c) => {
                 const live = truth.credentials.find((x) => x.ref === c.ref)
                 const acs = truth.acsEntries.find((a) => a.cardNumber === c.cardNumber)
-                const profile = s.parents[c.parentId]
+                const profile = Identity.parent(s, c.parentId)
                 const name = profile === undefined ? "?" : `${profile.card.cardFormat}/${profile.card.facilityCode}`
                 return `${name} #${c.cardNumber ?? "?"} ${live?.status ?? c.issue}${acs?.assignedTo === p.acsUserId ? ", in the ACS" : ""}`
               })
               .join("; ")
-      t.push([phone.label, deviceWords[phone.type], s.phones[phone.id]?.active ? "active" : "deactivated", enrollment?.status ?? "none", credText])
+      t.push([phone.label, deviceWords[phone.type], Identity.phone(s, phone.id)?.active ? "active" : "deactivated", enrollment?.status ?? "none", credText])
     }
     console.log(`${t.toString()}\n`)
   }

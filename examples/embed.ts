@@ -46,7 +46,7 @@ let done = 0
 for (let i = 0; i < 100 && done < 2; i++) {
   await new Promise((resolve) => setTimeout(resolve, 50))
   const state = await credsync.get(jane.id)
-  done = Object.values(state.children).filter((c) => c.issue === "active" && c.assigned).length
+  done = state.children.filter((c) => c.issue === "active" && c.assigned).length
 }
 console.log(`${done} of 2 phones hold their credential`)
 await credsync.close()

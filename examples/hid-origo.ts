@@ -216,7 +216,7 @@ export const main = async (options: Options = {}): Promise<Result> => {
     const enrolPhone = async (phoneId: string, deviceType: "ios_phone" | "android_phone", model: string) => {
       await execute({ _tag: "PhoneOnline", userIdentityId, phoneId, deviceType })
       const enrollment = await waitFor(`${phoneId}: invitation code`, async () =>
-        Object.values((await state()).enrollments).find((e) => e.phoneId === phoneId && e.status === "invited" && e.code !== undefined)
+        (await state()).enrollments.find((e) => e.phoneId === phoneId && e.status === "invited" && e.code !== undefined)
       )
       const code = enrollment.code ?? ""
       const atHid = fake.controls.snapshot().invitations.find((i) => i.code === code)
@@ -240,7 +240,7 @@ export const main = async (options: Options = {}): Promise<Result> => {
       step(`${phoneId}: HID finishes the issuance`, active?.status === "ISSUED", `${issuing.status} → ${active?.status}`)
 
       const entry = await waitFor(`${phoneId}: imported and assigned in the ACS`, async () => {
-        const child = Object.values((await state()).children).find((c) => c.phoneId === phoneId && !c.retiring)
+        const child = (await state()).children.find((c) => c.phoneId === phoneId && !c.retiring)
         if (child?.issue !== "active" || !child.assigned) return undefined
         return (await acsEntries()).find((e) => e.cardNumber === issuing.cardNumber && e.assignedTo === acsUser.id)
       })
@@ -268,7 +268,7 @@ export const main = async (options: Options = {}): Promise<Result> => {
     step("phone-ana-pixel: HID finishes the revocation", revoked?.status === "REVOKED", `${revoking.status} → ${revoked?.status}`)
     await waitFor("phone-ana-pixel: card removed from the ACS and the engine settled", async () => {
       const gone = !(await acsEntries()).some((e) => e.cardNumber === pixel.cardNumber)
-      const settled = Object.values((await state()).children).every((c) => !c.retiring)
+      const settled = (await state()).children.every((c) => !c.retiring)
       return gone && settled ? true : undefined
     })
     step("phone-ana-pixel: card removed from the ACS", true, `card ${pixel.cardNumber} no longer in the ACS`)

@@ -43,7 +43,7 @@ const phoneOnline = (world: World, phoneId: string) =>
 /** The phone's credential as the engine holds it, once issued at HID and assigned in the ACS. */
 const assigned = async (world: World, phoneId: string) => {
   const s = await world.state("ana")
-  const child = Object.values(s?.children ?? {}).find((c) => c.phoneId === phoneId && !c.retiring)
+  const child = (s?.children ?? []).find((c) => c.phoneId === phoneId && !c.retiring)
   return child?.issue === "active" && child.assigned ? child : undefined
 }
 
@@ -113,7 +113,7 @@ describe("engine on the HID adapter: failures HID reports are repaired", () => {
     const credentials = provider.fake.controls.snapshot().credentials
     expect(credentials.filter((c) => c.containerId === child.endpoint).map((c) => c.status).sort()).toEqual(["CREATION_FAILURE", "ISSUED"])
     const s = await world.state("ana")
-    expect(Object.values(s?.children ?? {}).filter((c) => c.issue === "failed")).toEqual([])
+    expect((s?.children ?? []).filter((c) => c.issue === "failed")).toEqual([])
   })
 })
 

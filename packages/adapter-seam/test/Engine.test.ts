@@ -9,7 +9,7 @@
  */
 import { createServer, type IncomingHttpHeaders } from "node:http"
 import { MemoryStore } from "@credsync/adapter-memory"
-import { AccessControl, Command, CredentialManager, Engine, type Identity, Ids } from "@credsync/core"
+import { AccessControl, Command, CredentialManager, Engine, Identity, Ids } from "@credsync/core"
 import { Effect, Layer, Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { SeamAccessControl, SeamClient, SeamCredentialManager, SeamWebhooks } from "../src/index.js"
@@ -104,12 +104,12 @@ describe("the engine on adapter-seam against the Seam-compatible API", () => {
 
     // the engine made the Seam user (keyed by the identity id), the automation and the parent there
     const bound = await converge("parent and automation at Seam", (s) =>
-      s.parents["parent-1"]?.remote !== undefined && s.automations["automation-1"]?.remote !== undefined ? s : undefined
+      Identity.parent(s, "parent-1")?.remote !== undefined && Identity.automation(s, "automation-1")?.remote !== undefined ? s : undefined
     )
     const seamUser = await env.seam.userIdentities.get({ user_identity_key: who })
     expect(bound.managerUsers[env.managerId]?.ref).toBe(seamUser.user_identity_id)
     expect(seamUser.acs_user_ids).toEqual([acsUser.id])
-    const parentRef = bound.parents["parent-1"]!.remote!
+    const parentRef = Identity.parent(bound, "parent-1")!.remote!
     const atSeam = await env.seam.acs.credentials.list({ user_identity_id: seamUser.user_identity_id })
     expect(atSeam.map((c) => c.acs_credential_id)).toEqual([parentRef])
     expect(atSeam[0]).toMatchObject({ is_multi_phone_sync_credential: true, acs_user_id: acsUser.id })
@@ -129,7 +129,7 @@ describe("the engine on adapter-seam against the Seam-compatible API", () => {
       (await env.seam.acs.credentials.list({ user_identity_id: seamUser.user_identity_id })).filter(
         (c) => c.parent_acs_credential_id === parentRef && !c.warnings.some((w) => w.warning_code === "being_deleted")
       )
-    const activeChildren = (s: Identity.IdentityState) => Object.values(s.children).filter((c) => c.issue === "active" && !c.retiring)
+    const activeChildren = (s: Identity.IdentityState) => s.children.filter((c) => c.issue === "active" && !c.retiring)
     const mirrored = await converge("one active child per phone", (s) => (activeChildren(s).length === 3 ? s : undefined))
     const children = activeChildren(mirrored)
     expect(children.map((c) => c.phoneId).sort()).toEqual([...phones].sort())
@@ -143,7 +143,7 @@ describe("the engine on adapter-seam against the Seam-compatible API", () => {
     await Effect.runPromise(cm.removeEndpoint(env.managerId, Ids.ProviderRef.make(lost)))
     await exec({ _tag: "DeactivatePhone", userIdentityId: who, phoneId: lost })
     const afterLoss = await converge("the lost phone's child gone", async (s) => {
-      const left = Object.values(s.children)
+      const left = s.children
       const seam = await seamChildren()
       return left.length === 2 && !left.some((c) => c.phoneId === lost) && seam.length === 2 ? s : undefined
     })
@@ -168,26 +168,26 @@ describe("the engine on adapter-seam against the Seam-compatible API", () => {
     })
     await converge("the duplicate revoked", () => (proxy.deleted.includes("planted-duplicate") ? true : undefined))
     expect(proxy.planted.size).toBe(0)
-    expect((await state()).children[own.id]).toMatchObject({ ref: own.ref, issue: "active" })
+    expect(Identity.child(await state(), own.id)).toMatchObject({ ref: own.ref, issue: "active" })
 
     // the third phone's copy vanishes behind the engine's back: reported past the bound, then
     // adopted again when Seam shows it
     const thirds = activeChildren(afterLoss).find((c) => c.phoneId === third)!
     proxy.hidden.add(thirds.ref!)
     const reported = await converge("the missing copy reported", (s) => {
-      const c = s.children[thirds.id]
+      const c = Identity.child(s, thirds.id)
       return c?.issue === "failed" ? c : undefined
     })
     expect(reported.error?.code).toBe("not_replicated")
     proxy.hidden.clear()
-    await converge("the copy adopted again", (s) => (s.children[thirds.id]?.issue === "active" ? true : undefined))
-    expect((await state()).children[thirds.id]?.ref).toBe(thirds.ref)
+    await converge("the copy adopted again", (s) => (Identity.child(s, thirds.id)?.issue === "active" ? true : undefined))
+    expect(Identity.child(await state(), thirds.id)?.ref).toBe(thirds.ref)
 
     // the parent deleted: every copy and the parent go, at Seam and in the engine
     await exec({ _tag: "DeleteSyncCredential", userIdentityId: who, credentialId: "parent-1" })
     await converge("everything gone", async (s) => {
       const seam = await env.seam.acs.credentials.list({ user_identity_id: seamUser.user_identity_id })
-      return seam.length === 0 && Object.keys(s.children).length === 0 && Object.keys(s.parents).length === 0 ? true : undefined
+      return seam.length === 0 && s.children.length === 0 && s.parents.length === 0 ? true : undefined
     })
     const truth = env.server.workspace(env.workspaceId).simulator.truthUnsafe()
     expect(truth.credentials.filter((c) => c.live)).toEqual([])

@@ -9,7 +9,7 @@
  * loops of resync + drain; nothing asserts on timing.
  */
 import { MemoryStore } from "@credsync/adapter-memory"
-import { AccessControl, Command, Engine, type Identity, Ids } from "@credsync/core"
+import { AccessControl, Command, Engine, Identity, Ids } from "@credsync/core"
 import { isSeamHttpApiError } from "@seamapi/http/connect"
 import { Effect, Layer, Redacted } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -77,17 +77,17 @@ describe("the engine on adapter-seam through Access Grants", () => {
 
     // the parent is an access grant (mobile key) on the entrances of the ACS user's ACS
     const bound = await converge("parent and automation bound", (s) =>
-      s.parents["parent-1"]?.remote !== undefined && s.automations["automation-1"]?.remote !== undefined ? s : undefined
+      Identity.parent(s, "parent-1")?.remote !== undefined && Identity.automation(s, "automation-1")?.remote !== undefined ? s : undefined
     )
     const seamUser = await env.seam.userIdentities.get({ user_identity_key: who })
     expect(seamUser.acs_user_ids).toEqual([acsUser.id])
-    const grantId = bound.parents["parent-1"]!.remote!
+    const grantId = Identity.parent(bound, "parent-1")!.remote!
     const grant = await env.seam.accessGrants.get({ access_grant_id: grantId })
     const entrances = await env.seam.acs.entrances.list({ acs_system_id: env.acsSystemId })
     expect(grant.user_identity_id).toBe(seamUser.user_identity_id)
     expect(grant.requested_access_methods.map((m) => m.mode)).toEqual(["mobile_key"])
     expect((await env.seam.accessGrants.list({ acs_entrance_id: entrances[0]!.acs_entrance_id })).map((g) => g.access_grant_id)).toEqual([grantId])
-    expect(bound.automations["automation-1"]?.remote).toBe(`access_grants:${seamUser.user_identity_id}`)
+    expect(Identity.automation(bound, "automation-1")?.remote).toBe(`access_grants:${seamUser.user_identity_id}`)
     const [parentCredential] = await env.seam.acs.credentials.list({ user_identity_id: seamUser.user_identity_id, is_multi_phone_sync_credential: true })
     expect(parentCredential).toMatchObject({ acs_user_id: acsUser.id, card_format: grantCard.cardFormat })
 
@@ -102,7 +102,7 @@ describe("the engine on adapter-seam through Access Grants", () => {
       (await env.seam.acs.credentials.list({ user_identity_id: seamUser.user_identity_id })).filter(
         (c) => c.parent_acs_credential_id === parentCredential!.acs_credential_id && !c.warnings.some((w) => w.warning_code === "being_deleted")
       )
-    const activeChildren = (s: Identity.IdentityState) => Object.values(s.children).filter((c) => c.issue === "active" && !c.retiring)
+    const activeChildren = (s: Identity.IdentityState) => s.children.filter((c) => c.issue === "active" && !c.retiring)
     const mirrored = await converge("one active credential per phone", (s) => (activeChildren(s).length === 3 ? s : undefined))
     expect(activeChildren(mirrored).map((c) => c.phoneId).sort()).toEqual([...phones].sort())
     expect(activeChildren(mirrored).every((c) => c.assigned)).toBe(true)
@@ -114,7 +114,7 @@ describe("the engine on adapter-seam through Access Grants", () => {
     const [lost, second, third] = phones as [string, string, string]
     await exec({ _tag: "DeactivatePhone", userIdentityId: who, phoneId: lost })
     const afterLoss = await converge("the lost phone's credential revoked", async (s) => {
-      const left = Object.values(s.children)
+      const left = s.children
       return left.length === 2 && !left.some((c) => c.phoneId === lost) && (await seamChildren()).length === 2 ? s : undefined
     })
     expect(activeChildren(afterLoss).map((c) => c.phoneId).sort()).toEqual([second, third].sort())
@@ -138,13 +138,13 @@ describe("the engine on adapter-seam through Access Grants", () => {
       warnings: []
     })
     await converge("the duplicate revoked", () => (proxy.deleted.includes("planted-duplicate") ? true : undefined))
-    expect((await state()).children[own.id]).toMatchObject({ ref: own.ref, issue: "active" })
+    expect(Identity.child(await state(), own.id)).toMatchObject({ ref: own.ref, issue: "active" })
 
     // the parent deleted: the grant goes, every credential is revoked, the parent leaves the engine
     await exec({ _tag: "DeleteSyncCredential", userIdentityId: who, credentialId: "parent-1" })
     await converge("everything gone", async (s) => {
       const seam = await env.seam.acs.credentials.list({ user_identity_id: seamUser.user_identity_id })
-      return seam.length === 0 && Object.keys(s.children).length === 0 && Object.keys(s.parents).length === 0 ? true : undefined
+      return seam.length === 0 && s.children.length === 0 && s.parents.length === 0 ? true : undefined
     })
     const gone = await env.seam.accessGrants.get({ access_grant_id: grantId }).then(
       () => undefined,
@@ -170,7 +170,7 @@ describe("the engine on adapter-seam through Access Grants", () => {
     env.server.injectFault({ path: "/access_grants/create", workspaceId: env.workspaceId, status: 502, afterHandling: true, times: 1 })
     const before = proxy.answered.filter((a) => a.path === "/access_grants/create").length
     await exec({ _tag: "CreateSyncCredential", userIdentityId: who, credentialId: "parent-1", acsUserId: acsUser.id, managerId: env.managerId, ...grantCard })
-    const bound = await converge("the parent bound", (s) => s.parents["parent-1"]?.remote)
+    const bound = await converge("the parent bound", (s) => Identity.parent(s, "parent-1")?.remote)
     const seamUser = await env.seam.userIdentities.get({ user_identity_key: who })
     const grants = await env.seam.accessGrants.list({ user_identity_id: seamUser.user_identity_id })
     expect(grants.map((g) => g.access_grant_id)).toEqual([bound])

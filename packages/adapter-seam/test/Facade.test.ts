@@ -5,7 +5,7 @@
  * changing nothing; no Seam API key or webhook secret in any log line.
  */
 import { MemoryStore } from "@credsync/adapter-memory"
-import { Client, Engine, Ids, Store } from "@credsync/core"
+import { Client, Engine, Identity, Ids, Store } from "@credsync/core"
 import { Webhooks } from "@credsync/seam-api"
 import { Cause, Effect, Layer, Logger, Redacted, References } from "effect"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
@@ -56,7 +56,7 @@ describe("Seam webhooks through the Promise facade", () => {
     const ana = await credsync.createUserIdentity({ userIdentityId: "seam-facade-ana" })
     await credsync.launchEnrollmentAutomation({ userIdentityId: ana.id, managerId: env.managerId, automationId: "auto-1" })
     await credsync.drain()
-    const remote = (await credsync.get(ana.id)).automations["auto-1"]?.remote
+    const remote = Identity.automation(await credsync.get(ana.id), "auto-1")?.remote
     assert.isDefined(remote)
 
     const now = new Date().toISOString()

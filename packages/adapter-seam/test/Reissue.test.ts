@@ -46,7 +46,7 @@ describe("a copy Seam reissues under the same id", () => {
       // Seam reissued it: same acs_credential_id, same phone, a new card number
       expect(after.map((c) => [c.ref, c.endpoint])).toEqual([[copy.ref, copy.endpoint]])
       expect(after[0]!.cardNumber).not.toBe(copy.cardNumber)
-      const child = Object.values((await world.state(id))?.children ?? {})[0]
+      const child = ((await world.state(id))?.children ?? [])[0]
       expect(child).toMatchObject({ ref: copy.ref, issue: "active" })
       expect(child?.cardNumber).toBe(after[0]!.cardNumber)
       await Property.checkQuiet(world, model)

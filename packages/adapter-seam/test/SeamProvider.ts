@@ -37,7 +37,7 @@ import { randomUUID } from "node:crypto"
 import {
   type AccessControl,
   type CredentialManager,
-  type Identity,
+  Identity,
   Ids,
   type Observation,
   PortError
@@ -234,8 +234,8 @@ export const make = async (options: SeamProviderOptions = {}): Promise<SeamProvi
     const phoneByInvitation = new Map<string, string>()
     const phoneByEndpoint = new Map<string, string>()
     for (const s of states) {
-      for (const c of Object.values(s.children)) if (c.ref !== undefined) childBySimRef.set(c.ref, c)
-      for (const e of Object.values(s.enrollments)) {
+      for (const c of s.children) if (c.ref !== undefined) childBySimRef.set(c.ref, c)
+      for (const e of s.enrollments) {
         if (e.invitation !== undefined) phoneByInvitation.set(e.invitation, e.phoneId)
         if (e.endpoint !== undefined) phoneByEndpoint.set(e.endpoint, e.phoneId)
       }
@@ -278,8 +278,8 @@ export const make = async (options: SeamProviderOptions = {}): Promise<SeamProvi
   // --- drift
   const findChild = (states: ReadonlyArray<Identity.IdentityState>, id: string) => {
     for (const s of states) {
-      const c = s.children[id]
-      if (c !== undefined) return { state: s, child: c, parent: s.parents[c.parentId] }
+      const c = Identity.child(s, id)
+      if (c !== undefined) return { state: s, child: c, parent: Identity.parent(s, c.parentId) }
     }
     return undefined
   }

@@ -9,7 +9,7 @@ import { Result, Schema } from "effect"
 import { profileKey } from "./Card.js"
 import { type Command, CommandRejected, Command as CommandSchema, perCardFields } from "./Command.js"
 import type { DomainEvent } from "./Event.js"
-import { type Child, enrollmentKey, type IdentityState } from "./Identity.js"
+import { automation, type Child, child, type Enrollment, enrollment, enrollmentByKey, type IdentityState, parent, phone } from "./Identity.js"
 import type { AcsSystemId, CredentialId, UserIdentityId } from "./Ids.js"
 
 /** What `decide` may know beyond the state. */
@@ -61,11 +61,11 @@ export const empty = (id: UserIdentityId, at: number): IdentityState => ({
   deleting: false,
   acsUsers: {},
   managerUsers: {},
-  automations: {},
-  phones: {},
-  enrollments: {},
-  parents: {},
-  children: {}
+  automations: [],
+  phones: [],
+  enrollments: [],
+  parents: [],
+  children: []
 })
 
 /**
@@ -120,7 +120,7 @@ export const decide = (
         return reject("NotFound", `ACS user ${command.acsUserId} is not linked to user identity ${identity}`, "acsUserId")
       }
       // a parent (live, or deleted while its children are still retired) assigns to this ACS user
-      const holder = Object.values(state.parents).find((p) => p.acsUserId === command.acsUserId)
+      const holder = state.parents.find((p) => p.acsUserId === command.acsUserId)
       if (holder !== undefined) {
         return reject(
           "Conflict",
@@ -131,9 +131,9 @@ export const decide = (
       return ok([{ _tag: "AcsUserUnlinked", identity, at, acsUserId: link.acsUserId, acsSystemId: link.acsSystemId }])
     }
     case "PhoneOnline": {
-      const phone = state.phones[command.phoneId]
-      if (phone?.active) return ok([])
-      if (phone !== undefined) {
+      const known = phone(state, command.phoneId)
+      if (known?.active) return ok([])
+      if (known !== undefined) {
         return reject("Conflict", `phone ${command.phoneId} was deactivated and cannot come back`, "phoneId")
       }
       return ok([
@@ -152,17 +152,17 @@ export const decide = (
       ])
     }
     case "DeactivatePhone": {
-      const phone = state.phones[command.phoneId]
-      if (phone === undefined) return reject("NotFound", `phone ${command.phoneId} not found`, "phoneId")
-      return phone.active ? ok([{ _tag: "PhoneDeactivated", identity, at, phoneId: command.phoneId }]) : ok([])
+      const known = phone(state, command.phoneId)
+      if (known === undefined) return reject("NotFound", `phone ${command.phoneId} not found`, "phoneId")
+      return known.active ? ok([{ _tag: "PhoneDeactivated", identity, at, phoneId: command.phoneId }]) : ok([])
     }
     case "LaunchAutomation": {
       if (!ctx.managers.has(command.managerId)) {
         return reject("NotFound", `credential manager ${command.managerId} not found`, "managerId")
       }
-      const same = Object.values(state.automations).find((a) => a.managerId === command.managerId)
+      const same = state.automations.find((a) => a.managerId === command.managerId)
       if (same !== undefined) return ok([])
-      if (state.automations[command.automationId] !== undefined) {
+      if (automation(state, command.automationId) !== undefined) {
         return reject("AlreadyExists", `enrollment automation ${command.automationId} already exists`, "automationId")
       }
       return ok([
@@ -175,7 +175,7 @@ export const decide = (
       ])
     }
     case "DeleteAutomation":
-      return state.automations[command.automationId] === undefined
+      return automation(state, command.automationId) === undefined
         ? reject("NotFound", `enrollment automation ${command.automationId} not found`, "automationId")
         : ok([{ _tag: "AutomationDeleted", identity, at, automationId: command.automationId }])
     case "CreateSyncCredential": {
@@ -186,7 +186,7 @@ export const decide = (
       if (link === undefined) {
         return reject("NotFound", `ACS user ${command.acsUserId} is not linked to user identity ${identity}`, "acsUserId")
       }
-      if (state.parents[command.credentialId] !== undefined || state.children[command.credentialId] !== undefined) {
+      if (parent(state, command.credentialId) !== undefined || child(state, command.credentialId) !== undefined) {
         return reject("AlreadyExists", `credential ${command.credentialId} already exists`, "credentialId")
       }
       const card = {
@@ -195,7 +195,7 @@ export const decide = (
         ...(command.startsAt === undefined ? {} : { startsAt: command.startsAt }),
         ...(command.endsAt === undefined ? {} : { endsAt: command.endsAt })
       }
-      const twin = Object.values(state.parents).find(
+      const twin = state.parents.find(
         (p) => !p.deleting && p.managerId === command.managerId && profileKey(p.card) === profileKey(card)
       )
       if (twin !== undefined) {
@@ -223,27 +223,27 @@ export const decide = (
       ])
     }
     case "UpdateSyncCredential": {
-      const parent = state.parents[command.credentialId]
-      if (parent === undefined || parent.deleting) {
+      const p = parent(state, command.credentialId)
+      if (p === undefined || p.deleting) {
         return reject("NotFound", `multi-phone sync credential ${command.credentialId} not found`, "credentialId")
       }
-      const startsAt = command.startsAt === undefined ? parent.card.startsAt : (command.startsAt ?? undefined)
-      const endsAt = command.endsAt === undefined ? parent.card.endsAt : (command.endsAt ?? undefined)
-      if (startsAt === parent.card.startsAt && endsAt === parent.card.endsAt) return ok([])
+      const startsAt = command.startsAt === undefined ? p.card.startsAt : (command.startsAt ?? undefined)
+      const endsAt = command.endsAt === undefined ? p.card.endsAt : (command.endsAt ?? undefined)
+      if (startsAt === p.card.startsAt && endsAt === p.card.endsAt) return ok([])
       return ok([
         {
           _tag: "ParentTimesChanged",
           identity,
           at,
-          credentialId: parent.id,
+          credentialId: p.id,
           ...(startsAt === undefined ? {} : { startsAt }),
           ...(endsAt === undefined ? {} : { endsAt })
         }
       ])
     }
     case "DeleteSyncCredential": {
-      const parent = state.parents[command.credentialId]
-      if (parent === undefined || parent.deleting) {
+      const p = parent(state, command.credentialId)
+      if (p === undefined || p.deleting) {
         return reject("NotFound", `multi-phone sync credential ${command.credentialId} not found`, "credentialId")
       }
       return ok([{ _tag: "ParentDeleted", identity, at, credentialId: command.credentialId }])
@@ -251,53 +251,42 @@ export const decide = (
   }
 }
 
-/*
- * The state's collections keyed by resource ids (phones, enrollments, children, …) are kept as dictionary objects:
- * no prototype, made with `Object.create(null)`, which V8 keeps in dictionary mode. A plain object
- * gets a hidden class per set of keys, and these keys are ids, so every identity's collections had
- * their own classes (about 1 kB of them per identity, measured with a heap snapshot) and every copy
- * went through a megamorphic spread. They are still plain records to read and to serialize.
- */
-const dict = <V>(): Record<string, V> => Object.create(null)
+// Every array here is made at its exact size (map, slice, concat): one grown by push, spread or
+// filter keeps room for 16 more elements (~130 bytes), and a store may hold it for the identity's life.
 
-/** `record` with `key` set to `value` (a new dictionary). */
-const put = <V>(record: Readonly<Record<string, V>>, key: string, value: NoInfer<V>): Record<string, V> => {
-  const out = dict<V>()
-  for (const k of Object.keys(record)) {
-    const v = record[k]
-    if (v !== undefined) out[k] = v
-  }
-  out[key] = value
-  return out
+/** `list` with `next` in place of `old` (a new array; the order stays). */
+const replace = <T>(list: ReadonlyArray<T>, old: T, next: T): ReadonlyArray<T> => list.map((x) => (x === old ? next : x))
+
+/** `list` with `item` in place of the one with its id, or added last (a replayed event adds nothing twice). */
+const put = <T extends { readonly id: string }>(list: ReadonlyArray<T>, item: T): ReadonlyArray<T> => {
+  const old = list.find((x) => x.id === item.id)
+  return old === undefined ? list.concat([item]) : replace(list, old, item)
+}
+
+/** `list` without the one with id `id`. */
+const drop = <T extends { readonly id: string }>(list: ReadonlyArray<T>, id: string): ReadonlyArray<T> => {
+  const i = list.findIndex((x) => x.id === id)
+  return i < 0 ? list : list.slice(0, i).concat(list.slice(i + 1))
 }
 
 /** `record` with `key` set, for the collections keyed by system ids (acsUsers, managerUsers): few
- *  keys, the same in every identity, so a plain object whose hidden class every identity shares is
- *  smaller than a dictionary (~40 bytes against ~200). */
+ *  keys, the same in every identity, so a plain object whose hidden class every identity shares. */
 const putSystem = <V>(record: Readonly<Record<string, V>>, key: string, value: NoInfer<V>): Record<string, V> => ({ ...record, [key]: value })
 
-/** `record` without `key` (a new dictionary). */
-const without = <V>(record: Readonly<Record<string, V>>, key: string): Record<string, V> => {
-  const out = dict<V>()
-  for (const k of Object.keys(record)) {
-    const v = record[k]
-    if (k !== key && v !== undefined) out[k] = v
-  }
-  return out
+/** `record` without `key`, for the same collections. */
+const withoutSystem = <V>(record: Readonly<Record<string, V>>, key: string): Record<string, V> => {
+  const { [key]: _, ...rest } = record
+  return rest
 }
 
-const patchChild = (s: IdentityState, id: CredentialId, patch: (c: IdentityState["children"][string]) => IdentityState["children"][string]): IdentityState => {
-  const c = s.children[id]
-  return c === undefined ? s : { ...s, children: put(s.children, id, patch(c)) }
+const patchChild = (s: IdentityState, id: CredentialId, patch: (c: Child) => Child): IdentityState => {
+  const c = child(s, id)
+  return c === undefined ? s : { ...s, children: replace(s.children, c, patch(c)) }
 }
 
-const patchEnrollment = (
-  s: IdentityState,
-  key: string,
-  patch: (e: IdentityState["enrollments"][string]) => IdentityState["enrollments"][string]
-): IdentityState => {
-  const e = s.enrollments[key]
-  return e === undefined ? s : { ...s, enrollments: put(s.enrollments, key, patch(e)) }
+const patchEnrollment = (s: IdentityState, key: string, patch: (e: Enrollment) => Enrollment): IdentityState => {
+  const e = enrollmentByKey(s, key)
+  return e === undefined ? s : { ...s, enrollments: replace(s.enrollments, e, patch(e)) }
 }
 
 /** `o` without its `error`. Most records have none to drop, and a rest copy is slow in V8 while a spread is not. */
@@ -322,23 +311,23 @@ export const evolve = (state: IdentityState | undefined, event: DomainEvent): Id
     case "IdentityDeleted":
       return { ...s, deleting: true }
     case "AcsUserUnlinked":
-      return s.acsUsers[event.acsSystemId]?.acsUserId === event.acsUserId ? { ...s, acsUsers: without(s.acsUsers, event.acsSystemId) } : s
+      return s.acsUsers[event.acsSystemId]?.acsUserId === event.acsUserId ? { ...s, acsUsers: withoutSystem(s.acsUsers, event.acsSystemId) } : s
     case "AcsUserLinked":
       return { ...s, acsUsers: putSystem(s.acsUsers, event.acsSystemId, { acsUserId: event.acsUserId, acsSystemId: event.acsSystemId }) }
     case "PhoneRegistered":
-      return { ...s, phones: put(s.phones, event.phone.id, event.phone) }
+      return { ...s, phones: put(s.phones, event.phone) }
     case "PhoneDeactivated": {
-      const p = s.phones[event.phoneId]
-      return p === undefined ? s : { ...s, phones: put(s.phones, p.id, { ...p, active: false, deactivatedAt: event.at }) }
+      const p = phone(s, event.phoneId)
+      return p === undefined ? s : { ...s, phones: replace(s.phones, p, { ...p, active: false, deactivatedAt: event.at }) }
     }
     case "AutomationLaunched":
-      return { ...s, automations: put(s.automations, event.automation.id, event.automation) }
+      return { ...s, automations: put(s.automations, event.automation) }
     case "AutomationDeleted":
-      return { ...s, automations: without(s.automations, event.automationId) }
+      return { ...s, automations: drop(s.automations, event.automationId) }
     case "ParentCreated":
-      return { ...s, parents: put(s.parents, event.parent.id, event.parent) }
+      return { ...s, parents: put(s.parents, event.parent) }
     case "ParentTimesChanged": {
-      const p = s.parents[event.credentialId]
+      const p = parent(s, event.credentialId)
       if (p === undefined) return s
       const card = {
         cardFormat: p.card.cardFormat,
@@ -346,35 +335,37 @@ export const evolve = (state: IdentityState | undefined, event: DomainEvent): Id
         ...(event.startsAt === undefined ? {} : { startsAt: event.startsAt }),
         ...(event.endsAt === undefined ? {} : { endsAt: event.endsAt })
       }
-      return { ...s, parents: put(s.parents, p.id, { ...p, card }) }
+      return { ...s, parents: replace(s.parents, p, { ...p, card }) }
     }
     case "ParentDeleted": {
-      const p = s.parents[event.credentialId]
-      return p === undefined ? s : { ...s, parents: put(s.parents, p.id, { ...p, deleting: true }) }
+      const p = parent(s, event.credentialId)
+      return p === undefined ? s : { ...s, parents: replace(s.parents, p, { ...p, deleting: true }) }
     }
     case "ParentRemoved":
-      return { ...s, parents: without(s.parents, event.credentialId) }
+      return { ...s, parents: drop(s.parents, event.credentialId) }
     case "ParentRemoteRequested": {
-      const p = s.parents[event.credentialId]
-      return p === undefined ? s : { ...s, parents: put(s.parents, p.id, { ...p, remoteRequestedAt: event.at }) }
+      const p = parent(s, event.credentialId)
+      return p === undefined ? s : { ...s, parents: replace(s.parents, p, { ...p, remoteRequestedAt: event.at }) }
     }
     case "ParentBound": {
-      const p = s.parents[event.credentialId]
-      return p === undefined ? s : { ...s, parents: put(s.parents, p.id, { ...p, remote: event.ref }) }
+      const p = parent(s, event.credentialId)
+      return p === undefined ? s : { ...s, parents: replace(s.parents, p, { ...p, remote: event.ref }) }
     }
     case "AutomationRemoteRequested": {
-      const a = s.automations[event.automationId]
-      return a === undefined ? s : { ...s, automations: put(s.automations, a.id, { ...a, remoteRequestedAt: event.at }) }
+      const a = automation(s, event.automationId)
+      return a === undefined ? s : { ...s, automations: replace(s.automations, a, { ...a, remoteRequestedAt: event.at }) }
     }
     case "AutomationBound": {
-      const a = s.automations[event.automationId]
-      return a === undefined ? s : { ...s, automations: put(s.automations, a.id, { ...a, remote: event.ref }) }
+      const a = automation(s, event.automationId)
+      return a === undefined ? s : { ...s, automations: replace(s.automations, a, { ...a, remote: event.ref }) }
     }
     case "ManagerUserBound":
       return { ...s, managerUsers: putSystem(s.managerUsers, event.managerId, { managerId: event.managerId, ref: event.ref }) }
     case "EnrollmentRequested": {
+      // one enrollment per (phone, manager): a new generation takes the place of the last
       const e = event.enrollment
-      return { ...s, enrollments: put(s.enrollments, enrollmentKey(e.phoneId, e.managerId), e) }
+      const old = enrollment(s, e.phoneId, e.managerId)
+      return { ...s, enrollments: old === undefined ? s.enrollments.concat([e]) : replace(s.enrollments, old, e) }
     }
     case "InvitationCreated":
       return patchEnrollment(s, event.key, (e) => {
@@ -387,7 +378,7 @@ export const evolve = (state: IdentityState | undefined, event: DomainEvent): Id
     case "EnrollmentEnded":
       return patchEnrollment(s, event.key, (e) => ({ ...e, status: "ended" }))
     case "CredentialRequested":
-      return { ...s, children: put(s.children, event.child.id, event.child) }
+      return { ...s, children: put(s.children, event.child) }
     case "CredentialIssued":
       return patchChild(s, event.credentialId, (c) => {
         // one spread, no temporary objects: this is the planner's most frequent fold
@@ -422,7 +413,7 @@ export const evolve = (state: IdentityState | undefined, event: DomainEvent): Id
     case "CredentialRetiring":
       return patchChild(s, event.credentialId, (c) => ({ ...c, retiring: true }))
     case "CredentialRevoked":
-      return { ...s, children: without(s.children, event.credentialId) }
+      return { ...s, children: drop(s.children, event.credentialId) }
     case "IdentityStuck":
       // stuck since the first time, whatever the cause has become since
       return { ...s, stuck: { ...event.stuck, since: s.stuck?.since ?? event.stuck.since } }

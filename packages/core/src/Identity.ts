@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { Schema, SchemaTransformation } from "effect"
 import { CardProfile } from "./Card.js"
 import {
   AcsSystemId,
@@ -146,10 +146,30 @@ export const Stuck = Schema.Struct({
 export type Stuck = typeof Stuck.Type
 
 /**
- * Everything the engine believes about one user identity (the fold of its events). The collections
- * keyed by resource ids (`phones`, `enrollments`, `parents`, `children`, `automations`) are records
- * without a prototype once the engine has changed them: read them with `state.children[id]`,
- * `Object.values`, `Object.hasOwn` (not `.hasOwnProperty`); they serialize as plain JSON objects.
+ * A collection of resources, each carrying its own id: an array in the order they were added.
+ * Decodes the earlier form too (an object keyed by id, or by enrollment key), so rows a store wrote
+ * before 0.2 read as they were; saving writes the array.
+ */
+const collection = <T, E>(item: Schema.Codec<T, E>) =>
+  Schema.Union([
+    Schema.Array(item),
+    Schema.Record(Schema.String, item).pipe(
+      Schema.decodeTo(
+        Schema.Array(Schema.toType(item)),
+        SchemaTransformation.transform({
+          decode: (byKey: Readonly<Record<string, T>>): ReadonlyArray<T> => Object.values(byKey),
+          // never used to write: the array above encodes every array
+          encode: (list: ReadonlyArray<T>): Readonly<Record<string, T>> => Object.fromEntries(list.map((x, i) => [String(i), x]))
+        })
+      )
+    )
+  ])
+
+/**
+ * Everything the engine believes about one user identity (the fold of its events). The resources it
+ * holds (`automations`, `phones`, `enrollments`, `parents`, `children`) are arrays in the order they
+ * were added: find one with {@link phone}, {@link enrollment}, {@link parent}, {@link child} or
+ * {@link automation}. `acsUsers` and `managerUsers` are keyed by the ACS or manager system's id.
  */
 export const IdentityState = Schema.Struct({
   id: UserIdentityId,
@@ -158,15 +178,53 @@ export const IdentityState = Schema.Struct({
   deleting: Schema.Boolean,
   acsUsers: Schema.Record(Schema.String, Schema.Struct({ acsUserId: AcsUserId, acsSystemId: AcsSystemId })),
   managerUsers: Schema.Record(Schema.String, Schema.Struct({ managerId: AcsSystemId, ref: ProviderRef })),
-  automations: Schema.Record(Schema.String, Automation),
-  phones: Schema.Record(Schema.String, Phone),
-  enrollments: Schema.Record(Schema.String, Enrollment),
-  parents: Schema.Record(Schema.String, Parent),
-  children: Schema.Record(Schema.String, Child),
+  automations: collection(Automation),
+  phones: collection(Phone),
+  enrollments: collection(Enrollment),
+  parents: collection(Parent),
+  children: collection(Child),
   /** Present while the engine cannot converge this identity (see {@link Stuck}). */
   stuck: opt(Stuck)
 })
 export type IdentityState = typeof IdentityState.Type
+
+// Lookups scan: an identity holds a handful of each, and a scan of a few records costs less than
+// keeping and copying an index (measured in bench/planner.ts).
+const byId = <T extends { readonly id: string }>(list: ReadonlyArray<T>, id: string): T | undefined => {
+  for (const x of list) if (x.id === id) return x
+  return undefined
+}
+
+/** The identity's phone `id`, if it has one. */
+export const phone = (s: IdentityState, id: string): Phone | undefined => byId(s.phones, id)
+
+/** The identity's enrollment automation `id`, if it has one. */
+export const automation = (s: IdentityState, id: string): Automation | undefined => byId(s.automations, id)
+
+/** The identity's multi-phone sync credential `id`, if it has one (deleting or not). */
+export const parent = (s: IdentityState, id: string): Parent | undefined => byId(s.parents, id)
+
+/** The identity's phone credential `id`, if it has one (retiring or not). */
+export const child = (s: IdentityState, id: string): Child | undefined => byId(s.children, id)
+
+/** The latest enrollment of phone `phoneId` with manager `managerId`, if there is one. */
+export const enrollment = (s: IdentityState, phoneId: string, managerId: string): Enrollment | undefined => {
+  for (const e of s.enrollments) if (e.phoneId === phoneId && e.managerId === managerId) return e
+  return undefined
+}
+
+// Is `key` the enrollment key of `e`? Compared in place: building the key costs more.
+const isEnrollmentKey = (e: Enrollment, key: string): boolean =>
+  key.length === e.phoneId.length + 1 + e.managerId.length &&
+  key.charCodeAt(e.phoneId.length) === 124 && // "|"
+  key.startsWith(e.phoneId) &&
+  key.endsWith(e.managerId)
+
+/** The enrollment an event's `key` names (see {@link enrollmentKey}), if there is one. */
+export const enrollmentByKey = (s: IdentityState, key: string): Enrollment | undefined => {
+  for (const e of s.enrollments) if (isEnrollmentKey(e, key)) return e
+  return undefined
+}
 
 /** Key of the enrollment of a phone with a manager. */
 export const enrollmentKey = (phoneId: PhoneId, managerId: AcsSystemId): string => `${phoneId}|${managerId}`
@@ -179,19 +237,19 @@ const key = (...parts: ReadonlyArray<string>): string => parts.join("")
 export const lookupKeys = (s: IdentityState): ReadonlyArray<string> => {
   const keys: Array<string> = []
   if (s.profile.key !== undefined) keys.push(key("key:", s.profile.key))
-  for (const id of Object.keys(s.phones)) keys.push(key("phone:", id))
-  for (const id of Object.keys(s.automations)) keys.push(key("automation:", id))
-  for (const p of Object.values(s.parents)) {
+  for (const p of s.phones) keys.push(key("phone:", p.id))
+  for (const a of s.automations) keys.push(key("automation:", a.id))
+  for (const p of s.parents) {
     keys.push(key("credential:", p.id))
     if (p.remote !== undefined) keys.push(key("manager-credential:", p.managerId, ":", p.remote))
   }
   for (const u of Object.values(s.managerUsers)) keys.push(key("manager-user:", u.managerId, ":", u.ref))
   for (const a of Object.values(s.acsUsers)) keys.push(key("acs-user:", a.acsUserId))
-  for (const c of Object.values(s.children)) {
+  for (const c of s.children) {
     keys.push(key("credential:", c.id))
     if (c.ref !== undefined) keys.push(key("manager-credential:", c.managerId, ":", c.ref))
-    const parent = s.parents[c.parentId]
-    if (c.cardNumber !== undefined && parent !== undefined) keys.push(key("card:", parent.acsSystemId, ":", c.cardNumber))
+    const p = byId(s.parents, c.parentId)
+    if (c.cardNumber !== undefined && p !== undefined) keys.push(key("card:", p.acsSystemId, ":", c.cardNumber))
   }
   return keys
 }

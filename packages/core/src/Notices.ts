@@ -30,7 +30,7 @@ export const identity = (s: IdentityState): Notices => ({ errors: stuck(s), warn
  * credential of a stuck identity converges).
  */
 export const parent = (s: IdentityState, p: Parent): Notices => {
-  const children = Object.values(s.children).filter((c) => c.parentId === p.id && !c.retiring)
+  const children = s.children.filter((c) => c.parentId === p.id && !c.retiring)
   const warnings: Array<Notice> = []
   if (p.deleting) warnings.push(notice("being_deleted", "The credential is being deleted.", p.createdAt))
   else if (!children.some((c) => c.issue === "active")) {
@@ -57,7 +57,7 @@ export const child = (c: Child, s?: IdentityState): Notices => {
 /** A phone: its failed enrollments (an expired invitation, a refused invite); the stuck notice when it names this phone. */
 export const phone = (s: IdentityState, p: Phone): Notices => ({
   errors: [
-    ...Object.values(s.enrollments).flatMap((e) =>
+    ...s.enrollments.flatMap((e) =>
       e.phoneId === p.id && e.status === "failed" ? [e.error ?? notice("enrollment_failed", "The enrollment failed.", e.requestedAt)] : []
     ),
     ...(s.stuck?.phoneId === p.id ? stuck(s) : [])

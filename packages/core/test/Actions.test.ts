@@ -10,6 +10,7 @@ import { AcsUserId, AutomationId, CredentialId } from "../src/Ids.js"
 import { actionKey, type ActionOf, settle, specs } from "../src/internal/actions.js"
 import { PortError, type Reason } from "../src/PortError.js"
 import { fold } from "../src/Aggregate.js"
+import * as Identity from "../src/Identity.js"
 import { plan } from "../src/Plan.js"
 import { acs, base, caps, cm, cred, entry, issuingKind, observed, ref, view } from "./planFixtures.js"
 
@@ -54,7 +55,7 @@ describe("settle", () => {
     const inv = { ref: ref("i1"), code: "CODE", status: "pending" } as const
     const o = settle(specs.Invite, invite, at, Result.succeed(inv))
     expect(o.events).toEqual([
-      { _tag: "InvitationCreated", identity: s.id, at: 42, key: "p1|cm", invitation: ref("i1"), code: "CODE", phoneId: s.phones.p1!.id }
+      { _tag: "InvitationCreated", identity: s.id, at: 42, key: "p1|cm", invitation: ref("i1"), code: "CODE", phoneId: Identity.phone(s, "p1")!.id }
     ])
     expect(o.patch?.(observed(view({}))).managers.get(cm)?.invitations).toEqual([inv])
     // an enrolment gone meanwhile records nothing

@@ -1,7 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Result } from "effect"
+import { Result, Schema } from "effect"
 import { decide, decodeCommand, fold } from "../src/Aggregate.js"
 import type { Command } from "../src/Command.js"
+import * as Identity from "../src/Identity.js"
 import type { IdentityState } from "../src/Identity.js"
 import { AcsSystemId } from "../src/Ids.js"
 
@@ -38,9 +39,9 @@ describe("decide", () => {
       { _tag: "LaunchAutomation", userIdentityId: "u1", automationId: "a1", managerId: "cm" },
       { _tag: "CreateSyncCredential", userIdentityId: "u1", credentialId: "c1", acsUserId: "acsu1", managerId: "cm", cardFormat: "rfid48", facilityCode: "9" }
     ])
-    assert.strictEqual(s.parents.c1?.card.facilityCode, "9")
-    assert.strictEqual(s.parents.c1?.acsSystemId, "acs")
-    assert.isTrue(s.phones.p1?.active)
+    assert.strictEqual(Identity.parent(s, "c1")?.card.facilityCode, "9")
+    assert.strictEqual(Identity.parent(s, "c1")?.acsSystemId, "acs")
+    assert.isTrue(Identity.phone(s, "p1")?.active)
   })
 
   it("rejects per-card values on a sync credential, naming the field", () => {
@@ -155,12 +156,12 @@ describe("decide", () => {
     ])
     assert.deepStrictEqual(s.profile, { email: "ana@example.com", fullName: "Ana" })
     assert.deepStrictEqual(s.acsUsers, { acs: { acsUserId: "acsu1", acsSystemId: "acs" } } as never)
-    assert.deepStrictEqual(s.phones.p1, { id: "p1", deviceType: "android_phone", active: true, createdAt: 1_000, metadata: { os: "15" } } as never)
-    assert.deepStrictEqual(s.phones.p2, { id: "p2", deviceType: "ios_phone", active: false, createdAt: 1_000, deactivatedAt: 1_000 } as never)
+    assert.deepStrictEqual(Identity.phone(s, "p1"), { id: "p1", deviceType: "android_phone", active: true, createdAt: 1_000, metadata: { os: "15" } } as never)
+    assert.deepStrictEqual(Identity.phone(s, "p2"), { id: "p2", deviceType: "ios_phone", active: false, createdAt: 1_000, deactivatedAt: 1_000 } as never)
     // one automation per manager: launching again for the same manager is a no-op
-    assert.deepStrictEqual(Object.keys(s.automations), ["a1"])
-    assert.deepStrictEqual(s.automations.a1, { id: "a1", managerId: "cm", createdAt: 1_000 } as never)
-    assert.deepStrictEqual(s.parents.c1, {
+    assert.deepStrictEqual(s.automations.map((a) => a.id), ["a1"])
+    assert.deepStrictEqual(Identity.automation(s, "a1"), { id: "a1", managerId: "cm", createdAt: 1_000 } as never)
+    assert.deepStrictEqual(Identity.parent(s, "c1"), {
       id: "c1",
       acsUserId: "acsu1",
       acsSystemId: "acs",
@@ -170,7 +171,7 @@ describe("decide", () => {
       deleting: false
     } as never)
     const gone = run([...base, { _tag: "LaunchAutomation", userIdentityId: "u1", automationId: "a1", managerId: "cm" }, { _tag: "DeleteAutomation", userIdentityId: "u1", automationId: "a1" }])
-    assert.deepStrictEqual(gone.automations, {})
+    assert.deepStrictEqual(gone.automations, [])
     assert.isTrue(run([...base, { _tag: "DeleteUserIdentity", userIdentityId: "u1" }]).deleting)
   })
 })
@@ -192,38 +193,38 @@ describe("evolve", () => {
     attempts: 1,
     assigned: false,
     retiring: false
-  } as never as IdentityState["children"][string]
-  const enrollment = { id: "e1", phoneId: "p1", managerId: "cm", generation: 1, status: "inviting", requestedAt: 5, attempts: 1 } as never as IdentityState["enrollments"][string]
+  } as never as IdentityState["children"][number]
+  const enrollment = { id: "e1", phoneId: "p1", managerId: "cm", generation: 1, status: "inviting", requestedAt: 5, attempts: 1 } as never as IdentityState["enrollments"][number]
   const ev = (e: Record<string, unknown>) => ({ identity: id, at: 9, ...e }) as never
 
   it("follows a phone credential through its life", () => {
     let s = fold(s0, [ev({ _tag: "CredentialRequested", child })])!
-    assert.strictEqual(s.children.k1?.issue, "requested")
+    assert.strictEqual(Identity.child(s, "k1")?.issue, "requested")
     s = fold(s, [ev({ _tag: "CredentialIssued", credentialId: "k1", ref: "r1", active: false })])!
-    assert.deepStrictEqual([s.children.k1?.issue, s.children.k1?.ref, s.children.k1?.cardNumber, s.children.k1?.issuedAt], ["issuing", "r1", undefined, undefined])
-    assert.isFalse("cardNumber" in s.children.k1!, "no card number until the manager gives one")
-    assert.isFalse("issuedAt" in s.children.k1!)
+    assert.deepStrictEqual([Identity.child(s, "k1")?.issue, Identity.child(s, "k1")?.ref, Identity.child(s, "k1")?.cardNumber, Identity.child(s, "k1")?.issuedAt], ["issuing", "r1", undefined, undefined])
+    assert.isFalse("cardNumber" in Identity.child(s, "k1")!, "no card number until the manager gives one")
+    assert.isFalse("issuedAt" in Identity.child(s, "k1")!)
     s = fold(s, [ev({ _tag: "CredentialIssued", credentialId: "k1", ref: "r1", active: false, cardNumber: "7" })])!
-    assert.strictEqual(s.children.k1?.cardNumber, "7", "a card number may come before the phone has it")
-    assert.isFalse("issuedAt" in s.children.k1!, "issued only once active")
+    assert.strictEqual(Identity.child(s, "k1")?.cardNumber, "7", "a card number may come before the phone has it")
+    assert.isFalse("issuedAt" in Identity.child(s, "k1")!, "issued only once active")
     s = fold(s, [ev({ _tag: "CredentialIssued", credentialId: "k1", ref: "r1", active: true, cardNumber: "7" })])!
-    assert.deepStrictEqual([s.children.k1?.issue, s.children.k1?.cardNumber, s.children.k1?.issuedAt], ["active", "7", 9])
+    assert.deepStrictEqual([Identity.child(s, "k1")?.issue, Identity.child(s, "k1")?.cardNumber, Identity.child(s, "k1")?.issuedAt], ["active", "7", 9])
     s = fold(s, [ev({ _tag: "CredentialImported", credentialId: "k1", acsRef: "acse" }), ev({ _tag: "CredentialAssigned", credentialId: "k1" })])!
-    assert.deepStrictEqual([s.children.k1?.acsRef, s.children.k1?.assigned], ["acse", true])
+    assert.deepStrictEqual([Identity.child(s, "k1")?.acsRef, Identity.child(s, "k1")?.assigned], ["acse", true])
     s = fold(s, [ev({ _tag: "CredentialAcsLost", credentialId: "k1" })])!
-    assert.deepStrictEqual([s.children.k1?.acsRef, s.children.k1?.assigned], [undefined, false])
+    assert.deepStrictEqual([Identity.child(s, "k1")?.acsRef, Identity.child(s, "k1")?.assigned], [undefined, false])
     s = fold(s, [ev({ _tag: "CredentialLost", credentialId: "k1", reason: "x" })])!
-    assert.deepStrictEqual([s.children.k1?.issue, s.children.k1?.ref, s.children.k1?.cardNumber, s.children.k1?.requestedAt], ["pending", undefined, undefined, 9])
+    assert.deepStrictEqual([Identity.child(s, "k1")?.issue, Identity.child(s, "k1")?.ref, Identity.child(s, "k1")?.cardNumber, Identity.child(s, "k1")?.requestedAt], ["pending", undefined, undefined, 9])
     s = fold(s, [ev({ _tag: "CredentialFailed", credentialId: "k1", error: { code: "c", message: "m", at: 9 } })])!
-    assert.deepStrictEqual([s.children.k1?.issue, s.children.k1?.error?.code], ["failed", "c"])
+    assert.deepStrictEqual([Identity.child(s, "k1")?.issue, Identity.child(s, "k1")?.error?.code], ["failed", "c"])
     s = fold(s, [ev({ _tag: "CredentialIssued", credentialId: "k1", ref: "r2", active: true })])!
-    assert.strictEqual(s.children.k1?.error, undefined, "a credential issued again carries no old error")
-    assert.strictEqual(s.children.k1?.issuedAt, 9, "active without a card number is issued too")
-    assert.isFalse("cardNumber" in s.children.k1!)
+    assert.strictEqual(Identity.child(s, "k1")?.error, undefined, "a credential issued again carries no old error")
+    assert.strictEqual(Identity.child(s, "k1")?.issuedAt, 9, "active without a card number is issued too")
+    assert.isFalse("cardNumber" in Identity.child(s, "k1")!)
     s = fold(s, [ev({ _tag: "CredentialRetiring", credentialId: "k1", reason: "parent_deleted" })])!
-    assert.isTrue(s.children.k1?.retiring)
+    assert.isTrue(Identity.child(s, "k1")?.retiring)
     s = fold(s, [ev({ _tag: "CredentialRevoked", credentialId: "k1" })])!
-    assert.deepStrictEqual(s.children, {})
+    assert.deepStrictEqual(s.children, [])
     // events about what the state no longer holds change nothing
     for (const tag of ["CredentialIssued", "CredentialFailed", "CredentialLost", "CredentialImported", "CredentialAssigned", "CredentialAcsLost", "CredentialRetiring"]) {
       assert.strictEqual(fold(s, [ev({ _tag: tag, credentialId: "k1", ref: "r", active: true, acsRef: "a", reason: "x", error: { code: "c", message: "m", at: 1 } })]), s)
@@ -232,28 +233,28 @@ describe("evolve", () => {
 
   it("follows an enrollment, a parent and an automation", () => {
     let s = fold(s0, [ev({ _tag: "EnrollmentRequested", enrollment })])!
-    assert.strictEqual(s.enrollments["p1|cm"]?.status, "inviting")
+    assert.strictEqual(Identity.enrollmentByKey(s, "p1|cm")?.status, "inviting")
     s = fold(s, [ev({ _tag: "EnrollmentFailed", key: "p1|cm", error: { code: "c", message: "m", at: 9 } })])!
-    assert.deepStrictEqual([s.enrollments["p1|cm"]?.status, s.enrollments["p1|cm"]?.error?.code], ["failed", "c"])
+    assert.deepStrictEqual([Identity.enrollmentByKey(s, "p1|cm")?.status, Identity.enrollmentByKey(s, "p1|cm")?.error?.code], ["failed", "c"])
     s = fold(s, [ev({ _tag: "InvitationCreated", key: "p1|cm", invitation: "inv", code: "CODE", phoneId: "p1" })])!
-    assert.deepStrictEqual([s.enrollments["p1|cm"]?.status, s.enrollments["p1|cm"]?.invitation, s.enrollments["p1|cm"]?.code, s.enrollments["p1|cm"]?.error], ["invited", "inv", "CODE", undefined])
+    assert.deepStrictEqual([Identity.enrollmentByKey(s, "p1|cm")?.status, Identity.enrollmentByKey(s, "p1|cm")?.invitation, Identity.enrollmentByKey(s, "p1|cm")?.code, Identity.enrollmentByKey(s, "p1|cm")?.error], ["invited", "inv", "CODE", undefined])
     s = fold(s, [ev({ _tag: "PhoneEnrolled", key: "p1|cm", endpoint: "ep", phoneId: "p1" })])!
-    assert.deepStrictEqual([s.enrollments["p1|cm"]?.status, s.enrollments["p1|cm"]?.endpoint], ["enrolled", "ep"])
+    assert.deepStrictEqual([Identity.enrollmentByKey(s, "p1|cm")?.status, Identity.enrollmentByKey(s, "p1|cm")?.endpoint], ["enrolled", "ep"])
     s = fold(s, [ev({ _tag: "EnrollmentEnded", key: "p1|cm", reason: "x" })])!
-    assert.strictEqual(s.enrollments["p1|cm"]?.status, "ended")
+    assert.strictEqual(Identity.enrollmentByKey(s, "p1|cm")?.status, "ended")
     assert.strictEqual(fold(s, [ev({ _tag: "PhoneEnrolled", key: "p9|cm", endpoint: "ep", phoneId: "p9" })]), s)
     s = fold(s, [ev({ _tag: "ManagerUserBound", managerId: "cm", ref: "usr" })])!
     assert.deepStrictEqual(s.managerUsers.cm, { managerId: "cm", ref: "usr" } as never)
     s = fold(s, [ev({ _tag: "ParentRemoteRequested", credentialId: "c1" }), ev({ _tag: "ParentBound", credentialId: "c1", ref: "pr" })])!
-    assert.deepStrictEqual([s.parents.c1?.remoteRequestedAt, s.parents.c1?.remote], [9, "pr"])
+    assert.deepStrictEqual([Identity.parent(s, "c1")?.remoteRequestedAt, Identity.parent(s, "c1")?.remote], [9, "pr"])
     s = fold(s, [ev({ _tag: "ParentDeleted", credentialId: "c1" })])!
-    assert.isTrue(s.parents.c1?.deleting)
+    assert.isTrue(Identity.parent(s, "c1")?.deleting)
     s = fold(s, [ev({ _tag: "ParentRemoved", credentialId: "c1" })])!
-    assert.deepStrictEqual(s.parents, {})
+    assert.deepStrictEqual(s.parents, [])
     for (const tag of ["ParentDeleted", "ParentRemoteRequested", "ParentBound"]) assert.strictEqual(fold(s, [ev({ _tag: tag, credentialId: "c1", ref: "x" })]), s)
     s = fold(s, [ev({ _tag: "AutomationLaunched", automation: { id: "a1", managerId: "cm", createdAt: 9 } })])!
     s = fold(s, [ev({ _tag: "AutomationRemoteRequested", automationId: "a1" }), ev({ _tag: "AutomationBound", automationId: "a1", ref: "ar" })])!
-    assert.deepStrictEqual([s.automations.a1?.remoteRequestedAt, s.automations.a1?.remote], [9, "ar"])
+    assert.deepStrictEqual([Identity.automation(s, "a1")?.remoteRequestedAt, Identity.automation(s, "a1")?.remote], [9, "ar"])
     for (const tag of ["AutomationRemoteRequested", "AutomationBound"]) assert.strictEqual(fold(s, [ev({ _tag: tag, automationId: "a9", ref: "x" })]), s)
     assert.strictEqual(fold(s, [ev({ _tag: "PhoneDeactivated", phoneId: "p9" })]), s)
   })
@@ -295,8 +296,8 @@ describe("decide with two credential managers", () => {
       { ...sync, credentialId: "c1", managerId: "cm" },
       { ...sync, credentialId: "c2", managerId: "cm2", endsAt: "2027-01-01" }
     ])
-    assert.deepStrictEqual(Object.keys(s.automations).sort(), ["a1", "a2"])
-    assert.deepStrictEqual(s.parents.c2?.card, { cardFormat: "rfid48", facilityCode: "9", endsAt: "2027-01-01" } as never)
+    assert.deepStrictEqual(s.automations.map((a) => a.id).sort(), ["a1", "a2"])
+    assert.deepStrictEqual(Identity.parent(s, "c2")?.card, { cardFormat: "rfid48", facilityCode: "9", endsAt: "2027-01-01" } as never)
     const again = decide(s, Result.getOrThrow(decodeCommand({ _tag: "LaunchAutomation", userIdentityId: "u1", automationId: "a1", managerId: "cm2" })), two)
     assert.deepStrictEqual(Result.getOrThrow(again), [], "cm2 already has an automation")
   })
@@ -318,5 +319,41 @@ describe("decide with two credential managers", () => {
     ])!
     const child = decide(withChild, Result.getOrThrow(decodeCommand({ ...sync, credentialId: "k1", managerId: "cm" })), two)
     assert.isTrue(Result.isFailure(child) && child.failure.reason === "AlreadyExists" && child.failure.field === "credentialId")
+  })
+})
+
+describe("IdentityState, the store row", () => {
+  const phone1 = { id: "p1", deviceType: "ios_phone", active: true, createdAt: 1 }
+  const phone2 = { id: "p2", deviceType: "android_phone", active: false, createdAt: 2, deactivatedAt: 3 }
+  const automation = { id: "a1", managerId: "cm", createdAt: 1 }
+  const enrollment = { id: "e1", phoneId: "p1", managerId: "cm", generation: 1, status: "enrolled", requestedAt: 1, endpoint: "ep", attempts: 1 }
+  const parent = { id: "c1", acsUserId: "acsu1", acsSystemId: "acs", managerId: "cm", card: { cardFormat: "rfid48", facilityCode: "9" }, createdAt: 1, deleting: false }
+  const child = { id: "k1", parentId: "c1", phoneId: "p1", managerId: "cm", endpoint: "ep", issue: "active", requestedAt: 1, attempts: 1, ref: "r1", assigned: false, retiring: false }
+  const row = (collections: Record<string, unknown>) => ({
+    id: "u1",
+    createdAt: 1,
+    profile: { email: "ana@example.com" },
+    deleting: false,
+    acsUsers: { acs: { acsUserId: "acsu1", acsSystemId: "acs" } },
+    managerUsers: { cm: { managerId: "cm", ref: "usr" } },
+    ...collections
+  })
+  const asArrays = row({ automations: [automation], phones: [phone1, phone2], enrollments: [enrollment], parents: [parent], children: [child] })
+
+  it("reads a row written before 0.2, its collections keyed by id (enrollments by enrollment key), as arrays, and writes arrays", () => {
+    const old = row({
+      automations: { a1: automation },
+      phones: { p1: phone1, p2: phone2 },
+      enrollments: { "p1|cm": enrollment },
+      parents: { c1: parent },
+      children: { k1: child }
+    })
+    const s = Schema.decodeUnknownSync(Identity.IdentityState)(old)
+    assert.deepStrictEqual(s, asArrays as never)
+    assert.deepStrictEqual(Identity.enrollmentByKey(s, "p1|cm"), enrollment as never)
+    assert.deepStrictEqual(Identity.phone(s, "p2"), phone2 as never)
+    assert.deepStrictEqual(Schema.encodeSync(Identity.IdentityState)(s), asArrays as never)
+    // a row written as arrays reads as it was
+    assert.deepStrictEqual(Schema.decodeUnknownSync(Identity.IdentityState)(asArrays), asArrays as never)
   })
 })

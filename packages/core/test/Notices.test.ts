@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Result } from "effect"
 import { decide, decodeCommand, fold } from "../src/Aggregate.js"
+import * as Identity from "../src/Identity.js"
 import type { IdentityState } from "../src/Identity.js"
 import { AcsSystemId, CredentialId, PhoneId, ProviderRef } from "../src/Ids.js"
 import * as Notices from "../src/Notices.js"
@@ -14,7 +15,7 @@ describe("Notices", () => {
     let s = apply(undefined, { _tag: "CreateUserIdentity", userIdentityId: "u1" })
     s = apply(s, { _tag: "LinkAcsUser", userIdentityId: "u1", acsUserId: "a1", acsSystemId: "acs" })
     s = apply(s, { _tag: "CreateSyncCredential", userIdentityId: "u1", credentialId: "c1", acsUserId: "a1", managerId: "cm", cardFormat: "rfid48", facilityCode: "9" })
-    const parent = s.parents.c1!
+    const parent = Identity.parent(s, "c1")!
     assert.deepStrictEqual(Notices.parent(s, parent).warnings.map((n) => n.code), ["waiting_to_be_issued"])
     const id = CredentialId.make("k1")
     s = fold(s, [
@@ -27,10 +28,10 @@ describe("Notices", () => {
       { _tag: "CredentialFailed", identity: s.id, at: 2, credentialId: id, error: { code: "failed_to_issue", message: "pool exhausted", at: 2 } }
     ])!
     assert.deepStrictEqual(Notices.parent(s, parent).errors.map((n) => n.code), ["failed_to_issue"])
-    assert.deepStrictEqual(Notices.child(s.children[id]!).errors.map((n) => n.message), ["pool exhausted"])
+    assert.deepStrictEqual(Notices.child(Identity.child(s, id)!).errors.map((n) => n.message), ["pool exhausted"])
     s = fold(s, [{ _tag: "CredentialIssued", identity: s.id, at: 3, credentialId: id, ref: ProviderRef.make("r"), active: true, cardNumber: "7" }])!
     assert.deepStrictEqual(Notices.parent(s, parent), { errors: [], warnings: [] })
     s = apply(s, { _tag: "DeleteSyncCredential", userIdentityId: "u1", credentialId: "c1" })
-    assert.deepStrictEqual(Notices.parent(s, s.parents.c1!).warnings.map((n) => n.code), ["being_deleted"])
+    assert.deepStrictEqual(Notices.parent(s, Identity.parent(s, "c1")!).warnings.map((n) => n.code), ["being_deleted"])
   })
 })

@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Result } from "effect"
 import { decide, decodeCommand, fold } from "../src/Aggregate.js"
 import type { ManagerView } from "../src/CredentialManager.js"
+import * as Identity from "../src/Identity.js"
 import type { IdentityState } from "../src/Identity.js"
 import { AcsSystemId, ProviderRef } from "../src/Ids.js"
 import { type Observed, plan } from "../src/Plan.js"
@@ -38,7 +39,7 @@ const enrolled = () => {
   const p1 = plan(s, observed(view({})), { now: 0, kind: issuingKind, capabilities: caps(0) })
   assert.deepStrictEqual(p1.actions.map((a) => a._tag), ["Invite"])
   s = fold(s, p1.events)!
-  s = fold(s, [{ _tag: "InvitationCreated", identity: s.id, at: 0, key: "p1|cm", invitation: ref("inv"), code: "AAAA-BBBB-CCCC-DDDD", phoneId: s.phones.p1!.id }])!
+  s = fold(s, [{ _tag: "InvitationCreated", identity: s.id, at: 0, key: "p1|cm", invitation: ref("inv"), code: "AAAA-BBBB-CCCC-DDDD", phoneId: Identity.phone(s, "p1")!.id }])!
   const v = view({
     invitations: [{ ref: ref("inv"), code: "AAAA-BBBB-CCCC-DDDD", status: "redeemed" }],
     endpoints: [{ ref: ref("ep"), invitation: ref("inv"), status: "active" }]
@@ -98,26 +99,26 @@ describe("plan", () => {
     let s = setup()
     s = fold(s, [{ _tag: "ManagerUserBound", identity: s.id, at: 0, managerId: cm, ref: ref("usr") }])!
     s = fold(s, plan(s, observed(view({})), { now: 0, kind: issuingKind, capabilities: caps(0) }).events)!
-    s = fold(s, [{ _tag: "InvitationCreated", identity: s.id, at: 0, key: "p1|cm", invitation: ref("inv"), code: "AAAA-BBBB-CCCC-DDDD", phoneId: s.phones.p1!.id }])!
+    s = fold(s, [{ _tag: "InvitationCreated", identity: s.id, at: 0, key: "p1|cm", invitation: ref("inv"), code: "AAAA-BBBB-CCCC-DDDD", phoneId: Identity.phone(s, "p1")!.id }])!
     const v = view({
       invitations: [{ ref: ref("inv"), code: "AAAA-BBBB-CCCC-DDDD", status: "redeemed" }],
       endpoints: [{ ref: ref("ep"), invitation: ref("inv"), status: "removed" }]
     })
     const p = plan(s, observed(v), { now: 5, kind: issuingKind, capabilities: caps(0) })
     assert.deepStrictEqual(p.events.map((e) => e._tag), ["EnrollmentEnded", "EnrollmentRequested"])
-    assert.strictEqual(p.state.enrollments["p1|cm"]?.generation, 2)
+    assert.strictEqual(Identity.enrollmentByKey(p.state, "p1|cm")?.generation, 2)
     assert.deepStrictEqual(p.actions.map((a) => a._tag), ["Invite"])
   })
 
   it("removes a second ACS entry of the same card, keeping the one it imported (found by the property)", () => {
     const { s, v } = enrolled()
     const cred = { ref: ref("cr"), endpoint: ref("ep"), cardFormat: "rfid48", facilityCode: "9", status: "active" as const, cardNumber: "7" }
-    const active = fold(s, [{ _tag: "CredentialIssued", identity: s.id, at: 1, credentialId: Object.keys(s.children)[0] as never, ref: ref("cr"), active: true, cardNumber: "7" }])!
+    const active = fold(s, [{ _tag: "CredentialIssued", identity: s.id, at: 1, credentialId: s.children[0]?.id as never, ref: ref("cr"), active: true, cardNumber: "7" }])!
     const entry = (r: string) => ({ ref: ref(r), cardNumber: "7", cardFormat: "rfid48", facilityCode: "9", label: "credsync:x", assignedTo: "acsu1" as never })
     const withAcs = (entries: ReadonlyArray<ReturnType<typeof entry>>): Observed => ({ managers: new Map([[cm, { ...v, credentials: [cred] }]]), acs: new Map([[acs, entries]]) })
     const first = plan(active, withAcs([entry("e1")]), { now: 2, kind: issuingKind, capabilities: caps(0) })
     const imported = first.state
-    assert.strictEqual(Object.values(imported.children)[0]?.acsRef, ref("e1"))
+    assert.strictEqual(imported.children[0]?.acsRef, ref("e1"))
     const p = plan(imported, withAcs([entry("e0"), entry("e1")]), { now: 3, kind: issuingKind, capabilities: caps(0) })
     assert.deepStrictEqual(
       p.actions.map((a) => (a._tag === "RemoveFromAcs" ? [a.entry, a.why] : a._tag)),

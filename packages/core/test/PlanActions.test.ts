@@ -8,6 +8,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Result } from "effect"
 import { decide, decodeCommand, fold } from "../src/Aggregate.js"
 import type { ManagerCredential, ManagerView } from "../src/CredentialManager.js"
+import * as Identity from "../src/Identity.js"
 import type { IdentityState } from "../src/Identity.js"
 import { AcsSystemId } from "../src/Ids.js"
 import { type Observed, plan } from "../src/Plan.js"
@@ -73,7 +74,7 @@ describe("plan asks for every distinct action, once", () => {
   it("imports each active credential into the ACS, assigns each to the ACS user, and removes each unclaimed entry", () => {
     const { s, v } = enrolled()
     let st = fold(s, plan(s, observed(v), { now: 0, kind: issuingKind, capabilities: caps() }).events)!
-    const children = Object.values(st.children)
+    const children = st.children
     const creds = [cred("k1", "ep1", "11"), cred("k2", "ep2", "12")]
     st = fold(
       st,
@@ -103,7 +104,7 @@ describe("plan asks for every distinct action, once", () => {
   it("retires each phone credential with its reason, revokes each as retiring and removes its entry", () => {
     const { s, v } = enrolled()
     let st = fold(s, plan(s, observed(v), { now: 0, kind: issuingKind, capabilities: caps() }).events)!
-    const [k1, k2] = Object.values(st.children)
+    const [k1, k2] = st.children
     st = fold(st, [
       { _tag: "CredentialIssued", identity: st.id, at: 1, credentialId: k1!.id, ref: ref("k1"), active: true, cardNumber: "11" },
       { _tag: "CredentialIssued", identity: st.id, at: 1, credentialId: k2!.id, ref: ref("k2"), active: true, cardNumber: "12" }
@@ -134,7 +135,7 @@ describe("plan surfaces what failed", () => {
   it("an issuance the manager failed, with its message", () => {
     const { s, v } = enrolled()
     const st = fold(s, plan(s, observed(v), { now: 0, kind: issuingKind, capabilities: caps() }).events)!
-    const [k1] = Object.values(st.children)
+    const [k1] = st.children
     const issued = fold(st, [{ _tag: "CredentialIssued", identity: st.id, at: 1, credentialId: k1!.id, ref: ref("k1"), active: false }] as never)!
     const failed = { ...cred("k1", "ep1", "11", "failed"), error: "card pool empty" }
     const p = plan(issued, observed({ ...v, credentials: [failed] }), { now: 2, kind: issuingKind, capabilities: caps() })
@@ -170,7 +171,7 @@ describe("plan surfaces what failed", () => {
   it("a credential that disappeared, with the reason, and a request that did not take effect", () => {
     const { s, v } = enrolled()
     const st = fold(s, plan(s, observed(v), { now: 0, kind: issuingKind, capabilities: caps() }).events)!
-    const [k1] = Object.values(st.children)
+    const [k1] = st.children
     const active = fold(st, [{ _tag: "CredentialIssued", identity: st.id, at: 1, credentialId: k1!.id, ref: ref("k1"), active: true, cardNumber: "11" }] as never)!
     const lost = (credentials: ReadonlyArray<ManagerCredential>) =>
       plan(active, observed({ ...v, credentials }, []), { now: 2, kind: issuingKind, capabilities: caps() }).events.flatMap((e) => (e._tag === "CredentialLost" && e.credentialId === k1!.id ? [e.reason] : []))
@@ -201,7 +202,7 @@ describe("plan with a replicating manager: deleted parents", () => {
   })
 
   it("deletes a deleted parent at the manager, and forgets it once the manager no longer lists it", () => {
-    let s = fold(setup(), [{ _tag: "ParentBound", identity: setup().id, at: 0, credentialId: setup().parents.c1!.id, ref: ref("pc1") }])!
+    let s = fold(setup(), [{ _tag: "ParentBound", identity: setup().id, at: 0, credentialId: Identity.parent(setup(), "c1")!.id, ref: ref("pc1") }])!
     s = applySeam(s, { _tag: "DeleteSyncCredential", userIdentityId: "u1", credentialId: "c1" })
     const there = plan(s, seamView(["pc1"]), ctx(1))
     assert.deepStrictEqual(
@@ -234,13 +235,13 @@ describe("plan's defaults and clocks", () => {
   const requestedChild = () => {
     const { s, v } = enrolled()
     const st = fold(s, plan(s, observed(v), { now: 0, kind: issuingKind, capabilities: caps() }).events)!
-    return { st, v, k1: Object.values(st.children).find((c) => c.endpoint === ref("ep1"))! }
+    return { st, v, k1: st.children.find((c) => c.endpoint === ref("ep1"))! }
   }
 
   it("gives up after 5 issue attempts and 5 enrollment attempts when not told otherwise", () => {
     const { st, v, k1 } = requestedChild()
     const pending = fold(st, [{ _tag: "CredentialLost", identity: st.id, at: 1, credentialId: k1.id, reason: "x" }])!
-    const at = (attempts: number) => ({ ...pending, children: { ...pending.children, [k1.id]: { ...pending.children[k1.id]!, attempts } } })
+    const at = (attempts: number) => ({ ...pending, children: pending.children.map((c) => (c.id === k1.id ? { ...c, attempts } : c)) })
     const four = plan(at(4), observed(v), { now: 2, kind: issuingKind, capabilities: caps() })
     assert.isTrue(four.actions.some((a) => a._tag === "Issue" && a.credentialId === k1.id))
     const five = plan(at(5), observed(v), { now: 2, kind: issuingKind, capabilities: caps() })
@@ -251,7 +252,7 @@ describe("plan's defaults and clocks", () => {
     const enrol = fold(e, plan(e, observed(view({})), { now: 0, kind: issuingKind, capabilities: caps() }).events)!
     const failedAt = (attempts: number) =>
       fold(
-        { ...enrol, enrollments: { ...enrol.enrollments, "p1|cm": { ...enrol.enrollments["p1|cm"]!, attempts } } },
+        { ...enrol, enrollments: enrol.enrollments.map((x) => (x.phoneId === "p1" && x.managerId === "cm" ? { ...x, attempts } : x)) },
         [{ _tag: "EnrollmentFailed", identity: enrol.id, at: 100, key: "p1|cm", error: { code: "x", message: "x", at: 100 } }]
       )!
     // retried after 1 s, doubled per attempt
@@ -347,8 +348,8 @@ describe("plan: enrollments that are no longer wanted", () => {
     // its credential is still being retired: the endpoint stays
     const busy = plan(st, observed(v), { now: 1, kind: issuingKind, capabilities: caps() })
     assert.isFalse(busy.events.some((e) => e._tag === "EnrollmentEnded"))
-    const k1 = Object.values(st.children).find((c) => c.endpoint === ref("ep1"))!
-    const other = Object.values(st.children).find((c) => c.endpoint === ref("ep2"))!
+    const k1 = st.children.find((c) => c.endpoint === ref("ep1"))!
+    const other = st.children.find((c) => c.endpoint === ref("ep2"))!
     const clear = fold(st, [{ _tag: "CredentialRevoked", identity: st.id, at: 1, credentialId: k1.id }])!
     const p = plan(clear, observed(v), { now: 2, kind: issuingKind, capabilities: caps() })
     assert.deepStrictEqual(
@@ -363,12 +364,12 @@ describe("plan: enrollments that are no longer wanted", () => {
   it("asks again for an invitation whose response was lost, after the lag, as the next attempt", () => {
     const st = base(["p1"], [])
     const requested = fold(st, plan(st, observed(view({})), { now: 0, kind: issuingKind, capabilities: caps(100) }).events)!
-    assert.strictEqual(requested.enrollments["p1|cm"]?.status, "inviting")
+    assert.strictEqual(Identity.enrollmentByKey(requested, "p1|cm")?.status, "inviting")
     assert.deepStrictEqual(tags(plan(requested, observed(view({})), { now: 50, kind: issuingKind, capabilities: caps(100) })), [])
     const again = plan(requested, observed(view({})), { now: 100, kind: issuingKind, capabilities: caps(100) })
     assert.deepStrictEqual(tags(again), ["Invite"])
-    assert.strictEqual(again.state.enrollments["p1|cm"]?.attempts, 2)
-    assert.strictEqual(again.state.enrollments["p1|cm"]?.id, requested.enrollments["p1|cm"]?.id, "same enrollment, next attempt")
+    assert.strictEqual(Identity.enrollmentByKey(again.state, "p1|cm")?.attempts, 2)
+    assert.strictEqual(Identity.enrollmentByKey(again.state, "p1|cm")?.id, Identity.enrollmentByKey(requested, "p1|cm")?.id, "same enrollment, next attempt")
     // not while the manager is not observed
     assert.deepStrictEqual(tags(plan(requested, { managers: new Map(), acs: new Map([[acs, []]]) }, { now: 100, kind: issuingKind, capabilities: caps(100) })), [])
   })
@@ -383,8 +384,8 @@ describe("plan with two managers", () => {
     const both = (a: ManagerView, b: ManagerView): Observed => ({ managers: new Map([[cm, a], [cm2, b]]), acs: new Map([[acs, []]]) })
     s = fold(s, plan(s, both(view({}), view({ user: ref("usr2") })), { now: 0, kind: issuingKind, capabilities: caps() }).events)!
     s = fold(s, [
-      { _tag: "InvitationCreated", identity: s.id, at: 0, key: "p1|cm", invitation: ref("i1"), code: "A", phoneId: s.phones.p1!.id },
-      { _tag: "InvitationCreated", identity: s.id, at: 0, key: "p1|cm2", invitation: ref("j1"), code: "B", phoneId: s.phones.p1!.id }
+      { _tag: "InvitationCreated", identity: s.id, at: 0, key: "p1|cm", invitation: ref("i1"), code: "A", phoneId: Identity.phone(s, "p1")!.id },
+      { _tag: "InvitationCreated", identity: s.id, at: 0, key: "p1|cm2", invitation: ref("j1"), code: "B", phoneId: Identity.phone(s, "p1")!.id }
     ])!
     const v1 = view({ invitations: [{ ref: ref("i1"), code: "A", status: "redeemed" }], endpoints: [{ ref: ref("ep1"), invitation: ref("i1"), status: "active" }] })
     const v2 = view({ user: ref("usr2"), invitations: [{ ref: ref("j1"), code: "B", status: "pending" }] })
@@ -396,7 +397,7 @@ describe("plan with two managers", () => {
       [[cm, ref("ep1")]]
     )
     const st = fold(s, p.events)!
-    const [k1] = Object.values(st.children)
+    const [k1] = st.children
     const active = fold(st, [{ _tag: "CredentialIssued", identity: st.id, at: 2, credentialId: k1!.id, ref: ref("k1"), active: true, cardNumber: "11" }] as never)!
     const again = plan(active, both({ ...v1, credentials: [cred("k1", "ep1", "11")] }, v2), { now: 3, kind: issuingKind, capabilities: caps() })
     assert.isFalse(again.events.some((e) => e._tag === "CredentialLost" || e._tag === "EnrollmentFailed"))

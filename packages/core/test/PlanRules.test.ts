@@ -8,6 +8,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Result, Schema } from "effect"
 import { fold } from "../src/Aggregate.js"
 import { DomainEvent } from "../src/Event.js"
+import * as Identity from "../src/Identity.js"
 import type { IdentityState } from "../src/Identity.js"
 import { type Observed, type Plan, type PlanContext, plan } from "../src/Plan.js"
 import { acs, apply, base, caps, cm, cm2, cred, entry, observed, ref, issuingKind, twoPhonesRedeemed as invited, view } from "./planFixtures.js"
@@ -28,7 +29,7 @@ const run = (s: IdentityState, o: Observed, ctx: PlanContext): Plan => {
 const requested = (parents: ReadonlyArray<readonly [string, string]> = [["c1", "rfid48"]]) => {
   const { s, v } = invited(parents)
   const st = fold(s, plan(s, observed(v), { now: 0, kind: issuingKind, capabilities: caps() }).events)!
-  const on = (endpoint: string) => Object.values(st.children).find((c) => c.endpoint === ref(endpoint))!
+  const on = (endpoint: string) => st.children.find((c) => c.endpoint === ref(endpoint))!
   return { st, v, k1: on("ep1"), k2: on("ep2") }
 }
 
@@ -121,7 +122,7 @@ describe("plan: what disappeared at the manager", () => {
     // retiring (its phone was deactivated): revoked and forgotten, not lost and re-issued
     const off = apply(active, { _tag: "DeactivatePhone", userIdentityId: "u1", phoneId: "p1" })
     const retiring = fold(off, run(off, observed({ ...v, credentials: [cred("k1", "ep1", "11")] }), { now: 2, kind: issuingKind, capabilities: caps() }).events)!
-    assert.isTrue(retiring.children[k1.id]?.retiring)
+    assert.isTrue(Identity.child(retiring, k1.id)?.retiring)
     const p = run(retiring, observed(v), { now: 3, kind: issuingKind, capabilities: caps() })
     assert.deepStrictEqual(lost(p).filter(([id]) => id === k1.id), [])
     assert.isTrue(p.events.some((e) => e._tag === "CredentialRevoked" && e.credentialId === k1.id))
@@ -159,7 +160,7 @@ describe("plan: endpoints", () => {
 
   it("gives each enrollment its own id: per phone, and per generation", () => {
     const { s, v } = invited()
-    const ids = [s.enrollments["p1|cm"]!.id, s.enrollments["p2|cm"]!.id]
+    const ids = [Identity.enrollmentByKey(s, "p1|cm")!.id, Identity.enrollmentByKey(s, "p2|cm")!.id]
     assert.notStrictEqual(ids[0], ids[1])
     const st = fold(s, run(s, observed(v), { now: 0, kind: issuingKind, capabilities: caps() }).events)!
     const ended = fold(st, [{ _tag: "EnrollmentEnded", identity: st.id, at: 1, key: "p1|cm", reason: "endpoint_removed" }])!
@@ -233,7 +234,7 @@ describe("plan: enrollments ended and credentials retired, at their edges", () =
   it("ends the enrollment of a deactivated phone still waiting for its invitation, with nothing to cancel", () => {
     const s = base(["p1"], [])
     const inviting = fold(s, run(s, observed(view({})), { now: 0, kind: issuingKind, capabilities: caps(100) }).events)!
-    assert.strictEqual(inviting.enrollments["p1|cm"]?.status, "inviting")
+    assert.strictEqual(Identity.enrollmentByKey(inviting, "p1|cm")?.status, "inviting")
     const off = apply(inviting, { _tag: "DeactivatePhone", userIdentityId: "u1", phoneId: "p1" })
     const p = run(off, observed(view({})), { now: 1, kind: issuingKind, capabilities: caps(100) })
     assert.deepStrictEqual(
@@ -245,7 +246,7 @@ describe("plan: enrollments ended and credentials retired, at their edges", () =
 
   it("records a requested credential as not yet assigned in the ACS", () => {
     const { st, k1, k2 } = requested()
-    assert.deepStrictEqual([st.children[k1.id]?.assigned, st.children[k2.id]?.assigned], [false, false])
+    assert.deepStrictEqual([Identity.child(st, k1.id)?.assigned, Identity.child(st, k2.id)?.assigned], [false, false])
     assert.deepStrictEqual([k1.retiring, k1.issue], [false, "requested"])
   })
 
@@ -321,7 +322,7 @@ describe("plan: enrollments ended and credentials retired, at their edges", () =
     const p = run(s, { managers: new Map(), acs: new Map() }, { now: 1, kind: issuingKind, capabilities: caps() })
     assert.deepStrictEqual(
       p.events.flatMap((e) => (e._tag === "ParentRemoved" ? [e.credentialId] : [])),
-      [s.parents.c1!.id]
+      [Identity.parent(s, "c1")!.id]
     )
   })
 })

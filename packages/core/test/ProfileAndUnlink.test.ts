@@ -9,6 +9,7 @@ import { Result } from "effect"
 import { decide, decodeCommand, evolve, fold } from "../src/Aggregate.js"
 import type { ManagerCredential, ManagerView } from "../src/CredentialManager.js"
 import type { DomainEvent } from "../src/Event.js"
+import * as Identity from "../src/Identity.js"
 import type { IdentityState } from "../src/Identity.js"
 import { AcsSystemId, ProviderRef } from "../src/Ids.js"
 import { type Observed, plan } from "../src/Plan.js"
@@ -129,13 +130,13 @@ const withIssuedCredential = () => {
   s = apply(s, { _tag: "CreateSyncCredential", userIdentityId: "u1", credentialId: "c1", acsUserId: "acsu1", managerId: "cm", cardFormat: "rfid48", facilityCode: "9" })
   s = fold(s, [{ _tag: "ManagerUserBound", identity: s.id, at: 0, managerId: cm, ref: ref("usr") }])!
   s = fold(s, plan(s, observedWith(view({}), []), { now: 0, kind: issuingKind, capabilities: caps }).events)!
-  s = fold(s, [{ _tag: "InvitationCreated", identity: s.id, at: 0, key: "p1|cm", invitation: ref("i1"), code: "CODE", phoneId: s.phones.p1!.id }])!
+  s = fold(s, [{ _tag: "InvitationCreated", identity: s.id, at: 0, key: "p1|cm", invitation: ref("i1"), code: "CODE", phoneId: Identity.phone(s, "p1")!.id }])!
   const v = view({
     invitations: [{ ref: ref("i1"), code: "CODE", status: "redeemed" }],
     endpoints: [{ ref: ref("ep1"), invitation: ref("i1"), status: "active" }]
   })
   s = fold(s, plan(s, observedWith(v, []), { now: 1, kind: issuingKind, capabilities: caps }).events)!
-  const child = Object.values(s.children)[0]!
+  const child = s.children[0]!
   s = fold(s, [
     { _tag: "CredentialIssued", identity: s.id, at: 2, credentialId: child.id, ref: ref("k1"), active: true, cardNumber: "11" },
     { _tag: "CredentialImported", identity: s.id, at: 2, credentialId: child.id, acsRef: ref("e1") },
@@ -210,7 +211,7 @@ describe("UnlinkAcsUser", () => {
     )
     assert.deepStrictEqual(gone.actions, [])
     st = gone.state
-    assert.isUndefined(st.children[child.id])
+    assert.isUndefined(Identity.child(st, child.id))
 
     // now nothing is assigned to acsu1: unlinking is accepted, and the plan has nothing to do for it
     assert.deepStrictEqual(events(st, unlink()), [{ _tag: "AcsUserUnlinked", identity: st.id, at: 7, acsUserId: "acsu1", acsSystemId: "acs" }] as never)
@@ -257,14 +258,14 @@ describe("UpdateSyncCredential", () => {
     ] as never)
     assert.deepStrictEqual(events(s, times({ startsAt: null })), [{ _tag: "ParentTimesChanged", identity: s.id, at: 7, credentialId: "c1" }] as never)
     const after = apply(s, times({ startsAt: null, endsAt: "2027-01-01T00:00:00.000Z" }))
-    assert.deepStrictEqual(after.parents.c1?.card, { cardFormat: "rfid48", facilityCode: "9", endsAt: "2027-01-01T00:00:00.000Z" })
-    assert.deepStrictEqual({ ...after.parents.c1, card: s.parents.c1?.card }, s.parents.c1)
+    assert.deepStrictEqual(Identity.parent(after, "c1")?.card, { cardFormat: "rfid48", facilityCode: "9", endsAt: "2027-01-01T00:00:00.000Z" })
+    assert.deepStrictEqual({ ...Identity.parent(after, "c1"), card: Identity.parent(s, "c1")?.card }, Identity.parent(s, "c1"))
   })
 
   it("keeps the time not named, and folds each time given into the card", () => {
     const s = apply(withParent(), times({ endsAt: "2026-12-31T00:00:00.000Z" }))
     const later = apply(s, times({ startsAt: "2026-02-01T00:00:00.000Z" }))
-    assert.deepStrictEqual(later.parents.c1?.card, {
+    assert.deepStrictEqual(Identity.parent(later, "c1")?.card, {
       cardFormat: "rfid48",
       facilityCode: "9",
       startsAt: "2026-02-01T00:00:00.000Z",
@@ -272,9 +273,9 @@ describe("UpdateSyncCredential", () => {
     })
     // no time left: the card has neither key
     const none = apply(later, times({ startsAt: null, endsAt: null }))
-    assert.deepStrictEqual(Object.keys(none.parents.c1!.card), ["cardFormat", "facilityCode"])
+    assert.deepStrictEqual(Object.keys(Identity.parent(none, "c1")!.card), ["cardFormat", "facilityCode"])
     const startOnly = apply(none, times({ startsAt: "2026-03-01T00:00:00.000Z" }))
-    assert.deepStrictEqual(Object.keys(startOnly.parents.c1!.card), ["cardFormat", "facilityCode", "startsAt"])
+    assert.deepStrictEqual(Object.keys(Identity.parent(startOnly, "c1")!.card), ["cardFormat", "facilityCode", "startsAt"])
   })
 
   it("says nothing when the times do not change", () => {
@@ -314,7 +315,7 @@ describe("UpdateSyncCredential", () => {
     const two = apply(st, { _tag: "PhoneOnline", userIdentityId: "u1", phoneId: "p2", deviceType: "ios_phone" })
     const invited = fold(two, plan(two, observedWith(v, [entry("e1", "11", "acsu1")]), { now: 10, kind: issuingKind, capabilities: caps }).events)!
     const enrolled = fold(invited, [
-      { _tag: "InvitationCreated", identity: s.id, at: 10, key: "p2|cm", invitation: ref("i2"), code: "CODE2", phoneId: invited.phones.p2!.id }
+      { _tag: "InvitationCreated", identity: s.id, at: 10, key: "p2|cm", invitation: ref("i2"), code: "CODE2", phoneId: Identity.phone(invited, "p2")!.id }
     ])!
     const v2 = {
       ...v,

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { fold } from "../src/Aggregate.js"
 import type { ManagerView } from "../src/CredentialManager.js"
+import * as Identity from "../src/Identity.js"
 import { type Observed, plan } from "../src/Plan.js"
 import { apply, ref, seam, seamIdentity } from "./planFixtures.js"
 
@@ -34,8 +35,8 @@ describe("plan with a replicating manager", () => {
 
   const bound = () =>
     fold(seamIdentity(), [
-      { _tag: "ParentBound", identity: seamIdentity().id, at: 0, credentialId: seamIdentity().parents.c1!.id, ref: ref("pc1") },
-      { _tag: "AutomationBound", identity: seamIdentity().id, at: 0, automationId: seamIdentity().automations.a1!.id, ref: ref("ea1") }
+      { _tag: "ParentBound", identity: seamIdentity().id, at: 0, credentialId: Identity.parent(seamIdentity(), "c1")!.id, ref: ref("pc1") },
+      { _tag: "AutomationBound", identity: seamIdentity().id, at: 0, automationId: Identity.automation(seamIdentity(), "a1")!.id, ref: ref("ea1") }
     ])!
   const listed = (credentials: ReturnType<typeof copy>[]) =>
     view({
@@ -78,8 +79,8 @@ describe("plan with a replicating manager", () => {
 describe("plan with a replicating manager: copies and retries", () => {
   const bound = () =>
     fold(seamIdentity(), [
-      { _tag: "ParentBound", identity: seamIdentity().id, at: 0, credentialId: seamIdentity().parents.c1!.id, ref: ref("pc1") },
-      { _tag: "AutomationBound", identity: seamIdentity().id, at: 0, automationId: seamIdentity().automations.a1!.id, ref: ref("ea1") }
+      { _tag: "ParentBound", identity: seamIdentity().id, at: 0, credentialId: Identity.parent(seamIdentity(), "c1")!.id, ref: ref("pc1") },
+      { _tag: "AutomationBound", identity: seamIdentity().id, at: 0, automationId: Identity.automation(seamIdentity(), "a1")!.id, ref: ref("ea1") }
     ])!
   const listed = (credentials: ReadonlyArray<ReturnType<typeof copy> & { cardNumber?: string }>) =>
     view({
@@ -92,7 +93,7 @@ describe("plan with a replicating manager: copies and retries", () => {
   it("keeps the copy it already mirrors, follows a reissued card number, and polls a copy still issuing", () => {
     const first = plan(bound(), obs(listed([{ ...copy("k1", "dev1"), cardNumber: "1" }])), ctx(0))
     let s = fold(bound(), first.events)!
-    const child = () => Object.values(s.children)[0]!
+    const child = () => s.children[0]!
     assert.strictEqual(child().ref, ref("k1"))
     // a second copy listed first: the mirrored one is kept, the other revoked as a duplicate
     const two = plan(s, obs(listed([{ ...copy("k0", "dev1"), cardNumber: "0" }, { ...copy("k1", "dev1"), cardNumber: "1" }])), ctx(1))
@@ -119,7 +120,7 @@ describe("plan with a replicating manager: copies and retries", () => {
     const gone = plan(s, obs(listed([])), ctx(5))
     const lost = gone.events.find((e) => e._tag === "CredentialLost")
     assert.strictEqual(lost?._tag === "CredentialLost" ? lost.reason : undefined, "the manager no longer holds its copy")
-    assert.strictEqual(fold(s, gone.events)!.children[Object.keys(s.children)[0]!]?.requestedAt, 5)
+    assert.strictEqual(Identity.child(fold(s, gone.events)!, s.children[0]!.id)?.requestedAt, 5)
   })
 
   it("creates the parent and launches the automation again only after the lag, and deletes parents nobody holds", () => {

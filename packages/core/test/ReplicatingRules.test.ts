@@ -10,6 +10,7 @@ import { Result, Schema } from "effect"
 import { decide, decodeCommand, fold } from "../src/Aggregate.js"
 import type { Capabilities, ManagerCredential, ManagerKind, ManagerView } from "../src/CredentialManager.js"
 import { DomainEvent } from "../src/Event.js"
+import * as Identity from "../src/Identity.js"
 import type { IdentityState } from "../src/Identity.js"
 import { AcsSystemId, ProviderRef } from "../src/Ids.js"
 import { type Observed, type Plan, type PlanContext, plan } from "../src/Plan.js"
@@ -43,8 +44,8 @@ const run = (s: IdentityState, o: Observed, c: PlanContext): Plan => {
 const bound = () => {
   const s = seamIdentity()
   return fold(s, [
-    { _tag: "ParentBound", identity: s.id, at: 0, credentialId: s.parents.c1!.id, ref: ref("pc1") },
-    { _tag: "AutomationBound", identity: s.id, at: 0, automationId: s.automations.a1!.id, ref: ref("ea1") }
+    { _tag: "ParentBound", identity: s.id, at: 0, credentialId: Identity.parent(s, "c1")!.id, ref: ref("pc1") },
+    { _tag: "AutomationBound", identity: s.id, at: 0, automationId: Identity.automation(s, "a1")!.id, ref: ref("ea1") }
   ])!
 }
 
@@ -69,7 +70,7 @@ const mirrored = () => {
   const s = bound()
   return fold(s, run(s, obs(listed([copy("k1", "dev1", { cardNumber: "1" })])), ctx(0)).events)!
 }
-const child = (s: IdentityState) => Object.values(s.children)[0]!
+const child = (s: IdentityState) => s.children[0]!
 const tags = (p: Plan) => p.events.map((e) => e._tag)
 const issuedRefs = (p: Plan) => p.events.flatMap((e) => (e._tag === "CredentialIssued" ? [[e.ref, e.active]] : []))
 
@@ -89,24 +90,24 @@ describe("a replicating manager: its own automations and parents", () => {
       p.events.flatMap((e): ReadonlyArray<ReadonlyArray<string>> =>
         e._tag === "AutomationBound" ? [[e.automationId, e.ref]] : e._tag === "ParentRemoteRequested" ? [[e.credentialId]] : []
       ),
-      [[s.automations.a1!.id, ref("ea1")], [s.parents.c1!.id]]
+      [[Identity.automation(s, "a1")!.id, ref("ea1")], [Identity.parent(s, "c1")!.id]]
     )
     assert.deepStrictEqual(
       p.actions.map((a) => (a._tag === "CreateRemoteParent" ? [a._tag, a.managerId, a.credentialId] : [a._tag])),
       // (cm invites the phone: that manager is not observed here, and does not replicate)
-      [["CreateRemoteParent", seam, s.parents.c1!.id], ["Invite"]]
+      [["CreateRemoteParent", seam, Identity.parent(s, "c1")!.id], ["Invite"]]
     )
     // nothing bound yet at seam: the automation is launched there, for a1 only
     const launch = run(s, obs(view({})), ctx(0))
     assert.deepStrictEqual(
       launch.actions.flatMap((a) => (a._tag === "LaunchRemoteAutomation" ? [[a.managerId, a.automationId]] : [])),
-      [[seam, s.automations.a1!.id]]
+      [[seam, Identity.automation(s, "a1")!.id]]
     )
   })
 
   it("deletes a stray parent at seam while only another manager's parent awaits creation", () => {
     let s = twoManagers()
-    s = fold(s, [{ _tag: "ParentBound", identity: s.id, at: 0, credentialId: s.parents.c1!.id, ref: ref("pc1") }])!
+    s = fold(s, [{ _tag: "ParentBound", identity: s.id, at: 0, credentialId: Identity.parent(s, "c1")!.id, ref: ref("pc1") }])!
     const p = run(s, obs(view({ parents: [remoteParent("pc1"), remoteParent("px", "x")] })), ctx(1))
     assert.deepStrictEqual(
       p.actions.flatMap((a) => (a._tag === "DeleteRemoteParent" ? [a.parent] : [])),
@@ -117,7 +118,7 @@ describe("a replicating manager: its own automations and parents", () => {
   it("does not delete strays while one of its parents awaits creation, though another is bound", () => {
     let s = bound()
     s = apply(s, { _tag: "CreateSyncCredential", userIdentityId: "u1", credentialId: "c3", acsUserId: "acsu1", managerId: "seam", cardFormat: "h10301", facilityCode: "9" })
-    s = fold(s, [{ _tag: "ParentRemoteRequested", identity: s.id, at: 0, credentialId: s.parents.c3!.id }])!
+    s = fold(s, [{ _tag: "ParentRemoteRequested", identity: s.id, at: 0, credentialId: Identity.parent(s, "c3")!.id }])!
     const p = run(s, obs(view({ parents: [remoteParent("pc1"), remoteParent("py", "x")] })), ctx(1, 100))
     assert.deepStrictEqual(p.actions, [])
   })
@@ -146,7 +147,7 @@ describe("a replicating manager: its own automations and parents", () => {
       p.actions.map((a) => (a._tag === "DeleteRemoteParent" ? [a._tag, a.parent] : a._tag === "CreateRemoteParent" ? [a._tag, a.credentialId] : [a._tag])),
       [
         ["DeleteRemoteParent", ref("pc1")],
-        ["CreateRemoteParent", s.parents.c2!.id]
+        ["CreateRemoteParent", Identity.parent(s, "c2")!.id]
       ]
     )
   })
@@ -181,7 +182,7 @@ describe("a replicating manager: enrollment as it reports it", () => {
 
   it("ends the enrollment when seam stops listing the endpoint, and enrolls again as the next generation", () => {
     const s = mirrored()
-    const first = s.enrollments["dev1|seam"]!
+    const first = Identity.enrollmentByKey(s, "dev1|seam")!
     assert.strictEqual(first.generation, 1)
     const gone = run(s, obs(listed([copy("k1", "dev1", { cardNumber: "1" })], { endpoints: [] })), ctx(1))
     assert.deepStrictEqual(
@@ -190,7 +191,7 @@ describe("a replicating manager: enrollment as it reports it", () => {
     )
     const ended = fold(s, gone.events)!
     const again = run(ended, obs(listed([])), ctx(2))
-    const e = again.state.enrollments["dev1|seam"]!
+    const e = Identity.enrollmentByKey(again.state, "dev1|seam")!
     assert.strictEqual(e.generation, 2)
     assert.strictEqual(e.status, "enrolled")
     assert.notStrictEqual(e.id, first.id)
@@ -298,20 +299,20 @@ describe("a replicating manager: deleted parents and several at once", () => {
 
   it("forgets a deleted parent seam no longer lists, though it lists another", () => {
     const s = apply(bound(), { _tag: "DeleteSyncCredential", userIdentityId: "u1", credentialId: "c1" })
-    assert.deepStrictEqual(removed(run(s, obs(view({ parents: [remoteParent("px", "h10301")] })), ctx(1))), [s.parents.c1!.id])
+    assert.deepStrictEqual(removed(run(s, obs(view({ parents: [remoteParent("px", "h10301")] })), ctx(1))), [Identity.parent(s, "c1")!.id])
   })
 
   it("forgets a deleted parent bound there at once once unlisted, and one never requested there", () => {
     // requested at 0 and bound: the lag (100) does not matter any more
     let s = seamIdentity()
     s = fold(s, [
-      { _tag: "ParentRemoteRequested", identity: s.id, at: 0, credentialId: s.parents.c1!.id },
-      { _tag: "ParentBound", identity: s.id, at: 0, credentialId: s.parents.c1!.id, ref: ref("pc1") }
+      { _tag: "ParentRemoteRequested", identity: s.id, at: 0, credentialId: Identity.parent(s, "c1")!.id },
+      { _tag: "ParentBound", identity: s.id, at: 0, credentialId: Identity.parent(s, "c1")!.id, ref: ref("pc1") }
     ])!
     const deleted = apply(s, { _tag: "DeleteSyncCredential", userIdentityId: "u1", credentialId: "c1" })
-    assert.deepStrictEqual(removed(run(deleted, obs(view({ parents: [] })), ctx(50, 100))), [s.parents.c1!.id])
+    assert.deepStrictEqual(removed(run(deleted, obs(view({ parents: [] })), ctx(50, 100))), [Identity.parent(s, "c1")!.id])
     const never = apply(seamIdentity(), { _tag: "DeleteSyncCredential", userIdentityId: "u1", credentialId: "c1" })
-    assert.deepStrictEqual(removed(run(never, obs(view({ parents: [] })), ctx(50, 100))), [never.parents.c1!.id])
+    assert.deepStrictEqual(removed(run(never, obs(view({ parents: [] })), ctx(50, 100))), [Identity.parent(never, "c1")!.id])
   })
 
   it("creates two parents at once, and launches at two replicating managers at once", () => {
@@ -319,7 +320,7 @@ describe("a replicating manager: deleted parents and several at once", () => {
     const p = run(s, obs(view({})), ctx(0))
     assert.deepStrictEqual(
       p.actions.flatMap((a) => (a._tag === "CreateRemoteParent" ? [a.credentialId] : [])),
-      [s.parents.c1!.id, s.parents.c2!.id]
+      [Identity.parent(s, "c1")!.id, Identity.parent(s, "c2")!.id]
     )
     // cm replicates too here: one launch at each manager
     s = apply(s, { _tag: "LaunchAutomation", userIdentityId: "u1", automationId: "a2", managerId: "cm" })
@@ -328,8 +329,8 @@ describe("a replicating manager: deleted parents and several at once", () => {
     assert.deepStrictEqual(
       both.actions.flatMap((a) => (a._tag === "LaunchRemoteAutomation" ? [[a.managerId, a.automationId]] : [])),
       [
-        [seam, s.automations.a1!.id],
-        [cm, s.automations.a2!.id]
+        [seam, Identity.automation(s, "a1")!.id],
+        [cm, Identity.automation(s, "a2")!.id]
       ]
     )
   })

@@ -5,6 +5,7 @@
 import { Result } from "effect"
 import { decide, decodeCommand, fold } from "../src/Aggregate.js"
 import type { Capabilities, ManagerCredential, ManagerKind, ManagerView } from "../src/CredentialManager.js"
+import * as Identity from "../src/Identity.js"
 import type { IdentityState } from "../src/Identity.js"
 import { AcsSystemId, AcsUserId, ProviderRef } from "../src/Ids.js"
 import { type Observed, plan } from "../src/Plan.js"
@@ -79,7 +80,7 @@ export const twoPhonesRedeemed = (parents: ReadonlyArray<readonly [string, strin
     ["p1", "i1"],
     ["p2", "i2"]
   ] as const) {
-    s = fold(s, [{ _tag: "InvitationCreated", identity: s.id, at: 0, key: `${phone}|cm`, invitation: ref(inv), code: `CODE-${inv}`, phoneId: s.phones[phone]!.id }])!
+    s = fold(s, [{ _tag: "InvitationCreated", identity: s.id, at: 0, key: `${phone}|cm`, invitation: ref(inv), code: `CODE-${inv}`, phoneId: Identity.phone(s, phone)!.id }])!
   }
   const v = view({
     invitations: [

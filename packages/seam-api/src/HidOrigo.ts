@@ -102,8 +102,8 @@ export const intake = (side: HidSide, backend: Backend, engine: Engine.EngineSha
 /** Does this identity wait on HID (so that a lost callback would delay it)? */
 export const waitsOnHid = (s: Identity.IdentityState, managerId: string): boolean =>
   !s.deleting &&
-  (Object.values(s.enrollments).some((e) => e.managerId === managerId && (e.status === "inviting" || e.status === "invited")) ||
-    Object.values(s.children).some((c) => c.managerId === managerId && (c.retiring || (c.issue !== "active" && c.issue !== "failed"))))
+  (s.enrollments.some((e) => e.managerId === managerId && (e.status === "inviting" || e.status === "invited")) ||
+    s.children.some((c) => c.managerId === managerId && (c.retiring || (c.issue !== "active" && c.issue !== "failed"))))
 
 /** The HID user of an identity, if the engine created one. */
 export const hidUserOf = (s: Identity.IdentityState, managerId: string): Ids.ProviderRef | undefined =>

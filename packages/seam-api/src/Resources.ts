@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { type AccessControl, type CredentialManager, type Identity, Notices } from "@credsync/core"
+import { type AccessControl, type CredentialManager, Identity, Notices } from "@credsync/core"
 import { iso } from "./internal/ids.js"
 import type { AcsUserRecord, PhoneInfo, Workspace } from "./Workspace.js"
 
@@ -50,13 +50,13 @@ const deviceName = (p: Identity.Phone) => (p.deviceType === "ios_phone" ? "iPhon
  * @since 0.1.0
  */
 export const phone = (ws: Workspace, s: Identity.IdentityState, p: Identity.Phone, info: PhoneInfo | undefined): Resource => {
-  const endpoints = Object.values(s.enrollments)
+  const endpoints = s.enrollments
     .filter((e) => e.phoneId === p.id && e.endpoint !== undefined)
     .map((e) => ({ endpoint_id: e.endpoint, is_active: e.status === "enrolled" }))
   const notices = Notices.phone(s, p)
   // The code a phone app redeems with the credential manager's SDK (with HID Origo and no local fake,
   // a real app must redeem it: nothing else will).
-  const pendingInvitations = Object.values(s.enrollments)
+  const pendingInvitations = s.enrollments
     .filter((e) => e.phoneId === p.id && e.status === "invited" && e.code !== undefined)
     .map((e) => ({ credential_manager_acs_system_id: e.managerId, invitation_code: e.code, created_at: iso(e.requestedAt) }))
   return {
@@ -107,7 +107,7 @@ const credentialBase = (ws: Workspace, s: Identity.IdentityState, p: Identity.Pa
 
 /** A multi-phone sync credential (the parent). */
 export const parentCredential = (ws: Workspace, s: Identity.IdentityState, p: Identity.Parent): Resource => {
-  const children = Object.values(s.children).filter((c) => c.parentId === p.id && !c.retiring)
+  const children = s.children.filter((c) => c.parentId === p.id && !c.retiring)
   const notices = Notices.parent(s, p)
   return {
     acs_credential_id: p.id,
@@ -158,9 +158,9 @@ export const childCredential = (
 /** Every credential of an identity: parents, then their children. */
 export const credentials = (ws: Workspace, s: Identity.IdentityState): ReadonlyArray<Resource> => {
   const out: Array<Resource> = []
-  for (const p of Object.values(s.parents)) out.push(parentCredential(ws, s, p))
-  for (const c of Object.values(s.children)) {
-    const p = s.parents[c.parentId]
+  for (const p of s.parents) out.push(parentCredential(ws, s, p))
+  for (const c of s.children) {
+    const p = Identity.parent(s, c.parentId)
     if (p !== undefined) out.push(childCredential(ws, s, p, c))
   }
   return out

@@ -42,7 +42,7 @@ import {
   AccessControl as AccessControlTag,
   type CredentialManager,
   Engine,
-  type Identity,
+  Identity,
   Ids,
   CredentialManager as ManagerTag,
   PortError,
@@ -385,7 +385,7 @@ export const make = (options: Options): Effect.Effect<Workspace, PortError.PortE
       Effect.gen(function* () {
         if (!sandbox || (hid !== undefined && fakeUrl === undefined)) return
         const s = yield* identity(e.identity)
-        if (s?.phones[e.phoneId]?.active !== true) return
+        if (s === undefined || Identity.phone(s, e.phoneId)?.active !== true) return
         if (fakeUrl === undefined) {
           // an invitation redeemed already (by another instance, or before a restart) is a Conflict: nothing to do
           const redeemed = yield* Effect.result(simulator.redeem(e.code))

@@ -51,7 +51,7 @@ describe("engine replicas on one Postgres workspace", () => {
         // invitations, by whichever replica leases each identity
         yield* both
         for (const id of ids) {
-          for (const enrollment of Object.values((yield* a.get(id)).enrollments)) {
+          for (const enrollment of (yield* a.get(id)).enrollments) {
             if (enrollment.code !== undefined) yield* sim.redeem(enrollment.code)
           }
         }
@@ -72,7 +72,7 @@ describe("engine replicas on one Postgres workspace", () => {
         assert.strictEqual(new Set(live.map((c) => c.endpoint)).size, people * 2, "no endpoint holds two")
         assert.strictEqual(truth.acsEntries.filter((e) => e.assignedTo !== undefined).length, people * 2, "each imported and assigned")
         for (const id of ids) {
-          const children = Object.values((yield* b.get(id)).children)
+          const children = (yield* b.get(id)).children
           assert.strictEqual(children.filter((c) => c.issue === "active" && c.assigned).length, 2, `${id}: the store agrees`)
         }
       })

@@ -18,13 +18,11 @@ export const stateOf = (id: string, n = 0): Identity.IdentityState =>
     deleting: false,
     acsUsers: { "acs-1": { acsUserId: `acsuser-${id}`, acsSystemId: "acs-1" } },
     managerUsers: {},
-    automations: {},
-    phones: {
-      [`phone-${id}-${n}`]: { id: `phone-${id}-${n}`, deviceType: "ios_phone", active: true, createdAt: n }
-    },
-    enrollments: {},
-    parents: {
-      [`parent-${id}`]: {
+    automations: [],
+    phones: [{ id: `phone-${id}-${n}`, deviceType: "ios_phone", active: true, createdAt: n }],
+    enrollments: [],
+    parents: [
+      {
         id: `parent-${id}`,
         acsUserId: `acsuser-${id}`,
         acsSystemId: "acs-1",
@@ -33,8 +31,8 @@ export const stateOf = (id: string, n = 0): Identity.IdentityState =>
         createdAt: n,
         deleting: false
       }
-    },
-    children: {}
+    ],
+    children: []
   })
 
 export const phoneRegistered = (id: string, n: number): Event.DomainEvent =>

@@ -9,7 +9,7 @@
  *
  * @since 0.2.0
  */
-import type { AccessControl, CredentialManager, Event, Identity, Store } from "@credsync/core"
+import { type AccessControl, type CredentialManager, type Event, Identity, type Store } from "@credsync/core"
 
 type DomainEvent = Event.DomainEvent
 import { Clock, Effect, Exit, Option } from "effect"
@@ -269,7 +269,7 @@ export class Watch {
           break
         case "CredentialRevoked": {
           this.forgotten.add(event.credentialId)
-          const child = state?.children[event.credentialId]
+          const child = state === undefined ? undefined : Identity.child(state, event.credentialId)
           const t = find(child?.ref)
           if (t?.live) this.violation(`forgot phone credential ${event.credentialId} while its credential ${t.ref} is live at the manager`)
           const entry =
@@ -317,10 +317,14 @@ export class Watch {
 /** Just enough of `evolve` to follow a child's ref and card number through one commit. */
 const evolveLoose = (s: Identity.IdentityState, e: DomainEvent): Identity.IdentityState => {
   if (e._tag === "CredentialIssued") {
-    const c = s.children[e.credentialId]
+    const c = Identity.child(s, e.credentialId)
     if (c === undefined) return s
-    return { ...s, children: { ...s.children, [c.id]: { ...c, ref: e.ref, ...(e.cardNumber === undefined ? {} : { cardNumber: e.cardNumber }) } } }
+    const issued = { ...c, ref: e.ref, ...(e.cardNumber === undefined ? {} : { cardNumber: e.cardNumber }) }
+    return { ...s, children: s.children.map((x) => (x === c ? issued : x)) }
   }
-  if (e._tag === "CredentialRequested") return { ...s, children: { ...s.children, [e.child.id]: e.child } }
+  if (e._tag === "CredentialRequested") {
+    const known = Identity.child(s, e.child.id) !== undefined
+    return { ...s, children: known ? s.children.map((x) => (x.id === e.child.id ? e.child : x)) : [...s.children, e.child] }
+  }
   return s
 }

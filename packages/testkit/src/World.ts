@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { AccessControl, CredentialManager, Engine, type Identity, Ids, Observability, Store } from "@credsync/core"
+import { AccessControl, CredentialManager, Engine, Identity, Ids, Observability, Store } from "@credsync/core"
 import { MemoryStore } from "@credsync/adapter-memory"
 import { Cause, Duration, Effect, Exit, Layer, ManagedRuntime, Option } from "effect"
 import { TestClock } from "effect/testing"
@@ -153,9 +153,9 @@ export class World {
     for (const id of ids) {
       const s = await this.state(id)
       if (s === undefined) continue
-      for (const e of Object.values(s.enrollments)) {
+      for (const e of s.enrollments) {
         if (e.status !== "invited" || e.code === undefined || this.redeemed.has(e.code)) continue
-        if (!s.phones[e.phoneId]?.active) continue
+        if (!Identity.phone(s, e.phoneId)?.active) continue
         this.redeemed.add(e.code)
         const exit = await this.runtime.runPromiseExit(this.provider.redeem(e.code))
         if (Exit.isSuccess(exit)) {

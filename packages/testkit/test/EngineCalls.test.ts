@@ -6,7 +6,7 @@
  * wrapped where a test needs to see or slow a call.
  */
 import { MemoryStore, Simulator } from "@credsync/adapter-memory"
-import { AccessControl, CredentialManager, Engine, Ids, Plan, PortError, Store } from "@credsync/core"
+import { AccessControl, CredentialManager, Engine, Identity, Ids, Plan, PortError, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Schedule } from "effect"
 import { TestClock } from "effect/testing"
@@ -53,7 +53,7 @@ const setup = (config: Engine.Config = {}, wrap: Wrap = {}, phones = 1, parents:
     const redeemAll = Effect.gen(function* () {
       // (a few reconciles when each may run only one round)
       for (let n = 0; n < 4; n++) yield* engine.reconcile(id)
-      for (const e of Object.values((yield* engine.get(id)).enrollments)) yield* sim.redeem(e.code!)
+      for (const e of (yield* engine.get(id)).enrollments) yield* sim.redeem(e.code!)
     })
     return { sim, store, engine, contexts, redeemAll }
   })
@@ -268,7 +268,7 @@ describe("engine: waits and the last round", () => {
       const r = yield* engine.reconcile(id)
       assert.strictEqual(sim.calls.issue - issued, 2)
       assert.strictEqual(r.next, start + 4_000)
-      assert.deepStrictEqual(Object.values((yield* engine.get(id)).children).map((c) => c.issue).sort(), ["active", "failed"])
+      assert.deepStrictEqual((yield* engine.get(id)).children.map((c) => c.issue).sort(), ["active", "failed"])
     }))
 
   it.effect("commits what the last round's calls answered when it runs out of rounds", () =>
@@ -277,7 +277,7 @@ describe("engine: waits and the last round", () => {
       yield* redeemAll
       yield* engine.reconcile(id)
       // one round: enrolled, requested, issued; the issue's answer is saved though no round followed
-      const [child] = Object.values((yield* engine.get(id)).children)
+      const [child] = (yield* engine.get(id)).children
       assert.strictEqual(child?.issue, "active")
       assert.isDefined(child?.ref)
     }))
@@ -323,7 +323,7 @@ describe("engine: what it observes and writes", () => {
       // the issue is refused: the phone credential stays without a card number
       yield* sim.failNext("issue", "InvalidInput")
       yield* engine.reconcile(id)
-      assert.isUndefined(Object.values((yield* engine.get(id)).children)[0]?.cardNumber)
+      assert.isUndefined((yield* engine.get(id)).children[0]?.cardNumber)
       queries.length = 0
       yield* engine.reconcile(id)
       assert.deepStrictEqual(queries[0]?.cardNumbers, [])
@@ -350,7 +350,7 @@ describe("engine: what it observes and writes", () => {
       // retire, revoke, remove from the ACS, end the enrollment, remove the endpoint: all learned, no intent
       assert.isAbove(r.rounds, 1)
       assert.strictEqual(saves, 1)
-      assert.deepStrictEqual((yield* engine.get(id)).children, {})
+      assert.deepStrictEqual((yield* engine.get(id)).children, [])
     }))
 
   it.effect("issues, imports and assigns on the calls' answers: observed once, each call made once", () =>
@@ -364,7 +364,7 @@ describe("engine: what it observes and writes", () => {
         [made("observe"), made("acsObserve"), made("issue"), made("acsImport"), made("acsAssign")],
         [1, 1, 1, 1, 1]
       )
-      const [child] = Object.values((yield* engine.get(id)).children)
+      const [child] = (yield* engine.get(id)).children
       assert.isTrue(child?.assigned)
       const feed = (yield* engine.events({ limit: 1_000 })).events.map((e) => e.event)
       const entry = (yield* sim.truth()).acsEntries[0]
@@ -381,7 +381,7 @@ describe("engine: what it observes and writes", () => {
       yield* redeemAll
       looked.length = 0
       yield* engine.reconcile(id)
-      const child = Object.values((yield* engine.get(id)).children)[0]
+      const child = (yield* engine.get(id)).children[0]
       // the issue's ref and card number, before the import; not again before the assign
       assert.deepStrictEqual(looked, [`manager-credential:cm_sim:${child?.ref}`, `card:acs_sim:${child?.cardNumber}`])
     }))
@@ -405,12 +405,13 @@ describe("engine: what it observes and writes", () => {
       const planner: typeof Plan.plan = (s, o, ctx) => {
         const p = Plan.plan(s, o, ctx)
         if (p.actions.length === 0) return p
+        const [first] = s.enrollments
         return {
           ...p,
           actions: [
             ...p.actions,
             { _tag: "Invite", managerId: cm, key: "nobody|cm_sim" },
-            { _tag: "Invite", managerId: stray, key: Object.keys(s.enrollments)[0] ?? "x" },
+            { _tag: "Invite", managerId: stray, key: first === undefined ? "x" : Identity.enrollmentKey(first.phoneId, first.managerId) },
             { _tag: "Issue", managerId: stray, credentialId: Ids.CredentialId.make("c1"), endpoint: Ids.ProviderRef.make("e"), card: { cardFormat: "rfid48", facilityCode: "9" } }
           ]
         }

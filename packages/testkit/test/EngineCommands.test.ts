@@ -84,7 +84,7 @@ describe("commands the store refuses for its own reasons", () => {
       const e = yield* Effect.flip(engine.executeUnknown({ _tag: "PhoneOnline", userIdentityId: "ana", phoneId: "p1", deviceType: "ios_phone" }))
       assert.deepStrictEqual(e._tag === "CommandRejected" ? [e.reason, e.message, e.field] : [e._tag], ["AlreadyExists", "record too large", undefined])
       assert.notProperty(e, "field")
-      assert.deepStrictEqual((yield* engine.get(Ids.UserIdentityId.make("ana"))).phones, {})
+      assert.deepStrictEqual((yield* engine.get(Ids.UserIdentityId.make("ana"))).phones, [])
     }))
 
   it.effect("a store that is briefly unavailable: its error, not a version race, after one attempt", () =>

@@ -5,7 +5,7 @@
  * resource, the key and its holder. Simulator (or a small fake), memory store, TestClock.
  */
 import { MemoryAccessControl, MemoryStore, Simulator } from "@credsync/adapter-memory"
-import { CredentialManager, Engine, Ids, Plan, Store } from "@credsync/core"
+import { CredentialManager, Engine, Identity, Ids, Plan, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 
@@ -54,7 +54,7 @@ const setup = Effect.gen(function* () {
   /** The phone's invitation, redeemed on the phone: its endpoint. */
   const redeem = (id: Ids.UserIdentityId, phone: string) =>
     Effect.gen(function* () {
-      const code = (yield* engine.get(id)).enrollments[`${phone}|${cm}`]?.code
+      const code = Identity.enrollmentByKey(yield* engine.get(id), `${phone}|${cm}`)?.code
       assert.isDefined(code)
       return yield* sim.redeem(code ?? "")
     })
@@ -74,7 +74,7 @@ describe("a provider answer another identity holds", () => {
       const { sim, engine, twist, person } = yield* setup
       const ana = yield* person("ana")
       yield* engine.reconcile(ana.id)
-      const anaChild = Object.values((yield* engine.get(ana.id)).children)[0]
+      const anaChild = (yield* engine.get(ana.id)).children[0]
       const anaRef = anaChild?.ref
       assert.isDefined(anaRef)
       const ben = yield* person("ben")
@@ -90,7 +90,7 @@ describe("a provider answer another identity holds", () => {
         message: `credential ${anaRef} at manager ${cm} is already held by user identity ana; the state of user identity ben was not saved`
       })
       // the request was saved before the call; the ref it answered was not, nor the card imported
-      const saved = (yield* engine.get(ben.id)).children[benChild]
+      const saved = Identity.child(yield* engine.get(ben.id), benChild)
       assert.deepStrictEqual([saved?.issue, saved?.ref], ["requested", undefined])
       assert.lengthOf((yield* sim.truth()).acsEntries, 1)
       const [stuck] = yield* engine.stuck
@@ -105,7 +105,7 @@ describe("a provider answer another identity holds", () => {
       const { sim, engine, twist, person } = yield* setup
       const ana = yield* person("ana")
       yield* engine.reconcile(ana.id)
-      const card = Object.values((yield* engine.get(ana.id)).children)[0]?.cardNumber
+      const card = (yield* engine.get(ana.id)).children[0]?.cardNumber
       assert.isDefined(card)
       const ben = yield* person("ben")
       twist.issue = (cred) => ({ ...cred, cardNumber: card })
@@ -213,7 +213,7 @@ describe("a replicating manager's answer another identity holds", () => {
         }
       }
       yield* engine.reconcile(uid("ana"))
-      assert.strictEqual((yield* engine.get(uid("ana"))).parents["c-ana"]?.remote, ref("pc1"))
+      assert.strictEqual(Identity.parent(yield* engine.get(uid("ana")), "c-ana")?.remote, ref("pc1"))
       const e = yield* Effect.flip(engine.reconcile(uid("ben")))
       assert.deepInclude(e, {
         _tag: "SaveRejected",
@@ -223,6 +223,6 @@ describe("a replicating manager's answer another identity holds", () => {
         credentialId: Ids.CredentialId.make("c-ben"),
         message: "credential id c-ben is already held by user identity ana; the state of user identity ben was not saved"
       })
-      assert.isUndefined((yield* engine.get(uid("ben"))).parents["c-ben"]?.remote)
+      assert.isUndefined(Identity.parent(yield* engine.get(uid("ben")), "c-ben")?.remote)
     }))
 })

@@ -6,7 +6,7 @@
  * adapters, TestClock.
  */
 import { MemoryAccessControl, MemoryStore, Simulator } from "@credsync/adapter-memory"
-import { CredentialManager, Engine, Ids, PortError, Store } from "@credsync/core"
+import { CredentialManager, Engine, Identity, Ids, PortError, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Schedule } from "effect"
 import { TestClock } from "effect/testing"
@@ -35,7 +35,7 @@ const setupWith = (
     )
     yield* ana(engine, sim, id)
     yield* engine.reconcile(id)
-    yield* sim.redeem((yield* engine.get(id)).enrollments["p1|cm_sim"]!.code!)
+    yield* sim.redeem(Identity.enrollmentByKey(yield* engine.get(id), "p1|cm_sim")!.code!)
     return { sim, store, engine }
   })
 

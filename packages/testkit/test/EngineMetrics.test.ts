@@ -5,7 +5,7 @@
  * loop waking for a due identity, not before. Memory adapters, a fresh metric registry, TestClock.
  */
 import { MemoryAccessControl, MemoryCredentialManager, MemoryStore, Simulator } from "@credsync/adapter-memory"
-import { Engine, Ids, Observability, PortError, Store } from "@credsync/core"
+import { Engine, Identity, Ids, Observability, PortError, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Layer, Metric, Option, Schedule } from "effect"
 import { TestClock } from "effect/testing"
@@ -268,7 +268,7 @@ describe("time from phone online to ACS", () => {
         yield* engine.executeUnknown({ _tag: "PhoneOnline", userIdentityId: id, phoneId: "p1", deviceType: "ios_phone" })
         yield* engine.reconcile(id)
         yield* TestClock.adjust("60 seconds")
-        yield* sim.redeem((yield* engine.get(id)).enrollments["p1|cm_sim"]?.code ?? "")
+        yield* sim.redeem(Identity.enrollmentByKey(yield* engine.get(id), "p1|cm_sim")?.code ?? "")
         yield* engine.reconcile(id)
         assert.deepStrictEqual(yield* toAcs, [1, 60])
         // the ACS entry is deleted there and imported again: the same credential, not a new arrival
@@ -280,11 +280,11 @@ describe("time from phone online to ACS", () => {
         assert.strictEqual((yield* sim.truth()).acsEntries[0]?.assignedTo, acsUser.id)
         assert.deepStrictEqual(yield* toAcs, [1, 60])
         // the credential is deleted at the manager and issued again: timed from that new request
-        const child = Object.values((yield* engine.get(id)).children)[0]
+        const child = (yield* engine.get(id)).children[0]
         yield* sim.deleteCredential(child?.ref ?? Ids.ProviderRef.make("none"))
         yield* TestClock.adjust("10 seconds")
         yield* engine.reconcile(id)
-        const again = Object.values((yield* engine.get(id)).children).find((c) => c.attempts > 1)
+        const again = (yield* engine.get(id)).children.find((c) => c.attempts > 1)
         assert.isTrue(again?.assigned)
         assert.deepStrictEqual(yield* toAcs, [2, 60])
       })

@@ -6,7 +6,7 @@
  * here (the simulator does not replicate); the store is the memory store, time the TestClock.
  */
 import { MemoryStore, Simulator } from "@credsync/adapter-memory"
-import { AccessControl, type Action, CredentialManager, Engine, Event, Ids, Plan, Store } from "@credsync/core"
+import { AccessControl, type Action, CredentialManager, Engine, Event, Identity, Ids, Plan, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer, Option, Result, Schema } from "effect"
 
@@ -132,14 +132,14 @@ describe("engine with a replicating manager", () => {
       assert.strictEqual(f.calls.createParent, 1)
       assert.strictEqual(f.calls.launchAutomation, 1)
       const create = f.seen.find((s) => s.call === "createParent")
-      assert.isDefined(create?.stored?.state.parents.c1?.remoteRequestedAt, "the create was recorded before its call")
+      assert.isDefined(create?.stored && Identity.parent(create.stored.state, "c1")?.remoteRequestedAt, "the create was recorded before its call")
       const launch = f.seen.find((s) => s.call === "launchAutomation")
-      assert.isDefined(launch?.stored?.state.automations.a1?.remoteRequestedAt, "the launch was recorded before its call")
+      assert.isDefined(launch?.stored && Identity.automation(launch.stored.state, "a1")?.remoteRequestedAt, "the launch was recorded before its call")
       const state = yield* engine.get(id)
-      assert.strictEqual(state.parents.c1?.remote, ref("pc1"))
-      assert.strictEqual(state.automations.a1?.remote, ref("ea1"))
+      assert.strictEqual(Identity.parent(state, "c1")?.remote, ref("pc1"))
+      assert.strictEqual(Identity.automation(state, "a1")?.remote, ref("ea1"))
       // the manager copied the parent onto the phone: mirrored, assigned by the manager, converged
-      const [child] = Object.values(state.children)
+      const [child] = state.children
       assert.strictEqual(child?.ref, ref("pc1@dev1"))
       assert.strictEqual(child?.issue, "active")
       assert.isTrue(child?.assigned)
@@ -155,11 +155,13 @@ describe("engine with a replicating manager", () => {
       const { engine, f } = yield* setupWith([])
       yield* engine.reconcile(id)
       assert.deepStrictEqual([f.calls.launchAutomation, f.calls.createParent], [1, undefined])
-      assert.isDefined(f.seen.find((s) => s.call === "launchAutomation")?.stored?.state.automations.a1?.remoteRequestedAt)
+      const launched = f.seen.find((s) => s.call === "launchAutomation")?.stored
+      assert.isDefined(launched && Identity.automation(launched.state, "a1")?.remoteRequestedAt)
       yield* engine.execute({ _tag: "CreateSyncCredential", userIdentityId: id, credentialId: "c1", acsUserId: "acs-user", managerId: "seam", cardFormat: "rfid48", facilityCode: "9" })
       yield* engine.reconcile(id)
       assert.deepStrictEqual([f.calls.launchAutomation, f.calls.createParent], [1, 1])
-      assert.isDefined(f.seen.find((s) => s.call === "createParent")?.stored?.state.parents.c1?.remoteRequestedAt)
+      const created = f.seen.find((s) => s.call === "createParent")?.stored
+      assert.isDefined(created && Identity.parent(created.state, "c1")?.remoteRequestedAt)
     }))
 
   it.effect("records each call's answer as a domain event, once", () =>
@@ -191,7 +193,7 @@ describe("engine with a replicating manager", () => {
       yield* engine.reconcile(id)
       assert.strictEqual(f.calls.deleteParent, 1)
       assert.deepStrictEqual([...f.parents.keys()], [])
-      assert.deepStrictEqual((yield* engine.get(id)).parents, {})
+      assert.deepStrictEqual((yield* engine.get(id)).parents, [])
     }))
 
   it.effect("an issuing action for a replicating manager is a planner bug: a defect naming both, and no call", () =>

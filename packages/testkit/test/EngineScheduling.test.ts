@@ -4,7 +4,7 @@
  * the times and counts the engine itself chose (no resync forced).
  */
 import { MemoryAccessControl, MemoryCredentialManager, MemoryStore, Simulator } from "@credsync/adapter-memory"
-import { Command, CredentialManager, Engine, Ids, PortError, Store } from "@credsync/core"
+import { Command, CredentialManager, Engine, Identity, Ids, PortError, Store } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Option, Schedule } from "effect"
 import { TestClock } from "effect/testing"
@@ -27,11 +27,11 @@ const setup = (options: Simulator.Options = {}, config: Engine.Config = {}) =>
 const redeem = (sim: Simulator.Simulator, engine: Engine.EngineShape) =>
   Effect.gen(function* () {
     yield* engine.drain
-    const code = (yield* engine.get(id)).enrollments["p1|cm_sim"]!.code!
+    const code = Identity.enrollmentByKey(yield* engine.get(id), "p1|cm_sim")!.code!
     yield* sim.redeem(code)
   })
 
-const child = (engine: Engine.EngineShape) => Effect.map(engine.get(id), (s) => Object.values(s.children)[0])
+const child = (engine: Engine.EngineShape) => Effect.map(engine.get(id), (s) => s.children[0])
 
 describe("engine scheduling", () => {
   it.effect("backs off a failing identity: base, doubled per failure, capped; cleared by a clean run", () =>
@@ -101,7 +101,7 @@ describe("engine scheduling", () => {
         yield* sim.failNext("invite", "InvalidInput")
         const start = yield* Effect.clockWith((c) => c.currentTimeMillis)
         yield* engine.drain
-        const e = (yield* engine.get(id)).enrollments["p1|cm_sim"]!
+        const e = Identity.enrollmentByKey(yield* engine.get(id), "p1|cm_sim")!
         assert.strictEqual(e.status, "failed")
         assert.strictEqual(e.error?.code, "invite_InvalidInput")
         assert.strictEqual(yield* engine.nextDue, start + wait)
@@ -111,7 +111,7 @@ describe("engine scheduling", () => {
       }
       yield* sim.failNext("invite", "InvalidInput")
       yield* engine.drain
-      const e = (yield* engine.get(id)).enrollments["p1|cm_sim"]!
+      const e = Identity.enrollmentByKey(yield* engine.get(id), "p1|cm_sim")!
       assert.deepStrictEqual([e.status, e.attempts], ["failed", 3])
       assert.isUndefined(yield* engine.nextDue, "no attempt left")
       assert.strictEqual(sim.calls.invite, 3)
@@ -193,7 +193,7 @@ describe("engine: one reconcile", () => {
       yield* sim.failNext("invite", "Crash")
       const exit = yield* Effect.exit(engine.drain)
       assert.strictEqual(exit._tag, "Failure")
-      const e = (yield* engine.get(id)).enrollments["p1|cm_sim"]
+      const e = Identity.enrollmentByKey(yield* engine.get(id), "p1|cm_sim")
       assert.deepStrictEqual([e?.status, e?.attempts], ["inviting", 1])
       assert.strictEqual(sim.calls.invite, 1)
     }))
@@ -231,7 +231,7 @@ describe("engine: commits and observations", () => {
       const engine = yield* Engine.make({ replica: "a" }).pipe(Effect.provide(ports))
       yield* ana(engine, sim, id)
       yield* engine.drain
-      yield* sim.redeem((yield* engine.get(id)).enrollments["p1|cm_sim"]!.code!)
+      yield* sim.redeem(Identity.enrollmentByKey(yield* engine.get(id), "p1|cm_sim")!.code!)
       saves.length = 0
       yield* engine.reconcile(id)
       // the intent (with what was learned before it), then what the calls taught, at the end
@@ -252,7 +252,7 @@ describe("engine: commits and observations", () => {
       yield* sim.failNext("observe", "Unknown")
       const now = yield* Effect.clockWith((c) => c.currentTimeMillis)
       yield* engine.drain
-      assert.strictEqual((yield* engine.get(id)).enrollments["p2|cm_sim"]?.status, "invited")
+      assert.strictEqual(Identity.enrollmentByKey(yield* engine.get(id), "p2|cm_sim")?.status, "invited")
       assert.strictEqual(yield* engine.nextDue, now + 500)
     }))
 
@@ -271,7 +271,7 @@ describe("engine: running by itself", () => {
       const { sim, engine } = yield* setup({ issueDelay: 1_500 }, { resyncEvery: "1 minute", poll: "1 second" })
       const fiber = yield* Effect.forkChild(engine.run)
       yield* TestClock.adjust("10 millis")
-      const code = (yield* engine.get(id)).enrollments["p1|cm_sim"]?.code
+      const code = Identity.enrollmentByKey(yield* engine.get(id), "p1|cm_sim")?.code
       assert.isDefined(code, "run invited the phone without being asked to drain")
       yield* sim.redeem(code!)
       // no callback is delivered: only the periodic resync finds the redemption
@@ -473,14 +473,14 @@ describe("engine with a manager that replicates by itself", () => {
       yield* engine.drain
       assert.sameMembers(calls, ["launchAutomation", "createParent acsu1"])
       const s = yield* engine.get(id)
-      assert.deepStrictEqual([s.parents.c1?.remote, s.automations.a1?.remote], ["pc1", "ea1"])
-      const copy = Object.values(s.children)[0]
+      assert.deepStrictEqual([Identity.parent(s, "c1")?.remote, Identity.automation(s, "a1")?.remote], ["pc1", "ea1"])
+      const copy = s.children[0]
       assert.deepStrictEqual([copy?.ref, copy?.issue, copy?.assigned], ["copy-pc1", "active", true])
       yield* engine.execute(Command.make({ _tag: "DeleteSyncCredential", userIdentityId: id, credentialId: "c1" }))
       yield* engine.drain
       assert.include(calls, "deleteParent pc1")
       const after = yield* engine.get(id)
-      assert.deepStrictEqual([after.parents, after.children], [{}, {}])
+      assert.deepStrictEqual([after.parents, after.children], [[], []])
     }))
 })
 

@@ -5,7 +5,7 @@
  * tracer, memory adapters, TestClock.
  */
 import { MemoryAccessControl, MemoryCredentialManager, MemoryStore, Simulator } from "@credsync/adapter-memory"
-import { Engine, Ids } from "@credsync/core"
+import { Engine, Identity, Ids } from "@credsync/core"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Option, Schedule, Tracer } from "effect"
 import { ana } from "./fixtures.js"
@@ -32,7 +32,7 @@ const setup = Effect.gen(function* () {
   )
   yield* ana(engine, sim, id)
   yield* engine.reconcile(id)
-  yield* sim.redeem((yield* engine.get(id)).enrollments["p1|cm_sim"]?.code ?? "")
+  yield* sim.redeem(Identity.enrollmentByKey(yield* engine.get(id), "p1|cm_sim")?.code ?? "")
   return { sim, engine }
 })
 

@@ -36,9 +36,7 @@ describe("the property can fail: planners broken by hand", () => {
     Plan.plan(
       {
         ...state,
-        children: Object.fromEntries(
-          Object.entries(state.children).map(([k, c]) => [k, c.issue === "requested" && c.ref === undefined ? { ...c, issue: "pending" as const } : c])
-        )
+        children: state.children.map((c) => (c.issue === "requested" && c.ref === undefined ? { ...c, issue: "pending" as const } : c))
       },
       observed,
       ctx

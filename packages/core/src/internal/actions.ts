@@ -9,7 +9,7 @@ import type { AcsEntry } from "../AccessControl.js"
 import type { Action, ActionTag } from "../Action.js"
 import type { Invitation, ManagerCredential, ManagerView } from "../CredentialManager.js"
 import type { DomainEvent } from "../Event.js"
-import type { IdentityState } from "../Identity.js"
+import { enrollmentByKey, type IdentityState } from "../Identity.js"
 import type { AcsSystemId, CredentialId, ProviderRef } from "../Ids.js"
 import { isRetryable, type PortError } from "../PortError.js"
 import type { Observed } from "../Plan.js"
@@ -103,7 +103,7 @@ export const specs: { readonly [T in ActionTag]: Spec<T> } = {
   Invite: {
     key: (a) => `${a._tag}|${a.key}`,
     ok: (a, inv, { state, now }) => {
-      const enrollment = state.enrollments[a.key]
+      const enrollment = enrollmentByKey(state, a.key)
       return enrollment === undefined
         ? []
         : [{ _tag: "InvitationCreated", identity: state.id, at: now, key: a.key, invitation: inv.ref, code: inv.code, phoneId: enrollment.phoneId }]

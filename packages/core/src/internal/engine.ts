@@ -34,6 +34,7 @@ import {
   type StuckIdentity
 } from "../Engine.js"
 import type { DomainEvent } from "../Event.js"
+import * as Identity from "../Identity.js"
 import { type IdentityState, lookupKeys, type Stuck } from "../Identity.js"
 import { type AcsSystemId, type AcsUserId, type CredentialId, type PhoneId, randomUuid, type UserIdentityId } from "../Ids.js"
 import { Observation } from "../Observation.js"
@@ -86,8 +87,8 @@ const resourceOf = (
   s: IdentityState,
   key: string
 ): { readonly credentialId?: CredentialId; readonly phoneId?: PhoneId; readonly what: string } => {
-  for (const c of Object.values(s.children)) {
-    const p = s.parents[c.parentId]
+  for (const c of s.children) {
+    const p = Identity.parent(s, c.parentId)
     if (p !== undefined && c.cardNumber !== undefined && key === `card:${p.acsSystemId}:${c.cardNumber}`) {
       return { credentialId: c.id, what: `card number ${c.cardNumber} (ACS ${p.acsSystemId})` }
     }
@@ -96,12 +97,12 @@ const resourceOf = (
     }
     if (key === `credential:${c.id}`) return { credentialId: c.id, what: `credential id ${c.id}` }
   }
-  for (const p of Object.values(s.parents)) {
+  for (const p of s.parents) {
     if (key === `credential:${p.id}` || (p.remote !== undefined && key === `manager-credential:${p.managerId}:${p.remote}`)) {
       return { credentialId: p.id, what: `credential id ${p.id}` }
     }
   }
-  for (const p of Object.values(s.phones)) if (key === `phone:${p.id}`) return { phoneId: p.id, what: `phone ${p.id}` }
+  for (const p of s.phones) if (key === `phone:${p.id}`) return { phoneId: p.id, what: `phone ${p.id}` }
   return { what: `lookup key ${key}` }
 }
 
@@ -115,15 +116,15 @@ const learnedKeys = (s: IdentityState, events: ReadonlyArray<DomainEvent>): Read
   const keys: Array<string> = []
   for (const e of events) {
     if (e._tag === "CredentialIssued") {
-      const c = s.children[e.credentialId]
-      const p = c === undefined ? undefined : s.parents[c.parentId]
+      const c = Identity.child(s, e.credentialId)
+      const p = c === undefined ? undefined : Identity.parent(s, c.parentId)
       if (c === undefined) continue
       keys.push(`manager-credential:${c.managerId}:${e.ref}`)
       if (p !== undefined && e.cardNumber !== undefined) keys.push(`card:${p.acsSystemId}:${e.cardNumber}`)
     } else if (e._tag === "ManagerUserBound") {
       keys.push(`manager-user:${e.managerId}:${e.ref}`)
     } else if (e._tag === "ParentBound") {
-      const p = s.parents[e.credentialId]
+      const p = Identity.parent(s, e.credentialId)
       if (p !== undefined) keys.push(`manager-credential:${p.managerId}:${e.ref}`)
     }
   }
@@ -183,13 +184,13 @@ const acsQueries = (state: IdentityState, replicates: (m: AcsSystemId) => boolea
     }
     return q
   }
-  for (const p of Object.values(state.parents)) {
+  for (const p of state.parents) {
     if (replicates(p.managerId)) continue
     const q = query(p.acsSystemId)
     if (!q.users.includes(p.acsUserId)) q.users.push(p.acsUserId)
   }
-  for (const c of Object.values(state.children)) {
-    const p = state.parents[c.parentId]
+  for (const c of state.children) {
+    const p = Identity.parent(state, c.parentId)
     if (p !== undefined && c.cardNumber !== undefined && !replicates(p.managerId)) query(p.acsSystemId).cardNumbers.push(c.cardNumber)
   }
   return queries
@@ -358,9 +359,9 @@ export const make = (config: Config) =>
       let toAcs: Array<number> | undefined
       for (const e of events) {
         if (e._tag !== "CredentialAssigned") continue
-        const c = state.children[e.credentialId]
-        const phone = c === undefined ? undefined : state.phones[c.phoneId]
-        const parent = c === undefined ? undefined : state.parents[c.parentId]
+        const c = Identity.child(state, e.credentialId)
+        const phone = c === undefined ? undefined : Identity.phone(state, c.phoneId)
+        const parent = c === undefined ? undefined : Identity.parent(state, c.parentId)
         if (c === undefined || phone === undefined || parent === undefined) continue
         if (events.some((x) => x._tag === "CredentialAcsLost" && x.credentialId === c.id)) continue
         const from = c.attempts > 1 ? c.requestedAt : Math.max(phone.createdAt, parent.createdAt)
@@ -600,7 +601,7 @@ export const make = (config: Config) =>
         case "Invite": {
           if (cm.kind !== "issuing") return misrouted()
           const u = user(action.managerId)
-          if (state.enrollments[action.key] === undefined || u === undefined) return Effect.succeed(done())
+          if (Identity.enrollmentByKey(state, action.key) === undefined || u === undefined) return Effect.succeed(done())
           return call(cm.invite(action.managerId, u), specs.Invite, action)
         }
         case "CancelInvitation":
@@ -628,7 +629,7 @@ export const make = (config: Config) =>
           return call(acs.remove(action.acsSystemId, action.entry), specs.RemoveFromAcs, action)
         case "CreateRemoteParent": {
           if (cm.kind !== "replicating") return misrouted()
-          const parent = state.parents[action.credentialId]
+          const parent = Identity.parent(state, action.credentialId)
           const u = user(action.managerId)
           if (parent === undefined || u === undefined) return Effect.succeed(done())
           return call(cm.createParent(action.managerId, { user: u, acsUserId: parent.acsUserId, card: parent.card }), specs.CreateRemoteParent, action)

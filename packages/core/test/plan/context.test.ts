@@ -5,6 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import type { Action } from "../../src/Action.js"
+import * as Identity from "../../src/Identity.js"
 import { AutomationId, CredentialId } from "../../src/Ids.js"
 import { actionKey } from "../../src/internal/actions.js"
 import { dedupe } from "../../src/internal/plan/context.js"
@@ -95,7 +96,7 @@ describe("a planning run", () => {
     assert.deepStrictEqual([...start(s, observed(view({}))).automationManagers], [cm])
     const run = start({ ...s, deleting: true }, observed(view({})))
     assert.deepStrictEqual([...run.automationManagers], [])
-    assert.isFalse(run.phoneActive(s.phones.p1!.id))
+    assert.isFalse(run.phoneActive(Identity.phone(s, "p1")!.id))
     assert.deepStrictEqual(run.liveParents(), [])
   })
 })

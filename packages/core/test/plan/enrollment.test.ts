@@ -5,6 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { fold } from "../../src/Aggregate.js"
+import * as Identity from "../../src/Identity.js"
 import type { IdentityState } from "../../src/Identity.js"
 import { enrollment } from "../../src/internal/plan/enrollment.js"
 import { plan } from "../../src/Plan.js"
@@ -26,7 +27,7 @@ describe("enrollment: ended when nobody wants it", () => {
     const run = start(off(s), observed(v))
     enrollment(run)
     assert.deepStrictEqual(run.actions, [{ _tag: "CancelInvitation", managerId: cm, invitation: ref("i1") }])
-    assert.deepStrictEqual(endings(run), [[`${s.phones.p1!.id}|cm`, "not_wanted"]])
+    assert.deepStrictEqual(endings(run), [[`${Identity.phone(s, "p1")!.id}|cm`, "not_wanted"]])
   })
 
   it("removes a deactivated phone's endpoint once no phone credential is on it", () => {
@@ -34,7 +35,7 @@ describe("enrollment: ended when nobody wants it", () => {
     const run = start(off(s), observed(v))
     enrollment(run)
     assert.deepStrictEqual(run.actions, [{ _tag: "RemoveEndpoint", managerId: cm, endpoint: ref("ep1") }])
-    assert.deepStrictEqual(endings(run), [[`${s.phones.p1!.id}|cm`, "phone_deactivated"]])
+    assert.deepStrictEqual(endings(run), [[`${Identity.phone(s, "p1")!.id}|cm`, "phone_deactivated"]])
     const busy = requested()
     const waits = start(off(busy.s), observed(busy.v))
     enrollment(waits)
@@ -43,10 +44,10 @@ describe("enrollment: ended when nobody wants it", () => {
 
   it("ends a failed enrollment nobody wants, and leaves a replicating manager's enrollments alone", () => {
     const i = inviting()
-    const s = fold(i, [{ _tag: "EnrollmentFailed", identity: i.id, at: 0, key: `${i.phones.p1!.id}|cm`, error: { code: "x", message: "x", at: 0 } }])!
+    const s = fold(i, [{ _tag: "EnrollmentFailed", identity: i.id, at: 0, key: `${Identity.phone(i, "p1")!.id}|cm`, error: { code: "x", message: "x", at: 0 } }])!
     const run = start(off(s), observed(view({})))
     enrollment(run)
-    assert.deepStrictEqual(endings(run), [[`${s.phones.p1!.id}|cm`, "not_wanted"]])
+    assert.deepStrictEqual(endings(run), [[`${Identity.phone(s, "p1")!.id}|cm`, "not_wanted"]])
     const atSeam = seam()
     const listed = fold(atSeam, plan(atSeam, seamObserved(seamView()), { now: 0, ...seamCtx() }).events)!
     const gone = start(apply(listed, { _tag: "DeactivatePhone", userIdentityId: "u1", phoneId: "dev1" }), seamObserved(seamView()), seamCtx())
@@ -64,8 +65,8 @@ describe("enrollment: invitations", () => {
     assert.deepStrictEqual(
       run.events.flatMap((e) => (e._tag === "EnrollmentRequested" ? [[e.enrollment.phoneId, e.enrollment.generation, e.enrollment.attempts]] : [])),
       [
-        [s.phones.p1!.id, 1, 1],
-        [s.phones.p2!.id, 1, 1]
+        [Identity.phone(s, "p1")!.id, 1, 1],
+        [Identity.phone(s, "p2")!.id, 1, 1]
       ]
     )
     const unbound = start({ ...s, managerUsers: {} }, observed(view({})))
@@ -75,17 +76,17 @@ describe("enrollment: invitations", () => {
 
   it("invites an ended enrollment's phone again as the next generation", () => {
     const s = inviting()
-    const key = `${s.phones.p1!.id}|cm`
+    const key = `${Identity.phone(s, "p1")!.id}|cm`
     const ended = fold(s, [{ _tag: "EnrollmentEnded", identity: s.id, at: 0, key, reason: "endpoint_removed" }])!
     const run = start(ended, observed(view({})))
     enrollment(run)
-    assert.strictEqual(run.state.enrollments[key]?.generation, 2)
-    assert.notStrictEqual(run.state.enrollments[key]?.id, s.enrollments[key]?.id)
+    assert.strictEqual(Identity.enrollmentByKey(run.state, key)?.generation, 2)
+    assert.notStrictEqual(Identity.enrollmentByKey(run.state, key)?.id, Identity.enrollmentByKey(s, key)?.id)
   })
 
   it("retries a failed enrollment after a back-off that doubles per attempt, up to the attempts allowed", () => {
     const s = inviting()
-    const key = `${s.phones.p1!.id}|cm`
+    const key = `${Identity.phone(s, "p1")!.id}|cm`
     const failed = fold(s, [{ _tag: "EnrollmentFailed", identity: s.id, at: 0, key, error: { code: "x", message: "x", at: 10 } }])!
     const early = start(failed, observed(view({})), { now: 500, enrollmentRetryMs: 1_000 })
     enrollment(early)
@@ -93,8 +94,8 @@ describe("enrollment: invitations", () => {
     const due = start(failed, observed(view({})), { now: 1_010, enrollmentRetryMs: 1_000 })
     enrollment(due)
     assert.deepStrictEqual(acts(due), ["Invite"])
-    const again = due.state.enrollments[key]!
-    assert.deepStrictEqual([again.id, again.generation, again.attempts], [s.enrollments[key]!.id, 1, 2])
+    const again = Identity.enrollmentByKey(due.state, key)!
+    assert.deepStrictEqual([again.id, again.generation, again.attempts], [Identity.enrollmentByKey(s, key)!.id, 1, 2])
     const last = start(failed, observed(view({})), { now: 5_000, maxEnrollmentAttempts: 1 })
     enrollment(last)
     assert.deepStrictEqual([acts(last), last.wakeAt], [[], undefined])
@@ -108,7 +109,7 @@ describe("enrollment: invitations", () => {
     const late = start(s, observed(view({})), { now: 100, capabilities: caps(100) })
     enrollment(late)
     assert.deepStrictEqual(acts(late), ["Invite"])
-    assert.strictEqual(late.state.enrollments[`${s.phones.p1!.id}|cm`]?.attempts, 2)
+    assert.strictEqual(Identity.enrollmentByKey(late.state, `${Identity.phone(s, "p1")!.id}|cm`)?.attempts, 2)
     const unseen = start(s, { managers: new Map(), acs: new Map() }, { now: 100, capabilities: caps(100) })
     enrollment(unseen)
     assert.deepStrictEqual(acts(unseen), [])

@@ -5,6 +5,7 @@
  */
 import { fold } from "../../src/Aggregate.js"
 import type { ManagerCredential, ManagerKind, ManagerView } from "../../src/CredentialManager.js"
+import * as Identity from "../../src/Identity.js"
 import type { IdentityState } from "../../src/Identity.js"
 import type { AcsSystemId, CredentialId } from "../../src/Ids.js"
 import { type Observed, type PlanContext, plan } from "../../src/Plan.js"
@@ -35,7 +36,7 @@ export const acts = (run: Planning) => run.actions.map((a) => a._tag)
 export const enrolled = (parents: ReadonlyArray<readonly [string, string]> = [["c1", "rfid48"]]) => {
   const { s, v } = twoPhonesRedeemed(parents)
   const at = (phone: string, endpoint: string) => {
-    const phoneId = s.phones[phone]!.id
+    const phoneId = Identity.phone(s, phone)!.id
     return { _tag: "PhoneEnrolled" as const, identity: s.id, at: 0, key: `${phoneId}|cm`, endpoint: ref(endpoint), phoneId }
   }
   return { s: fold(s, [at("p1", "ep1"), at("p2", "ep2")])!, v }
@@ -45,7 +46,7 @@ export const enrolled = (parents: ReadonlyArray<readonly [string, string]> = [["
 export const requested = (parents: ReadonlyArray<readonly [string, string]> = [["c1", "rfid48"]]) => {
   const { s: invited, v } = twoPhonesRedeemed(parents)
   const s = fold(invited, plan(invited, observed(v), { now: 0, kind: issuingKind, capabilities: caps() }).events)!
-  const on = (endpoint: string) => Object.values(s.children).find((c) => c.endpoint === ref(endpoint))!
+  const on = (endpoint: string) => s.children.find((c) => c.endpoint === ref(endpoint))!
   return { s, v, k1: on("ep1"), k2: on("ep2") }
 }
 
@@ -64,8 +65,8 @@ export const seam = (bound = true) => {
   s = fold(s, [{ _tag: "ManagerUserBound", identity: s.id, at: 0, managerId: cm2, ref: ref("usr") }])!
   if (!bound) return s
   return fold(s, [
-    { _tag: "ParentBound", identity: s.id, at: 0, credentialId: s.parents.c1!.id, ref: ref("pc1") },
-    { _tag: "AutomationBound", identity: s.id, at: 0, automationId: s.automations.a1!.id, ref: ref("ea1") }
+    { _tag: "ParentBound", identity: s.id, at: 0, credentialId: Identity.parent(s, "c1")!.id, ref: ref("pc1") },
+    { _tag: "AutomationBound", identity: s.id, at: 0, automationId: Identity.automation(s, "a1")!.id, ref: ref("ea1") }
   ])!
 }
 

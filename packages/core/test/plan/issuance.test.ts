@@ -4,6 +4,7 @@
  * credential of the same profile, retried when lost, failed after the attempts allowed.
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as Identity from "../../src/Identity.js"
 import { childId, issuance } from "../../src/internal/plan/issuance.js"
 import { apply, cred, observed, ref } from "../planFixtures.js"
 import { acts, enrolled, issuedAs, requested, start, tags, withFacts } from "./fixtures.js"
@@ -11,7 +12,7 @@ import { acts, enrolled, issuedAs, requested, start, tags, withFacts } from "./f
 describe("issuance", () => {
   it("names a phone credential by (parent, phone, endpoint)", () => {
     const { s } = enrolled()
-    const [c1, p1] = [s.parents.c1!.id, s.phones.p1!.id]
+    const [c1, p1] = [Identity.parent(s, "c1")!.id, Identity.phone(s, "p1")!.id]
     assert.strictEqual(childId(c1, p1, ref("ep1")), childId(c1, p1, ref("ep1")))
     assert.notStrictEqual(childId(c1, p1, ref("ep1")), childId(c1, p1, ref("ep2")))
   })
@@ -23,7 +24,7 @@ describe("issuance", () => {
     ])
     const run = start(s, observed(v))
     const wanted = issuance(run)
-    const ids = [s.parents.c1!.id, s.parents.c2!.id].flatMap((c) => [childId(c, s.phones.p1!.id, ref("ep1")), childId(c, s.phones.p2!.id, ref("ep2"))])
+    const ids = [Identity.parent(s, "c1")!.id, Identity.parent(s, "c2")!.id].flatMap((c) => [childId(c, Identity.phone(s, "p1")!.id, ref("ep1")), childId(c, Identity.phone(s, "p2")!.id, ref("ep2"))])
     assert.deepStrictEqual([...wanted], ids)
     assert.deepStrictEqual(tags(run), ["CredentialRequested", "CredentialRequested", "CredentialRequested", "CredentialRequested"])
     assert.deepStrictEqual(
@@ -41,7 +42,7 @@ describe("issuance", () => {
     const { s, v } = enrolled()
     const off = apply(s, { _tag: "DeactivatePhone", userIdentityId: "u1", phoneId: "p1" })
     const run = start(off, observed(v))
-    assert.deepStrictEqual([...issuance(run)], [childId(s.parents.c1!.id, s.phones.p2!.id, ref("ep2"))])
+    assert.deepStrictEqual([...issuance(run)], [childId(Identity.parent(s, "c1")!.id, Identity.phone(s, "p2")!.id, ref("ep2"))])
     const deleted = start(apply(s, { _tag: "DeleteSyncCredential", userIdentityId: "u1", credentialId: "c1" }), observed(v))
     assert.deepStrictEqual([...issuance(deleted)], [])
     assert.deepStrictEqual(acts(deleted), [])
@@ -78,7 +79,7 @@ describe("issuance", () => {
     const run = start(lost, observed(v))
     issuance(run)
     assert.deepStrictEqual(acts(run), ["Issue"])
-    assert.strictEqual(run.state.children[k1.id]?.attempts, 2)
+    assert.strictEqual(Identity.child(run.state, k1.id)?.attempts, 2)
     const spent = start(lost, observed(v), { maxIssueAttempts: 1 })
     issuance(spent)
     assert.deepStrictEqual(

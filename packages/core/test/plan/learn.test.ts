@@ -5,6 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { fold } from "../../src/Aggregate.js"
+import * as Identity from "../../src/Identity.js"
 import { learn } from "../../src/internal/plan/learn.js"
 import { acs, caps, cm, cred, entry, observed, ref, twoPhonesRedeemed as invited, view } from "../planFixtures.js"
 import { enrolled, issuedAs, issuer, requested, start, tags } from "./fixtures.js"
@@ -20,8 +21,8 @@ describe("learn: enrollments", () => {
     assert.deepStrictEqual(
       run.events.flatMap((e) => (e._tag === "PhoneEnrolled" ? [[e.phoneId, e.endpoint]] : [])),
       [
-        [s.phones.p1!.id, ref("ep1")],
-        [s.phones.p2!.id, ref("ep2")]
+        [Identity.phone(s, "p1")!.id, ref("ep1")],
+        [Identity.phone(s, "p2")!.id, ref("ep2")]
       ]
     )
     assert.deepStrictEqual(run.actions, [])

@@ -5,6 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import type { ManagerCredential } from "../../src/CredentialManager.js"
+import * as Identity from "../../src/Identity.js"
 import type { IdentityState } from "../../src/Identity.js"
 import { childId, issuance } from "../../src/internal/plan/issuance.js"
 import { mirror } from "../../src/internal/plan/mirror.js"
@@ -23,10 +24,10 @@ const enrolledAtSeam = () => {
 /** Mirror c1's copy on dev1 against cm2 listing these copies. */
 const mirrorWith = (s: IdentityState, credentials: ReadonlyArray<ManagerCredential>, ctx: Partial<PlanContext> = {}) => {
   const run = start(s, seamObserved(seamView(credentials)), { ...seamCtx(), ...ctx })
-  const p = s.parents.c1!
-  const phone = s.phones.dev1!.id
+  const p = Identity.parent(s, "c1")!
+  const phone = Identity.phone(s, "dev1")!.id
   const id = childId(p.id, phone, ref("dev1"))
-  mirror(run, p, id, phone, ref("dev1"), s.children[id])
+  mirror(run, p, id, phone, ref("dev1"), Identity.child(s, id))
   return run
 }
 const issuedRefs = (run: ReturnType<typeof start>) => run.events.flatMap((e) => (e._tag === "CredentialIssued" ? [[e.ref, e.active, e.cardNumber]] : []))
@@ -89,13 +90,13 @@ describe("mirror", () => {
 
   it("does nothing while the manager is not observed or the parent is not created there", () => {
     const s = enrolledAtSeam()
-    const p = s.parents.c1!
-    const id = childId(p.id, s.phones.dev1!.id, ref("dev1"))
+    const p = Identity.parent(s, "c1")!
+    const id = childId(p.id, Identity.phone(s, "dev1")!.id, ref("dev1"))
     const unseen = start(s, { managers: new Map(), acs: new Map() }, seamCtx())
-    mirror(unseen, p, id, s.phones.dev1!.id, ref("dev1"), undefined)
+    mirror(unseen, p, id, Identity.phone(s, "dev1")!.id, ref("dev1"), undefined)
     const { remote: _, ...unbound } = p
     const creating = start(s, seamObserved(seamView([copy("k1", "dev1")])), seamCtx())
-    mirror(creating, unbound, id, s.phones.dev1!.id, ref("dev1"), undefined)
+    mirror(creating, unbound, id, Identity.phone(s, "dev1")!.id, ref("dev1"), undefined)
     assert.deepStrictEqual([unseen.events, creating.events], [[], []])
   })
 
@@ -103,7 +104,7 @@ describe("mirror", () => {
     const s = enrolledAtSeam()
     const run = start(s, seamObserved(seamView([copy("k1", "dev1", "active", "1")])), seamCtx())
     const wanted = issuance(run)
-    assert.deepStrictEqual([...wanted], [childId(s.parents.c1!.id, s.phones.dev1!.id, ref("dev1"))])
+    assert.deepStrictEqual([...wanted], [childId(Identity.parent(s, "c1")!.id, Identity.phone(s, "dev1")!.id, ref("dev1"))])
     assert.deepStrictEqual(tags(run), ["CredentialRequested", "CredentialIssued", "CredentialAssigned"])
     assert.deepStrictEqual(acts(run), [])
   })

@@ -5,6 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { fold } from "../../src/Aggregate.js"
+import * as Identity from "../../src/Identity.js"
 import type { IdentityState } from "../../src/Identity.js"
 import { parents } from "../../src/internal/plan/parents.js"
 import type { Observed, PlanContext } from "../../src/Plan.js"
@@ -23,7 +24,7 @@ describe("parents", () => {
     const none = deleted(base(["p1"], [["c1", "rfid48"]]))
     assert.deepStrictEqual(
       planned(none, observed(view({}))).events.map((e) => (e._tag === "ParentRemoved" ? e.credentialId : e._tag)),
-      [none.parents.c1!.id]
+      [Identity.parent(none, "c1")!.id]
     )
     assert.deepStrictEqual(tags(planned(deleted(requested().s), observed(view({})))), [])
     assert.deepStrictEqual(tags(planned(base(["p1"], [["c1", "rfid48"]]), observed(view({})))), [])
@@ -40,7 +41,7 @@ describe("parents", () => {
 
   it("at a replicating manager, waits out the lag of a create request that may still land", () => {
     const u = seam(false)
-    const s = deleted(fold(u, [{ _tag: "ParentRemoteRequested", identity: u.id, at: 0, credentialId: u.parents.c1!.id }])!)
+    const s = deleted(fold(u, [{ _tag: "ParentRemoteRequested", identity: u.id, at: 0, credentialId: Identity.parent(u, "c1")!.id }])!)
     const early = planned(s, seamObserved(seamView([], { parents: [] })), { now: 50, ...seamCtx(100) })
     assert.deepStrictEqual([tags(early), early.wakeAt], [[], 100])
     const late = planned(s, seamObserved(seamView([], { parents: [] })), { now: 100, ...seamCtx(100) })

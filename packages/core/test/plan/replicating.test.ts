@@ -6,6 +6,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { fold } from "../../src/Aggregate.js"
 import type { ManagerView } from "../../src/CredentialManager.js"
+import * as Identity from "../../src/Identity.js"
 import type { IdentityState } from "../../src/Identity.js"
 import { learnReplicating, unclaimedCopies } from "../../src/internal/plan/replicating.js"
 import type { PlanContext } from "../../src/Plan.js"
@@ -41,8 +42,8 @@ describe("learnReplicating: the automation and the parents there", () => {
   it("waits out the listing lag before asking again for what it asked already", () => {
     const s = seam(false)
     const asked = fold(s, [
-      { _tag: "AutomationRemoteRequested", identity: s.id, at: 0, automationId: s.automations.a1!.id },
-      { _tag: "ParentRemoteRequested", identity: s.id, at: 0, credentialId: s.parents.c1!.id }
+      { _tag: "AutomationRemoteRequested", identity: s.id, at: 0, automationId: Identity.automation(s, "a1")!.id },
+      { _tag: "ParentRemoteRequested", identity: s.id, at: 0, credentialId: Identity.parent(s, "c1")!.id }
     ])!
     const early = learnWith(asked, view({}), { now: 50, ...seamCtx(100) })
     assert.deepStrictEqual([tags(early), early.actions, early.wakeAt], [[], [], 100])
@@ -68,7 +69,7 @@ describe("learnReplicating: enrolment as the manager lists the phones", () => {
       run.events.flatMap((e): ReadonlyArray<string> =>
         e._tag === "PhoneEnrolled" ? [`${e.key} at ${e.endpoint}`] : e._tag === "EnrollmentRequested" ? [`generation ${e.enrollment.generation}`] : []
       ),
-      ["generation 1", `${run.state.phones.dev1!.id}|cm2 at dev1`]
+      ["generation 1", `${Identity.phone(run.state, "dev1")!.id}|cm2 at dev1`]
     )
     const gone = learnWith(run.state, seamView([], { endpoints: [{ ref: ref("dev1"), status: "removed" }] }))
     assert.deepStrictEqual(
@@ -93,7 +94,7 @@ describe("unclaimedCopies", () => {
     unclaimedCopies(run)
     assert.deepStrictEqual(run.actions, [{ _tag: "Revoke", managerId: cm2, credential: ref("k2"), why: "unclaimed" }])
     // a retiring phone credential claims nothing
-    const k1 = Object.values(s.children)[0]!
+    const k1 = s.children[0]!
     const retiring = fold(s, [{ _tag: "CredentialRetiring", identity: s.id, at: 0, credentialId: k1.id, reason: "phone_deactivated" }])!
     const revoked = start(retiring, seamObserved(v), seamCtx())
     unclaimedCopies(revoked)

@@ -91,7 +91,7 @@ describe("retirement", () => {
 
   it("at a replicating manager, revokes the copy without looking at the ACS (the manager removes it there)", () => {
     const s = mirrored()
-    const k1 = Object.values(s.children)[0]!
+    const k1 = s.children[0]!
     const r = withFacts(s, k1.id, "retiring")
     const run = retireWith(r, seamObserved(seamView([copy("k1", "dev1", "active", "1")])), seamCtx())
     assert.deepStrictEqual(revokes(run), [[ref("k1"), "retiring"]])

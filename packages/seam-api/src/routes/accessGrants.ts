@@ -32,7 +32,7 @@
  *
  * @internal
  */
-import type { AccessControl, Identity } from "@credsync/core"
+import { type AccessControl, Identity } from "@credsync/core"
 import { Clock, Effect, Schema } from "effect"
 import * as Grants from "../internal/accessGrants.js"
 import { iso, newId } from "../internal/ids.js"
@@ -50,11 +50,11 @@ import * as Entrances from "./entrances.js"
 /** What the engine holds for a grant: its live parents and their live children. */
 export const held = (s: Identity.IdentityState | undefined, g: Grants.Grant) => {
   const parents = Object.values(g.parents).flatMap((id) => {
-    const p = s?.parents[id]
+    const p = s === undefined ? undefined : Identity.parent(s, id)
     return p === undefined ? [] : [p]
   })
   const ids = new Set(parents.map((p) => p.id))
-  const children = Object.values(s?.children ?? {}).filter((c) => ids.has(c.parentId) && !c.retiring)
+  const children = (s?.children ?? []).filter((c) => ids.has(c.parentId) && !c.retiring)
   return { parents, children }
 }
 
@@ -149,7 +149,7 @@ export const deleteParents = (ws: Workspace, g: Grants.Grant) =>
   Effect.gen(function* () {
     const s = yield* port(ws.identity(g.user_identity_id))
     for (const id of Object.values(g.parents)) {
-      const p = s?.parents[id]
+      const p = s === undefined ? undefined : Identity.parent(s, id)
       if (s === undefined || p === undefined || p.deleting) continue
       yield* exec(ws, { _tag: "DeleteSyncCredential", userIdentityId: s.id, credentialId: id })
     }
@@ -266,7 +266,7 @@ const checked = (ws: Workspace, input: CreateBody) =>
         Effect.mapError((e) => (e.status === 404 ? notFound("user_identity", `user_identity_id ${input.user_identity_id}: user identity not found`) : e))
       )
       // the engine's rule: one multi-phone sync credential per card profile and manager
-      const twin = Object.values(identity.parents).find(
+      const twin = identity.parents.find(
         (p) => !p.deleting && p.managerId === manager.id && p.card.cardFormat === card.cardFormat && p.card.facilityCode === card.facilityCode
       )
       if (twin !== undefined) {
@@ -495,7 +495,7 @@ export const routes: Record<string, Route> = {
           if (timesChanged) {
             const s = yield* port(ws.identity(g.user_identity_id))
             for (const id of Object.values(g.parents)) {
-              const p = s?.parents[id]
+              const p = s === undefined ? undefined : Identity.parent(s, id)
               if (s === undefined || p === undefined || p.deleting) continue
               yield* exec(ws, {
                 _tag: "UpdateSyncCredential",

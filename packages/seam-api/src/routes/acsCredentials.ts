@@ -11,7 +11,7 @@
  *
  * @internal
  */
-import type { Identity } from "@credsync/core"
+import { Identity } from "@credsync/core"
 import { Effect, Option, Schema } from "effect"
 import * as AccessGrants from "../internal/accessGrants.js"
 import * as Rec from "../internal/records.js"
@@ -133,7 +133,7 @@ export const routes: Record<string, Route> = {
           ...(input.starts_at === undefined ? {} : { startsAt: input.starts_at }),
           ...(input.ends_at === undefined ? {} : { endsAt: input.ends_at })
         })
-        const p = yield* orNotFound("acs_credential")(s.parents[credentialId])
+        const p = yield* orNotFound("acs_credential")(Identity.parent(s, credentialId))
         return { acs_credential: Resources.parentCredential(ws, s, p) }
       })
   ),
@@ -237,9 +237,9 @@ export const routes: Record<string, Route> = {
             )
           }
           const s = yield* findIn(ws, `credential:${input.acs_credential_id}`, "acs_credential")
-          const parent = s.parents[input.acs_credential_id]
+          const parent = Identity.parent(s, input.acs_credential_id)
           if (parent === undefined) {
-            if (s.children[input.acs_credential_id] === undefined) return yield* Effect.fail(notFound("acs_credential"))
+            if (Identity.child(s, input.acs_credential_id) === undefined) return yield* Effect.fail(notFound("acs_credential"))
             return yield* Effect.fail(
               invalidField("acs_credential_id", "This is a phone credential of a multi-phone sync credential: it has its parent's times; update the parent")
             )
@@ -261,7 +261,7 @@ export const routes: Record<string, Route> = {
             credentialId: parent.id,
             ...(input.ends_at === undefined ? {} : { endsAt: input.ends_at })
           })
-          const p = yield* orNotFound("acs_credential")(after.parents[parent.id])
+          const p = yield* orNotFound("acs_credential")(Identity.parent(after, parent.id))
           return { acs_credential: Resources.parentCredential(ws, after, p) }
         })
       )
@@ -269,9 +269,9 @@ export const routes: Record<string, Route> = {
   "/acs/credentials/delete": route("delete", Schema.Struct({ acs_credential_id: Id }), ({ ws }, input) =>
     Effect.gen(function* () {
       const s = yield* findIn(ws, `credential:${input.acs_credential_id}`, "acs_credential")
-      const parent = s.parents[input.acs_credential_id]
+      const parent = Identity.parent(s, input.acs_credential_id)
       if (parent === undefined) {
-        const child = s.children[input.acs_credential_id]
+        const child = Identity.child(s, input.acs_credential_id)
         if (child === undefined) return yield* Effect.fail(notFound("acs_credential"))
         // a child exists because a phone is enrolled; it goes when its phone or its parent goes
         return yield* Effect.fail(

@@ -7,6 +7,7 @@
  *
  * @internal
  */
+import { Identity } from "@credsync/core"
 import { Effect, Schema } from "effect"
 import { newId } from "../internal/ids.js"
 import { exec, findIn, Id, identityOf, opt, orNotFound, type Route, route } from "../internal/route.js"
@@ -42,7 +43,7 @@ export const routes: Record<string, Route> = {
           managerId: input.credential_manager_acs_system_id
         })
         // one automation per (identity, manager): launching again returns the existing one
-        const a = Object.values(s.automations).find((x) => x.managerId === input.credential_manager_acs_system_id)
+        const a = s.automations.find((x) => x.managerId === input.credential_manager_acs_system_id)
         return { enrollment_automation: Resources.enrollmentAutomation(ws, s, yield* orNotFound("enrollment_automation")(a)) }
       })
   ),
@@ -52,13 +53,13 @@ export const routes: Record<string, Route> = {
     ({ ws }, input) =>
       Effect.gen(function* () {
         const s = yield* findIn(ws, `automation:${input.enrollment_automation_id}`, "enrollment_automation")
-        const a = yield* orNotFound("enrollment_automation")(s.automations[input.enrollment_automation_id])
+        const a = yield* orNotFound("enrollment_automation")(Identity.automation(s, input.enrollment_automation_id))
         return { enrollment_automation: Resources.enrollmentAutomation(ws, s, a) }
       })
   ),
   "/user_identities/enrollment_automations/list": route("read", Schema.Struct({ user_identity_id: Id }), ({ ws }, input) =>
     Effect.map(identityOf(ws, input.user_identity_id), (s) => ({
-      enrollment_automations: Object.values(s.automations).map((a) => Resources.enrollmentAutomation(ws, s, a))
+      enrollment_automations: s.automations.map((a) => Resources.enrollmentAutomation(ws, s, a))
     }))
   ),
   "/user_identities/enrollment_automations/delete": route(

@@ -9,7 +9,7 @@
  *
  * @internal
  */
-import type { AccessControl } from "@credsync/core"
+import { type AccessControl, Identity } from "@credsync/core"
 import { Effect, Schema } from "effect"
 import { iso, stableId } from "../internal/ids.js"
 import { Id, Limit, opt, page, port, type Route, route } from "../internal/route.js"
@@ -72,8 +72,8 @@ export const routes: Record<string, Route> = {
         let credentialAcs: string | undefined
         if (input.acs_credential_id !== undefined) {
           const owner = yield* port(ws.find(`credential:${input.acs_credential_id}`))
-          const parentId = owner?.children[input.acs_credential_id]?.parentId ?? input.acs_credential_id
-          credentialAcs = owner?.parents[parentId]?.acsSystemId
+          const parentId = (owner && Identity.child(owner, input.acs_credential_id))?.parentId ?? input.acs_credential_id
+          credentialAcs = (owner && Identity.parent(owner, parentId))?.acsSystemId
           if (credentialAcs === undefined) return yield* Effect.fail(notFound("acs_credential"))
         }
         const search = input.search?.toLowerCase()

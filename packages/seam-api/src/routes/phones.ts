@@ -9,7 +9,7 @@
  *
  * @internal
  */
-import type { Identity } from "@credsync/core"
+import { Identity } from "@credsync/core"
 import { Effect, Schema } from "effect"
 import { newId } from "../internal/ids.js"
 import { exec, findIn, Id, identityOf, opt, orNotFound, port, type Route, route } from "../internal/route.js"
@@ -27,7 +27,7 @@ const phoneResources = (ws: Workspace, items: ReadonlyArray<readonly [Identity.I
   )
 
 const livePhone = (s: Identity.IdentityState, id: string) => {
-  const p = s.phones[id]
+  const p = Identity.phone(s, id)
   return p?.active === true ? p : undefined
 }
 
@@ -46,12 +46,12 @@ export const routes: Record<string, Route> = {
               : yield* port(ws.identities)
         const credential = input.acs_credential_id
         const listed = scope.flatMap((s) =>
-          Object.values(s.phones)
+          s.phones
             .filter((p) => p.active)
             .filter(
               (p) =>
                 credential === undefined ||
-                Object.values(s.children).some((c) => c.phoneId === p.id && !c.retiring && (c.id === credential || c.parentId === credential))
+                s.children.some((c) => c.phoneId === p.id && !c.retiring && (c.id === credential || c.parentId === credential))
             )
             .map((p) => [s, p] as const)
         )

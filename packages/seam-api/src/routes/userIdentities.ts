@@ -225,7 +225,7 @@ export const routes: Record<string, Route> = {
           .filter(
             (s) =>
               input.credential_manager_acs_system_id === undefined ||
-              Object.values(s.automations).some((a) => a.managerId === input.credential_manager_acs_system_id)
+              s.automations.some((a) => a.managerId === input.credential_manager_acs_system_id)
           )
           .filter(
             (s) =>

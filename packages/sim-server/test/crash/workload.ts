@@ -3,7 +3,7 @@
  * changes: a second parent, deactivated phones, deleted parents, a late phone), shared by the
  * engine child (which executes them) and the test (which derives what must hold from them).
  */
-import { Command, type Identity } from "@credsync/core"
+import { Command, Identity } from "@credsync/core"
 
 export const managerId = "cm_sim"
 export const acsSystemId = "acs_sim"
@@ -122,23 +122,24 @@ export const missingFromStore = (
     }
     if (want.acsUserId !== "" && !Object.values(s.acsUsers).some((a) => a.acsUserId === want.acsUserId)) missing.push(`${id}: ACS user link`)
     for (const [pid] of want.parents) {
-      const p = s.parents[pid]
+      const p = Identity.parent(s, pid)
       if (p === undefined) missing.push(`${id}: parent ${pid}`)
     }
     for (const [phone, active] of want.phones) {
-      const p = s.phones[phone]
+      const p = Identity.phone(s, phone)
       if (p === undefined) missing.push(`${id}: phone ${phone}`)
       else if (!active && p.active) missing.push(`${id}: deactivation of ${phone}`)
     }
   }
   for (const c of all.slice(0, n)) {
     if (c._tag === "DeleteSyncCredential") {
-      const p = load(c.userIdentityId)?.parents[c.credentialId]
+      const s = load(c.userIdentityId)
+      const p = s === undefined ? undefined : Identity.parent(s, c.credentialId)
       if (p !== undefined && !p.deleting) missing.push(`${c.userIdentityId}: deletion of ${c.credentialId}`)
     }
     if (c._tag === "LaunchAutomation") {
       const s = load(c.userIdentityId)
-      if (s !== undefined && !Object.values(s.automations).some((a) => a.managerId === c.managerId)) {
+      if (s !== undefined && !s.automations.some((a) => a.managerId === c.managerId)) {
         missing.push(`${c.userIdentityId}: automation ${c.automationId}`)
       }
     }

@@ -189,7 +189,7 @@ class RelinkAcsUser implements Cmd {
     if (state === undefined) return afterStep(w, m)
     if (state.acsUsers[acs]?.acsUserId === identity.acsUserId) {
       if (exit !== "crashed" && Exit.isSuccess(exit)) throw new Error("UnlinkAcsUser succeeded but the link stayed")
-      if (!Object.values(state.parents).some((p) => p.acsUserId === identity.acsUserId)) {
+      if (!state.parents.some((p) => p.acsUserId === identity.acsUserId)) {
         throw new Error(`UnlinkAcsUser refused with no parent assigned to ${identity.acsUserId}`)
       }
       count(m, "unlink refused")
@@ -518,7 +518,7 @@ class Expire implements Cmd {
   async run(m: Model, w: World) {
     const expire = w.provider.expireInvitation
     const s = await w.state(identityAt(m, this.i)!.id)
-    const e = Object.values(s?.enrollments ?? {}).find((x) => x.status === "invited" && x.invitation !== undefined && !w.redeemed.has(x.code ?? ""))
+    const e = (s?.enrollments ?? []).find((x) => x.status === "invited" && x.invitation !== undefined && !w.redeemed.has(x.code ?? ""))
     if (expire === undefined || e?.invitation === undefined) return
     await w.effect(expire(e.invitation))
     count(m, "invitation-expired")

@@ -88,13 +88,13 @@ export const checkQuiet = async (world: World, model: Model, limits: Limits = de
   for (const identity of model.identities.values()) {
     const state = await world.state(identity.id)
     if (state === undefined) fail(`identity ${identity.id} is missing from the store`)
-    const children = Object.values(state!.children)
+    const children = state!.children
     for (const phone of activePhones(identity)) {
       const owned = [...world.endpointOwner].filter(([, owner]) => owner === phone).map(([ep]) => ep)
       const endpoints = new Set(owned)
       if (!owned.some(activeEndpoint) && !world.replicates && identity.parents.size > 0) {
         // a phone may stay unenrolled only when its enrollment gave up after the attempts allowed
-        const e = Object.values(state!.enrollments).find((x) => x.phoneId === phone)
+        const e = state!.enrollments.find((x) => x.phoneId === phone)
         if (e?.status !== "failed" || e.attempts < limits.maxEnrollmentAttempts || e.error === undefined) {
           fail(`phone ${phone} of ${identity.id} has no active endpoint, and its enrollment is ${e?.status} after ${e?.attempts} attempts`)
         }
@@ -148,7 +148,7 @@ export const checkQuiet = async (world: World, model: Model, limits: Limits = de
       // a replicating manager imports into the ACS itself; the engine only mirrors that
       if (!c.assigned || (c.acsRef === undefined && !world.replicates)) fail(`engine believes ${c.id} is not assigned in the ACS`)
     }
-    if (Object.values(state!.parents).some((p) => p.deleting)) fail(`${identity.id} keeps a deleted parent`)
+    if (state!.parents.some((p) => p.deleting)) fail(`${identity.id} keeps a deleted parent`)
   }
   if (live.length !== expected) fail(`${live.length} live credentials at the manager, want ${expected} (duplicates, orphans or leftovers)`)
   if (entries.length !== expected) fail(`${entries.length} credentials in the ACS, want ${expected}`)

@@ -28,20 +28,18 @@ export const sampleState = (id: Ids.UserIdentityId, at = 1_700_000_000_000): Ide
   deleting: false,
   acsUsers: { [acsSystemId]: { acsUserId, acsSystemId } },
   managerUsers: { [managerId]: { managerId, ref: Ids.ProviderRef.make("usr_1") } },
-  automations: {
-    [managerId]: { id: Ids.AutomationId.make("auto-1"), managerId, createdAt: at }
-  },
-  phones: {
-    [phoneId]: {
+  automations: [{ id: Ids.AutomationId.make("auto-1"), managerId, createdAt: at }],
+  phones: [
+    {
       id: phoneId,
       deviceType: "ios_phone",
       active: true,
       createdAt: at,
       metadata: { model: "iPhone", primary: true }
     }
-  },
-  enrollments: {
-    [`${phoneId}|${managerId}`]: {
+  ],
+  enrollments: [
+    {
       id: Ids.EnrollmentId.make("enr-1"),
       phoneId,
       managerId,
@@ -53,9 +51,9 @@ export const sampleState = (id: Ids.UserIdentityId, at = 1_700_000_000_000): Ide
       endpoint: Ids.ProviderRef.make("ep_3"),
       attempts: 1
     }
-  },
-  parents: {
-    [parentId]: {
+  ],
+  parents: [
+    {
       id: parentId,
       acsUserId,
       acsSystemId,
@@ -64,9 +62,9 @@ export const sampleState = (id: Ids.UserIdentityId, at = 1_700_000_000_000): Ide
       createdAt: at,
       deleting: false
     }
-  },
-  children: {
-    [childId]: {
+  ],
+  children: [
+    {
       id: childId,
       parentId,
       phoneId,
@@ -83,7 +81,7 @@ export const sampleState = (id: Ids.UserIdentityId, at = 1_700_000_000_000): Ide
       issuedAt: at + 10,
       error: { code: "none", message: "cleared", at: at + 5 }
     }
-  }
+  ]
 })
 
 /**

@@ -5,13 +5,14 @@
  */
 import { isManaged } from "../../AccessControl.js"
 import type { Planning } from "./context.js"
+import * as Identity from "../../Identity.js"
 
 /** Import and assign each active phone credential, and remove duplicate and unclaimed managed entries. */
 export const acs = (run: Planning): void => {
   const { identity, now } = run
   const keep = new Map<string, Set<string>>()
-  for (const c of run.children()) {
-    const parent = run.state.parents[c.parentId]
+  for (const c of run.state.children) {
+    const parent = Identity.parent(run.state, c.parentId)
     if (parent === undefined || c.cardNumber === undefined || run.replicates(c.managerId)) continue
     const set = keep.get(parent.acsSystemId) ?? new Set<string>()
     set.add(c.cardNumber)
@@ -33,7 +34,7 @@ export const acs = (run: Planning): void => {
     if (c.acsRef !== entry.ref) run.emit({ _tag: "CredentialImported", identity, at: now, credentialId: c.id, acsRef: entry.ref })
     if (entry.assignedTo !== parent.acsUserId) {
       run.act({ _tag: "Assign", acsSystemId: parent.acsSystemId, credentialId: c.id, entry: entry.ref, acsUserId: parent.acsUserId })
-    } else if (!run.state.children[c.id]?.assigned) {
+    } else if (!Identity.child(run.state, c.id)?.assigned) {
       run.emit({ _tag: "CredentialAssigned", identity, at: now, credentialId: c.id })
     }
   }

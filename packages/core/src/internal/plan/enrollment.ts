@@ -7,6 +7,7 @@ import { type Enrollment, enrollmentKey } from "../../Identity.js"
 import { EnrollmentId } from "../../Ids.js"
 import { uuidOf } from "../hash.js"
 import { type Planning, trusted } from "./context.js"
+import * as Identity from "../../Identity.js"
 
 /** End the enrollments nobody wants, then invite each active phone where it is not enrolled. */
 export const enrollment = (run: Planning): void => {
@@ -16,7 +17,7 @@ export const enrollment = (run: Planning): void => {
 
 const unwanted = (run: Planning): void => {
   const { identity, now } = run
-  for (const e of run.enrollments()) {
+  for (const e of run.state.enrollments) {
     const wanted = run.phoneActive(e.phoneId) && run.automationManagers.has(e.managerId)
     const at = run.manager(e.managerId)
     if (wanted || at.kind !== "issuing") continue
@@ -28,7 +29,7 @@ const unwanted = (run: Planning): void => {
     } else if (e.status === "failed") {
       end("not_wanted")
     } else if (e.status === "enrolled" && !run.phoneActive(e.phoneId) && e.endpoint !== undefined) {
-      const busy = run.children().some((c) => c.endpoint === e.endpoint && c.managerId === e.managerId)
+      const busy = run.state.children.some((c) => c.endpoint === e.endpoint && c.managerId === e.managerId)
       if (!busy) {
         run.act({ _tag: "RemoveEndpoint", managerId: e.managerId, endpoint: e.endpoint })
         end("phone_deactivated")
@@ -39,12 +40,12 @@ const unwanted = (run: Planning): void => {
 
 const invite = (run: Planning): void => {
   const { identity, now } = run
-  for (const phone of run.phones()) {
+  for (const phone of run.state.phones) {
     if (!run.phoneActive(phone.id)) continue
     for (const m of run.automationManagers) {
       const at = run.manager(m)
       if (run.state.managerUsers[m] === undefined || at.kind !== "issuing") continue
-      const e = run.enrollment(phone.id, m)
+      const e = Identity.enrollment(run.state, phone.id, m)
       const request = (generation: number, attempts: number, id?: EnrollmentId) => {
         const enrollment: Enrollment = {
           id: id ?? EnrollmentId.make(uuidOf(`enrollment|${identity}|${phone.id}|${m}|${generation}`), trusted),

@@ -9,6 +9,7 @@ import { CredentialId, type PhoneId, type ProviderRef } from "../../Ids.js"
 import { uuidOf } from "../hash.js"
 import { type Issuer, notice, type Planning, trusted } from "./context.js"
 import { mirror } from "./mirror.js"
+import * as Identity from "../../Identity.js"
 
 /** Deterministic id of the phone credential of (parent, phone, endpoint). */
 export const childId = (parent: CredentialId, phone: PhoneId, endpoint: ProviderRef): CredentialId =>
@@ -18,14 +19,14 @@ export const childId = (parent: CredentialId, phone: PhoneId, endpoint: Provider
 export const issuance = (run: Planning): ReadonlySet<string> => {
   const desired = new Set<string>()
   for (const p of run.liveParents()) {
-    for (const phone of run.phones()) {
+    for (const phone of run.state.phones) {
       if (!run.phoneActive(phone.id)) continue
-      const e = run.enrollment(phone.id, p.managerId)
+      const e = Identity.enrollment(run.state, phone.id, p.managerId)
       const endpoint = e?.endpoint
       if (e?.status !== "enrolled" || endpoint === undefined) continue
       // Only `requestChild` makes phone credentials, each with the id derived from these three: the
       // one found by its fields is the one with that id, which is hashed only to make a new one.
-      const c = run.children().find((x) => x.parentId === p.id && x.phoneId === phone.id && x.endpoint === endpoint)
+      const c = run.state.children.find((x) => x.parentId === p.id && x.phoneId === phone.id && x.endpoint === endpoint)
       const id = c?.id ?? childId(p.id, phone.id, endpoint)
       desired.add(id)
       // one pass over parents for both kinds of manager: the order of the events follows the parents
@@ -67,14 +68,14 @@ const request = (run: Planning, at: Issuer, p: Parent, id: CredentialId, phoneId
   const view = run.observed.managers.get(p.managerId)
   const want = profileKey(p.card)
   const twin = (x: Child) => {
-    const other = run.state.parents[x.parentId]
+    const other = Identity.parent(run.state, x.parentId)
     return x.id !== id && x.endpoint === endpoint && x.managerId === p.managerId && other !== undefined && profileKey(other.card) === want
   }
   // also a credential the engine still tracks there (a listing may not show it yet)
   const held =
     view === undefined ||
     view.credentials.some((x) => x.endpoint === endpoint && isLive(x) && profileKey(x) === want) ||
-    run.children().some(twin)
+    run.state.children.some(twin)
   if (held) {
     run.wake(now + run.pollMs)
     return

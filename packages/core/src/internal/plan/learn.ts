@@ -8,6 +8,7 @@ import { enrollmentKey } from "../../Identity.js"
 import type { AcsSystemId } from "../../Ids.js"
 import { issued } from "../actions.js"
 import { type Issuer, notice, type Planning } from "./context.js"
+import * as Identity from "../../Identity.js"
 
 /** Learn from the listing of an issuing manager. */
 export const learn = (run: Planning, at: Issuer, view: ManagerView): void => {
@@ -21,7 +22,7 @@ const enrollments = (run: Planning, m: AcsSystemId, view: ManagerView): void => 
   const { identity, now } = run
   const invitations = new Map(view.invitations.map((i) => [i.ref, i]))
   const endpoints = new Map(view.endpoints.map((e) => [e.ref, e]))
-  for (const e of run.enrollments()) {
+  for (const e of run.state.enrollments) {
     if (e.managerId !== m) continue
     const key = enrollmentKey(e.phoneId, e.managerId)
     // An enrollment still "inviting" had its invite response lost: it is re-requested after the
@@ -66,7 +67,7 @@ const enrollments = (run: Planning, m: AcsSystemId, view: ManagerView): void => 
 const known = (run: Planning, m: AcsSystemId, view: ManagerView): void => {
   const { identity, now } = run
   const credentials = new Map(view.credentials.map((c) => [c.ref, c]))
-  for (const c of run.children()) {
+  for (const c of run.state.children) {
     if (c.managerId !== m) continue
     if (c.ref === undefined) continue
     const cred = credentials.get(c.ref)
@@ -86,7 +87,7 @@ const known = (run: Planning, m: AcsSystemId, view: ManagerView): void => {
     } else if (!c.retiring && (c.issue === "issuing" || c.issue === "active" || c.issue === "requested")) {
       // Before forgetting its card number, take it out of the ACS: an entry the engine imported
       // but could not assign is found by card number only.
-      const parent = run.state.parents[c.parentId]
+      const parent = Identity.parent(run.state, c.parentId)
       const entries = parent === undefined ? undefined : run.observed.acs.get(parent.acsSystemId)
       const imported =
         c.cardNumber === undefined || parent === undefined ? undefined : entries?.find((x) => x.cardNumber === c.cardNumber)
@@ -110,9 +111,9 @@ const known = (run: Planning, m: AcsSystemId, view: ManagerView): void => {
 /** Requests whose response never came back: adopt what the manager shows, or conclude after the lag. */
 const unanswered = (run: Planning, m: AcsSystemId, view: ManagerView): void => {
   const { identity, now } = run
-  for (const c of run.children()) {
+  for (const c of run.state.children) {
     if (c.managerId !== m || c.ref !== undefined || c.issue !== "requested") continue
-    const parent = run.state.parents[c.parentId]
+    const parent = Identity.parent(run.state, c.parentId)
     const want = parent === undefined ? undefined : profileKey(parent.card)
     const found = view.credentials.find(
       (x) => x.endpoint === c.endpoint && isLive(x) && !run.claimed.has(x.ref) && (want === undefined || profileKey(x) === want)
@@ -135,13 +136,13 @@ const cleanup = (run: Planning, at: Issuer, view: ManagerView): void => {
     }
   }
   // Invitations nobody holds (a lost invite response, a superseded generation).
-  const held = new Set(run.enrollments().map((x) => x.invitation))
+  const held = new Set(run.state.enrollments.map((x) => x.invitation))
   for (const inv of view.invitations) {
     if (inv.status === "pending" && !held.has(inv.ref)) at.cancelInvitation(inv.ref)
   }
   // Endpoints that belong to no enrollment (e.g. redeemed after the phone was deactivated).
   const used = new Set<string>()
-  for (const e of run.enrollments()) {
+  for (const e of run.state.enrollments) {
     if (e.managerId === m && e.status === "enrolled" && e.endpoint !== undefined) used.add(e.endpoint)
     if (e.managerId === m && e.status === "invited" && e.invitation !== undefined) used.add(`inv:${e.invitation}`)
   }

@@ -8,6 +8,7 @@ import type { Child, Parent } from "../../Identity.js"
 import type { CredentialId, PhoneId, ProviderRef } from "../../Ids.js"
 import { issued } from "../actions.js"
 import { notice, type Planning } from "./context.js"
+import * as Identity from "../../Identity.js"
 
 /** Mirror the manager's copy of `p` on (phone, endpoint) as the phone credential `id` (`c` when the engine has it already). */
 export const mirror = (run: Planning, p: Parent, id: CredentialId, phoneId: PhoneId, endpoint: ProviderRef, c: Child | undefined): void => {
@@ -19,7 +20,7 @@ export const mirror = (run: Planning, p: Parent, id: CredentialId, phoneId: Phon
   }
   const copies = view.credentials.filter((x) => x.parent === p.remote && x.endpoint === endpoint && isLive(x))
   const keep = copies.find((x) => x.ref === c?.ref) ?? copies[0]
-  const current = run.state.children[id]!
+  const current = Identity.child(run.state, id)!
   if (keep !== undefined) {
     run.claimed.add(keep.ref)
     const active = keep.status === "active"

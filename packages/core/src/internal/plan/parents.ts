@@ -5,10 +5,10 @@ import type { Planning } from "./context.js"
 /** Forget each deleted parent that has no phone credential left (and, at a replicating manager, no parent there). */
 export const parents = (run: Planning): void => {
   const { identity, now } = run
-  for (const p of run.parents()) {
+  for (const p of run.state.parents) {
     if (run.parentLive(p)) continue
     if (run.replicates(p.managerId) && remoteHeld(run, p)) continue
-    if (!run.children().some((c) => c.parentId === p.id)) {
+    if (!run.state.children.some((c) => c.parentId === p.id)) {
       run.emit({ _tag: "ParentRemoved", identity, at: now, credentialId: p.id })
     }
   }

@@ -9,6 +9,7 @@ import { enrollmentKey } from "../../Identity.js"
 import { type AcsSystemId, EnrollmentId, ProviderRef } from "../../Ids.js"
 import { uuidOf } from "../hash.js"
 import { type Planning, type Replicator, trusted } from "./context.js"
+import * as Identity from "../../Identity.js"
 
 /** Learn from the listing of a replicating manager. */
 export const learnReplicating = (run: Planning, at: Replicator, view: ManagerView): void => {
@@ -20,7 +21,7 @@ export const learnReplicating = (run: Planning, at: Replicator, view: ManagerVie
 const automations = (run: Planning, at: Replicator, view: ManagerView): void => {
   const { identity, now } = run
   const m = at.id
-  for (const a of run.automations()) {
+  for (const a of run.state.automations) {
     if (a.managerId !== m || a.remote !== undefined || run.state.deleting) continue
     const found = view.automations?.[0]
     if (found !== undefined) run.emit({ _tag: "AutomationBound", identity, at: now, automationId: a.id, ref: found.ref })
@@ -35,8 +36,8 @@ const parents = (run: Planning, at: Replicator, view: ManagerView): void => {
   const { identity, now } = run
   const m = at.id
   const remote = view.parents ?? []
-  const held = new Set(run.parents().flatMap((p) => (p.remote === undefined ? [] : [p.remote])))
-  for (const p of run.parents()) {
+  const held = new Set(run.state.parents.flatMap((p) => (p.remote === undefined ? [] : [p.remote])))
+  for (const p of run.state.parents) {
     if (p.managerId !== m) continue
     const there = p.remote !== undefined && remote.some((r) => r.ref === p.remote)
     if (!run.parentLive(p)) {
@@ -54,8 +55,8 @@ const parents = (run: Planning, at: Replicator, view: ManagerView): void => {
       at.createParent(p.id)
     }
   }
-  const ours = new Set(run.parents().flatMap((p) => (p.remote === undefined ? [] : [p.remote])))
-  const creating = run.parents().some((p) => p.managerId === m && p.remote === undefined && run.parentLive(p))
+  const ours = new Set(run.state.parents.flatMap((p) => (p.remote === undefined ? [] : [p.remote])))
+  const creating = run.state.parents.some((p) => p.managerId === m && p.remote === undefined && run.parentLive(p))
   for (const r of remote) {
     if (!ours.has(r.ref) && !creating) at.deleteParent(r.ref)
   }
@@ -65,9 +66,9 @@ const parents = (run: Planning, at: Replicator, view: ManagerView): void => {
 const endpoints = (run: Planning, m: AcsSystemId, view: ManagerView): void => {
   const { identity, now } = run
   const listed = new Set(view.endpoints.filter((e) => e.status === "active").map((e) => e.ref))
-  for (const phone of run.phones()) {
+  for (const phone of run.state.phones) {
     const key = enrollmentKey(phone.id, m)
-    const e = run.enrollment(phone.id, m)
+    const e = Identity.enrollment(run.state, phone.id, m)
     const endpoint = ProviderRef.make(phone.id)
     if (run.phoneActive(phone.id) && run.automationManagers.has(m) && listed.has(endpoint) && e?.status !== "enrolled") {
       const generation = (e?.generation ?? 0) + 1
@@ -98,8 +99,8 @@ const endpoints = (run: Planning, m: AcsSystemId, view: ManagerView): void => {
 export const unclaimedCopies = (run: Planning): void => {
   for (const [m, view] of run.observed.managers) {
     if (!run.replicates(m)) continue
-    const ours = new Set(run.parents().flatMap((p) => (p.remote === undefined ? [] : [p.remote])))
-    for (const c of run.children()) if (c.ref !== undefined && !c.retiring) run.claimed.add(c.ref)
+    const ours = new Set(run.state.parents.flatMap((p) => (p.remote === undefined ? [] : [p.remote])))
+    for (const c of run.state.children) if (c.ref !== undefined && !c.retiring) run.claimed.add(c.ref)
     for (const cred of view.credentials) {
       if (isLive(cred) && cred.parent !== undefined && ours.has(cred.parent) && !run.claimed.has(cred.ref)) {
         run.act({ _tag: "Revoke", managerId: m, credential: cred.ref, why: "unclaimed" })

@@ -4,13 +4,14 @@
  */
 import { isLive } from "../../CredentialManager.js"
 import type { Planning } from "./context.js"
+import * as Identity from "../../Identity.js"
 
 /** Mark retiring each phone credential that is not among the `wanted` ids, with the reason. */
 export const retire = (run: Planning, wanted: ReadonlySet<string>): void => {
   const { identity, now } = run
-  for (const c of run.children()) {
+  for (const c of run.state.children) {
     if (!c.retiring && !wanted.has(c.id)) {
-      const parent = run.state.parents[c.parentId]
+      const parent = Identity.parent(run.state, c.parentId)
       const reason =
         parent === undefined || !run.parentLive(parent)
           ? "parent_deleted"
@@ -25,10 +26,10 @@ export const retire = (run: Planning, wanted: ReadonlySet<string>): void => {
 /** Revoke each retiring phone credential, take it out of the ACS, and forget it once both are done. */
 export const retirement = (run: Planning): void => {
   const { identity, now } = run
-  for (const c of run.children()) {
+  for (const c of run.state.children) {
     if (!c.retiring) continue
     const view = run.observed.managers.get(c.managerId)
-    const parent = run.state.parents[c.parentId]
+    const parent = Identity.parent(run.state, c.parentId)
     // a replicating manager removes its copies from the ACS itself
     const ownAcs = !run.replicates(c.managerId)
     const entries = parent === undefined || !ownAcs ? undefined : run.observed.acs.get(parent.acsSystemId)
