@@ -77,7 +77,6 @@ export class Planning {
     this.automationManagers = new Set(initial.deleting ? [] : initial.automations.map((a) => a.managerId))
   }
 
-
   /** Record a fact and fold it into the state, so that later rules see it. */
   emit(e: DomainEvent): void {
     this.events.push(e)
