@@ -14,11 +14,6 @@
 export const equivalent = [
   {
     file: "packages/core/src/Aggregate.ts",
-    code: "v !== undefined",
-    why: "equivalent: a state's records never hold undefined values (the Identity schema has none), so copying every entry or only the defined ones is the same"
-  },
-  {
-    file: "packages/core/src/Aggregate.ts",
     code: "if (o.error === undefined) return o",
     why: "equivalent: without an error, the rest copy that follows makes a record equal to o field for field (the branch only skips that copy)"
   },
@@ -72,9 +67,9 @@ export const equivalent = [
     why: "equivalent: the feed request's paths are quoted keys (no arrays), so requiring either quote matches the same"
   },
   {
-    file: "packages/core/src/internal/plan/context.ts",
-    code: "this.state.phones[id]?.active",
-    why: "equivalent: phoneActive is asked only about phones of the state (phones, their enrollments and children), and a phone is never removed"
+    file: "packages/core/src/internal/plan/issuance.ts",
+    code: "x.phoneId === phone.id",
+    why: "equivalent: an endpoint belongs to one phone (the manager's container for that phone's enrollment), so the phone credential of this parent on this endpoint is this phone's"
   },
   {
     file: "packages/core/src/internal/plan/replicating.ts",

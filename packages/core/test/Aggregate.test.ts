@@ -231,6 +231,15 @@ describe("evolve", () => {
     }
   })
 
+  it("removes only what an event names: an unknown id leaves each collection as it was", () => {
+    const s = fold(s0, [ev({ _tag: "CredentialRequested", child }), ev({ _tag: "CredentialRequested", child: { ...child, id: "k2" } })])!
+    assert.strictEqual(s.children.length, 2)
+    assert.deepStrictEqual(fold(s, [ev({ _tag: "CredentialRevoked", credentialId: "k9" })])!.children, s.children)
+    assert.deepStrictEqual(fold(s, [ev({ _tag: "ParentRemoved", credentialId: "c9" })])!.parents, s.parents)
+    assert.deepStrictEqual(fold(s, [ev({ _tag: "CredentialRevoked", credentialId: "k1" })])!.children, [Identity.child(s, "k2")])
+    assert.deepStrictEqual(fold(s, [ev({ _tag: "ParentRemoved", credentialId: "c1" })])!.parents, [])
+  })
+
   it("follows an enrollment, a parent and an automation", () => {
     let s = fold(s0, [ev({ _tag: "EnrollmentRequested", enrollment })])!
     assert.strictEqual(Identity.enrollmentByKey(s, "p1|cm")?.status, "inviting")

@@ -6,7 +6,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { Action } from "../../src/Action.js"
 import * as Identity from "../../src/Identity.js"
-import { AutomationId, CredentialId } from "../../src/Ids.js"
+import { AutomationId, CredentialId, PhoneId } from "../../src/Ids.js"
 import { actionKey } from "../../src/internal/actions.js"
 import { dedupe } from "../../src/internal/plan/context.js"
 import { base, caps, cm, cm2, observed, ref, view } from "../planFixtures.js"
@@ -98,6 +98,13 @@ describe("a planning run", () => {
     assert.deepStrictEqual([...run.automationManagers], [])
     assert.isFalse(run.phoneActive(Identity.phone(s, "p1")!.id))
     assert.deepStrictEqual(run.liveParents(), [])
+  })
+
+  it("knows a phone it does not hold as inactive", () => {
+    const s = base(["p1"], [["c1", "rfid48"]])
+    const run = start(s, observed(view({})))
+    assert.isTrue(run.phoneActive(Identity.phone(s, "p1")!.id))
+    assert.isFalse(run.phoneActive(PhoneId.make("p9")))
   })
 })
 

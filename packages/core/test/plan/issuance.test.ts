@@ -4,6 +4,7 @@
  * credential of the same profile, retried when lost, failed after the attempts allowed.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { fold } from "../../src/Aggregate.js"
 import * as Identity from "../../src/Identity.js"
 import { childId, issuance } from "../../src/internal/plan/issuance.js"
 import { apply, cred, observed, ref } from "../planFixtures.js"
@@ -46,6 +47,25 @@ describe("issuance", () => {
     const deleted = start(apply(s, { _tag: "DeleteSyncCredential", userIdentityId: "u1", credentialId: "c1" }), observed(v))
     assert.deepStrictEqual([...issuance(deleted)], [])
     assert.deepStrictEqual(acts(deleted), [])
+  })
+
+  it("wants nothing on an enrollment that ended, and a new phone credential where the phone enrols again", () => {
+    const { s, v, k1, k2 } = requested()
+    const e = Identity.enrollment(s, k1.phoneId, "cm")!
+    const ended = fold(s, [{ _tag: "EnrollmentEnded", identity: s.id, at: 1, key: `${e.phoneId}|cm`, reason: "endpoint_removed" }])!
+    assert.strictEqual(Identity.enrollment(ended, k1.phoneId, "cm")?.endpoint, ref("ep1"), "an ended enrollment keeps its endpoint")
+    assert.deepStrictEqual([...issuance(start(ended, observed(v)))], [k2.id])
+    const again = fold(ended, [
+      { _tag: "EnrollmentRequested", identity: s.id, at: 2, enrollment: { ...e, generation: 2, status: "inviting", requestedAt: 2 } },
+      { _tag: "PhoneEnrolled", identity: s.id, at: 3, key: `${e.phoneId}|cm`, endpoint: ref("ep3"), phoneId: e.phoneId }
+    ])!
+    const run = start(again, observed(v))
+    const fresh = childId(k1.parentId, k1.phoneId, ref("ep3"))
+    assert.deepStrictEqual([...issuance(run)], [fresh, k2.id])
+    assert.deepStrictEqual(
+      run.actions.map((a) => (a._tag === "Issue" ? [a.credentialId, a.endpoint] : [a._tag])),
+      [[fresh, ref("ep3")]]
+    )
   })
 
   it("waits while the endpoint holds a live credential of the profile, or the manager is not observed", () => {
