@@ -236,7 +236,7 @@ describe("evolve", () => {
     assert.strictEqual(s.children.length, 2)
     assert.deepStrictEqual(fold(s, [ev({ _tag: "CredentialRevoked", credentialId: "k9" })])!.children, s.children)
     assert.deepStrictEqual(fold(s, [ev({ _tag: "ParentRemoved", credentialId: "c9" })])!.parents, s.parents)
-    assert.deepStrictEqual(fold(s, [ev({ _tag: "CredentialRevoked", credentialId: "k1" })])!.children, [Identity.child(s, "k2")])
+    assert.deepStrictEqual(fold(s, [ev({ _tag: "CredentialRevoked", credentialId: "k1" })])!.children, [Identity.child(s, "k2")!])
     assert.deepStrictEqual(fold(s, [ev({ _tag: "ParentRemoved", credentialId: "c1" })])!.parents, [])
   })
 
