@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Schema, SchemaTransformation } from "effect"
+import { Schema, SchemaGetter } from "effect"
 import { CardProfile } from "./Card.js"
 import {
   AcsSystemId,
@@ -154,14 +154,11 @@ const collection = <T, E>(item: Schema.Codec<T, E>) =>
   Schema.Union([
     Schema.Array(item),
     Schema.Record(Schema.String, item).pipe(
-      Schema.decodeTo(
-        Schema.Array(Schema.toType(item)),
-        SchemaTransformation.transform({
-          decode: (byKey: Readonly<Record<string, T>>): ReadonlyArray<T> => Object.values(byKey),
-          // never used to write: the array above encodes every array
-          encode: (list: ReadonlyArray<T>): Readonly<Record<string, T>> => Object.fromEntries(list.map((x, i) => [String(i), x]))
-        })
-      )
+      Schema.decodeTo(Schema.Array(Schema.toType(item)), {
+        decode: SchemaGetter.transform((byKey: Readonly<Record<string, T>>): ReadonlyArray<T> => Object.values(byKey)),
+        // the array above encodes every array: this form is only read
+        encode: SchemaGetter.forbidden(() => "a state is written with its resources as arrays")
+      })
     )
   ])
 
@@ -248,7 +245,7 @@ export const lookupKeys = (s: IdentityState): ReadonlyArray<string> => {
   for (const c of s.children) {
     keys.push(key("credential:", c.id))
     if (c.ref !== undefined) keys.push(key("manager-credential:", c.managerId, ":", c.ref))
-    const p = byId(s.parents, c.parentId)
+    const p = parent(s, c.parentId)
     if (c.cardNumber !== undefined && p !== undefined) keys.push(key("card:", p.acsSystemId, ":", c.cardNumber))
   }
   return keys

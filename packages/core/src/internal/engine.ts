@@ -784,7 +784,7 @@ export const make = (config: Config) =>
           for (const id of ids) yield* say("Warn", id, () => "lease renewal failed (store unreachable); the lease runs out on its own")
           continue
         }
-        const still = new Set<string>(kept)
+        const still = new Set(kept)
         for (const id of ids) {
           if (!held.has(id)) continue // released meanwhile
           if (still.has(id)) {

@@ -4,8 +4,8 @@
  * by a replicating manager are its own to import.
  */
 import { isManaged } from "../../AccessControl.js"
-import type { Planning } from "./context.js"
 import * as Identity from "../../Identity.js"
+import type { Planning } from "./context.js"
 
 /** Import and assign each active phone credential, and remove duplicate and unclaimed managed entries. */
 export const acs = (run: Planning): void => {

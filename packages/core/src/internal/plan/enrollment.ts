@@ -3,11 +3,10 @@
  * automation's manager (invited, retried with back-off, re-invited after a lost response), and
  * enrollments nobody wants any more ended.
  */
-import { type Enrollment, enrollmentKey } from "../../Identity.js"
+import * as Identity from "../../Identity.js"
 import { EnrollmentId } from "../../Ids.js"
 import { uuidOf } from "../hash.js"
 import { type Planning, trusted } from "./context.js"
-import * as Identity from "../../Identity.js"
 
 /** End the enrollments nobody wants, then invite each active phone where it is not enrolled. */
 export const enrollment = (run: Planning): void => {
@@ -21,18 +20,17 @@ const unwanted = (run: Planning): void => {
     const wanted = run.phoneActive(e.phoneId) && run.automationManagers.has(e.managerId)
     const at = run.manager(e.managerId)
     if (wanted || at.kind !== "issuing") continue
-    const end = (reason: "not_wanted" | "phone_deactivated") =>
-      run.emit({ _tag: "EnrollmentEnded", identity, at: now, key: enrollmentKey(e.phoneId, e.managerId), reason })
+    const key = Identity.enrollmentKey(e.phoneId, e.managerId)
     if (e.status === "inviting" || e.status === "invited") {
       if (e.invitation !== undefined) at.cancelInvitation(e.invitation)
-      end("not_wanted")
+      run.emit({ _tag: "EnrollmentEnded", identity, at: now, key, reason: "not_wanted" })
     } else if (e.status === "failed") {
-      end("not_wanted")
+      run.emit({ _tag: "EnrollmentEnded", identity, at: now, key, reason: "not_wanted" })
     } else if (e.status === "enrolled" && !run.phoneActive(e.phoneId) && e.endpoint !== undefined) {
       const busy = run.state.children.some((c) => c.endpoint === e.endpoint && c.managerId === e.managerId)
       if (!busy) {
         run.act({ _tag: "RemoveEndpoint", managerId: e.managerId, endpoint: e.endpoint })
-        end("phone_deactivated")
+        run.emit({ _tag: "EnrollmentEnded", identity, at: now, key, reason: "phone_deactivated" })
       }
     }
   }
@@ -47,7 +45,7 @@ const invite = (run: Planning): void => {
       if (run.state.managerUsers[m] === undefined || at.kind !== "issuing") continue
       const e = Identity.enrollment(run.state, phone.id, m)
       const request = (generation: number, attempts: number, id?: EnrollmentId) => {
-        const enrollment: Enrollment = {
+        const enrollment: Identity.Enrollment = {
           id: id ?? EnrollmentId.make(uuidOf(`enrollment|${identity}|${phone.id}|${m}|${generation}`), trusted),
           phoneId: phone.id,
           managerId: m,
@@ -57,7 +55,7 @@ const invite = (run: Planning): void => {
           attempts
         }
         run.emit({ _tag: "EnrollmentRequested", identity, at: now, enrollment })
-        at.invite(enrollmentKey(phone.id, m))
+        at.invite(Identity.enrollmentKey(phone.id, m))
       }
       if (e === undefined || e.status === "ended") {
         request((e?.generation ?? 0) + 1, 1)

@@ -4,12 +4,11 @@
  */
 import { profileKey } from "../../Card.js"
 import { isLive } from "../../CredentialManager.js"
-import type { Child, Parent } from "../../Identity.js"
+import * as Identity from "../../Identity.js"
 import { CredentialId, type PhoneId, type ProviderRef } from "../../Ids.js"
 import { uuidOf } from "../hash.js"
 import { type Issuer, notice, type Planning, trusted } from "./context.js"
 import { mirror } from "./mirror.js"
-import * as Identity from "../../Identity.js"
 
 /** Deterministic id of the phone credential of (parent, phone, endpoint). */
 export const childId = (parent: CredentialId, phone: PhoneId, endpoint: ProviderRef): CredentialId =>
@@ -39,7 +38,7 @@ export const issuance = (run: Planning): ReadonlySet<string> => {
 }
 
 /** The engine's own issue call for (p, phone, endpoint): request, retry, or give up after the attempts allowed. */
-const issue = (run: Planning, at: Issuer, p: Parent, id: CredentialId, phoneId: PhoneId, endpoint: ProviderRef, c: Child | undefined): void => {
+const issue = (run: Planning, at: Issuer, p: Identity.Parent, id: CredentialId, phoneId: PhoneId, endpoint: ProviderRef, c: Identity.Child | undefined): void => {
   const { identity, now } = run
   if (c === undefined) {
     request(run, at, p, id, phoneId, endpoint, 1)
@@ -60,14 +59,14 @@ const issue = (run: Planning, at: Issuer, p: Parent, id: CredentialId, phoneId: 
   }
 }
 
-const request = (run: Planning, at: Issuer, p: Parent, id: CredentialId, phoneId: PhoneId, endpoint: ProviderRef, attempts: number): void => {
+const request = (run: Planning, at: Issuer, p: Identity.Parent, id: CredentialId, phoneId: PhoneId, endpoint: ProviderRef, attempts: number): void => {
   const { now } = run
   // One live credential per card profile per endpoint, always: wait until the manager shows
   // that no other live credential of this profile (e.g. of a deleted parent being revoked, or
   // drift) holds the endpoint. HID enforces the same rule with a 412.
   const view = run.observed.managers.get(p.managerId)
   const want = profileKey(p.card)
-  const twin = (x: Child) => {
+  const twin = (x: Identity.Child) => {
     const other = Identity.parent(run.state, x.parentId)
     return x.id !== id && x.endpoint === endpoint && x.managerId === p.managerId && other !== undefined && profileKey(other.card) === want
   }

@@ -4,11 +4,10 @@
  */
 import { profileKey } from "../../Card.js"
 import { isLive, type ManagerView } from "../../CredentialManager.js"
-import { enrollmentKey } from "../../Identity.js"
+import * as Identity from "../../Identity.js"
 import type { AcsSystemId } from "../../Ids.js"
 import { issued } from "../actions.js"
 import { type Issuer, notice, type Planning } from "./context.js"
-import * as Identity from "../../Identity.js"
 
 /** Learn from the listing of an issuing manager. */
 export const learn = (run: Planning, at: Issuer, view: ManagerView): void => {
@@ -24,12 +23,12 @@ const enrollments = (run: Planning, m: AcsSystemId, view: ManagerView): void => 
   const endpoints = new Map(view.endpoints.map((e) => [e.ref, e]))
   for (const e of run.state.enrollments) {
     if (e.managerId !== m) continue
-    const key = enrollmentKey(e.phoneId, e.managerId)
     // An enrollment still "inviting" had its invite response lost: it is re-requested after the
     // listing lag (step 3), and the invitation that may have been created is cancelled below once
     // nobody waits. Adopting it instead is unsafe: a pending invitation nobody holds now may be one
     // whose code an earlier generation already handed to an app.
     if (e.status === "invited" && e.invitation !== undefined) {
+      const key = Identity.enrollmentKey(e.phoneId, m)
       const endpoint = view.endpoints.find((x) => x.invitation === e.invitation && x.status === "active")
       const inv = invitations.get(e.invitation)
       if (endpoint !== undefined) {
@@ -57,7 +56,7 @@ const enrollments = (run: Planning, m: AcsSystemId, view: ManagerView): void => 
     } else if (e.status === "enrolled" && e.endpoint !== undefined) {
       const endpoint = endpoints.get(e.endpoint)
       if (endpoint === undefined || endpoint.status === "removed") {
-        run.emit({ _tag: "EnrollmentEnded", identity, at: now, key, reason: "endpoint_removed" })
+        run.emit({ _tag: "EnrollmentEnded", identity, at: now, key: Identity.enrollmentKey(e.phoneId, m), reason: "endpoint_removed" })
       }
     }
   }

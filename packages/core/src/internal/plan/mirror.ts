@@ -4,14 +4,13 @@
  * copies, and reports a phone left without its copy past the replication bound.
  */
 import { isLive } from "../../CredentialManager.js"
-import type { Child, Parent } from "../../Identity.js"
+import * as Identity from "../../Identity.js"
 import type { CredentialId, PhoneId, ProviderRef } from "../../Ids.js"
 import { issued } from "../actions.js"
 import { notice, type Planning } from "./context.js"
-import * as Identity from "../../Identity.js"
 
 /** Mirror the manager's copy of `p` on (phone, endpoint) as the phone credential `id` (`c` when the engine has it already). */
-export const mirror = (run: Planning, p: Parent, id: CredentialId, phoneId: PhoneId, endpoint: ProviderRef, c: Child | undefined): void => {
+export const mirror = (run: Planning, p: Identity.Parent, id: CredentialId, phoneId: PhoneId, endpoint: ProviderRef, c: Identity.Child | undefined): void => {
   const { identity, now } = run
   const view = run.observed.managers.get(p.managerId)
   if (view === undefined || p.remote === undefined) return

@@ -5,11 +5,10 @@
  */
 import { profileKey } from "../../Card.js"
 import { isLive, type ManagerView } from "../../CredentialManager.js"
-import { enrollmentKey } from "../../Identity.js"
+import * as Identity from "../../Identity.js"
 import { type AcsSystemId, EnrollmentId, ProviderRef } from "../../Ids.js"
 import { uuidOf } from "../hash.js"
 import { type Planning, type Replicator, trusted } from "./context.js"
-import * as Identity from "../../Identity.js"
 
 /** Learn from the listing of a replicating manager. */
 export const learnReplicating = (run: Planning, at: Replicator, view: ManagerView): void => {
@@ -67,7 +66,7 @@ const endpoints = (run: Planning, m: AcsSystemId, view: ManagerView): void => {
   const { identity, now } = run
   const listed = new Set(view.endpoints.filter((e) => e.status === "active").map((e) => e.ref))
   for (const phone of run.state.phones) {
-    const key = enrollmentKey(phone.id, m)
+    const key = Identity.enrollmentKey(phone.id, m)
     const e = Identity.enrollment(run.state, phone.id, m)
     const endpoint = ProviderRef.make(phone.id)
     if (run.phoneActive(phone.id) && run.automationManagers.has(m) && listed.has(endpoint) && e?.status !== "enrolled") {

@@ -3,8 +3,8 @@
  * removed from the ACS, then forgotten.
  */
 import { isLive } from "../../CredentialManager.js"
-import type { Planning } from "./context.js"
 import * as Identity from "../../Identity.js"
+import type { Planning } from "./context.js"
 
 /** Mark retiring each phone credential that is not among the `wanted` ids, with the reason. */
 export const retire = (run: Planning, wanted: ReadonlySet<string>): void => {
