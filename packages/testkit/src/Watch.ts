@@ -322,9 +322,7 @@ const evolveLoose = (s: Identity.IdentityState, e: DomainEvent): Identity.Identi
     const issued = { ...c, ref: e.ref, ...(e.cardNumber === undefined ? {} : { cardNumber: e.cardNumber }) }
     return { ...s, children: s.children.map((x) => (x === c ? issued : x)) }
   }
-  if (e._tag === "CredentialRequested") {
-    const known = Identity.child(s, e.child.id) !== undefined
-    return { ...s, children: known ? s.children.map((x) => (x.id === e.child.id ? e.child : x)) : [...s.children, e.child] }
-  }
+  // found by id only: where a requested child goes in the list does not matter here
+  if (e._tag === "CredentialRequested") return { ...s, children: [...s.children.filter((x) => x.id !== e.child.id), e.child] }
   return s
 }
